@@ -1,0 +1,92 @@
+#pragma once
+// The whole floorwatch config: one YAML file, validated before anything starts (see README
+// "Configuration" and schemas/floorwatch.schema.json).
+
+#include <chrono>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "daemon/core/log.hpp"
+#include "drivers/modbus/modbus_config.hpp"
+
+namespace fw {
+
+using Millis = std::chrono::milliseconds;
+
+struct GatewayConfig {
+    std::string site;  // e.g. "plant-a"; [a-z0-9-]+, used in sync topics later
+    std::string node;  // this gateway's id, unique in the site
+    LogLevel log_level = LogLevel::info;
+};
+
+struct SampleRetention {
+    Millis max_age{Millis(30LL * 24 * 3600 * 1000)};  // samples older than this are pruned
+    std::uint64_t max_size = 512ULL * 1024 * 1024;    // database pages in use by all tables
+    Millis prune_interval{60000};
+};
+
+struct StoreConfig {
+    std::string path = "/var/lib/floorwatch/floorwatch.db";
+    // Group commit: samples are committed at most this long after they arrive.
+    Millis commit_interval{250};
+    // Samples waiting for the writer, in samples; beyond it the oldest are dropped and counted.
+    std::size_t queue_capacity = 200000;
+    SampleRetention samples;
+};
+
+struct EquipmentConfig {
+    std::string id;    // "press-1"
+    std::string area;  // "stamping"
+    std::string description;
+};
+
+struct Config {
+    std::string source_path;  // the file it was loaded from, for messages
+    GatewayConfig gateway;
+    StoreConfig store;
+    std::vector<EquipmentConfig> equipment;
+    modbus::ModbusConfig modbus;
+
+    const EquipmentConfig* find_equipment(const std::string& id) const {
+        for (const auto& item : equipment) {
+            if (item.id == id) return &item;
+        }
+        return nullptr;
+    }
+};
+
+// One problem found in a config file, located in the file and in the document.
+struct ConfigIssue {
+    std::string file;
+    int line = 0;    // 1-based; 0 when unknown (e.g. file unreadable)
+    int column = 0;  // 1-based
+    std::string path;  // "modbus.buses[0].devices[2].points[1].type"
+    std::string message;
+
+    // "floorwatch.yaml:14:7: modbus.buses[0].devices[2].points[1].type: unknown type 'flaot32'
+    // (expected int16, ...)"
+    std::string to_string() const;
+};
+
+// Thrown by load_config with every issue found, not just the first.
+class ConfigError : public std::runtime_error {
+public:
+    explicit ConfigError(std::vector<ConfigIssue> issues);
+    const std::vector<ConfigIssue>& issues() const { return issues_; }
+
+private:
+    std::vector<ConfigIssue> issues_;
+};
+
+// Reads, parses and validates the file. Throws ConfigError listing every issue.
+Config load_config(const std::string& path);
+// Same from text already in memory; `name` stands for the file in messages.
+Config parse_config(const std::string& text, const std::string& name);
+
+// The JSON Schema (draft 2020-12) derived from the same declarations the loader validates with;
+// schemas/floorwatch.schema.json is this output, and a test keeps the two equal.
+std::string config_json_schema();
+
+}  // namespace fw

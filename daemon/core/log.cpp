@@ -1,0 +1,84 @@
+#include "daemon/core/log.hpp"
+
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <cstdlib>
+#include <ctime>
+
+namespace fw {
+namespace {
+
+std::atomic<LogLevel> g_level{LogLevel::info};
+
+constexpr std::array<std::string_view, 4> kLevelNames{"debug", "info", "warning", "error"};
+// syslog priorities for journald: debug 7, info 6, warning 4, error 3.
+constexpr std::array<int, 4> kJournalPriorities{7, 6, 4, 3};
+
+bool under_journald() {
+    static const bool journald = std::getenv("JOURNAL_STREAM") != nullptr;
+    return journald;
+}
+
+}  // namespace
+
+std::optional<LogLevel> log_level_from_name(std::string_view name) {
+    for (std::size_t i = 0; i < kLevelNames.size(); ++i) {
+        if (kLevelNames[i] == name) return static_cast<LogLevel>(i);
+    }
+    return std::nullopt;
+}
+
+std::string_view log_level_name(LogLevel level) {
+    return kLevelNames[static_cast<std::size_t>(level)];
+}
+
+void set_log_level(LogLevel level) { g_level.store(level, std::memory_order_relaxed); }
+LogLevel log_level() { return g_level.load(std::memory_order_relaxed); }
+
+void log_line(LogLevel level, std::string_view instance, std::string_view message) {
+    const auto index = static_cast<std::size_t>(level);
+    std::string line;
+    if (under_journald()) {
+        // journald adds its own timestamp.
+        line = fmt::format("<{}>", kJournalPriorities[index]);
+    } else {
+        const auto now = std::chrono::system_clock::now();
+        const auto seconds = std::chrono::system_clock::to_time_t(now);
+        const auto millis =
+            std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
+            1000;
+        std::tm utc{};
+        gmtime_r(&seconds, &utc);
+        std::array<char, 32> stamp{};
+        std::strftime(stamp.data(), stamp.size(), "%Y-%m-%dT%H:%M:%S", &utc);
+        line = fmt::format("{}.{:03}Z {:<7} ", stamp.data(), millis, kLevelNames[index]);
+    }
+    if (!instance.empty()) line += fmt::format("[{}] ", instance);
+    line += message;
+    line += '\n';
+    // One write(2) per line keeps lines from different threads whole.
+    std::string_view rest = line;
+    while (!rest.empty()) {
+        const ssize_t written = ::write(STDERR_FILENO, rest.data(), rest.size());
+        if (written <= 0) break;
+        rest.remove_prefix(static_cast<std::size_t>(written));
+    }
+}
+
+std::optional<std::uint64_t> LogRateLimiter::admit(const std::string& key,
+                                                   std::chrono::steady_clock::time_point now) {
+    std::lock_guard lock(mutex_);
+    auto [slot, inserted] = slots_.try_emplace(key);
+    if (!inserted && now - slot->second.last < interval_) {
+        ++slot->second.suppressed;
+        return std::nullopt;
+    }
+    const std::uint64_t suppressed = slot->second.suppressed;
+    slot->second.last = now;
+    slot->second.suppressed = 0;
+    return suppressed;
+}
+
+}  // namespace fw

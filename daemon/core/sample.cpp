@@ -1,0 +1,52 @@
+#include "daemon/core/sample.hpp"
+
+#include <array>
+#include <utility>
+
+namespace fw {
+namespace {
+
+constexpr std::array<std::pair<Quality, std::string_view>, 17> kQualityNames{{
+    {Quality::good, "good"},
+    {Quality::illegal_function, "illegal_function"},
+    {Quality::illegal_data_address, "illegal_data_address"},
+    {Quality::illegal_data_value, "illegal_data_value"},
+    {Quality::server_device_failure, "server_device_failure"},
+    {Quality::acknowledge, "acknowledge"},
+    {Quality::server_device_busy, "server_device_busy"},
+    {Quality::negative_acknowledge, "negative_acknowledge"},
+    {Quality::memory_parity_error, "memory_parity_error"},
+    {Quality::exception_not_defined, "exception_not_defined"},
+    {Quality::gateway_path_unavailable, "gateway_path_unavailable"},
+    {Quality::gateway_target_failed, "gateway_target_failed"},
+    {Quality::timeout, "timeout"},
+    {Quality::disconnected, "disconnected"},
+    {Quality::decode_error, "decode_error"},
+    {Quality::stale, "stale"},
+    {Quality::io_error, "io_error"},
+}};
+
+}  // namespace
+
+std::string_view quality_name(Quality quality) {
+    for (const auto& [value, name] : kQualityNames) {
+        if (value == quality) return name;
+    }
+    return "unknown";
+}
+
+std::optional<Quality> quality_from_name(std::string_view name) {
+    for (const auto& [value, known] : kQualityNames) {
+        if (known == name) return value;
+    }
+    return std::nullopt;
+}
+
+std::optional<Quality> quality_from_code(int code) {
+    for (const auto& [value, name] : kQualityNames) {
+        if (static_cast<int>(value) == code) return value;
+    }
+    return std::nullopt;
+}
+
+}  // namespace fw

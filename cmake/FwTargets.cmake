@@ -4,7 +4,7 @@
 function(fw_target_warnings target)
     target_compile_options(${target} PRIVATE
         -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion -Wnon-virtual-dtor
-        -Wold-style-cast -Wcast-align -Wnull-dereference -Wdouble-promotion -Wformat=2
+        -Wold-style-cast -Wcast-align -Wdouble-promotion -Wformat=2
         -Wimplicit-fallthrough)
     if(FW_WARNINGS_AS_ERRORS)
         target_compile_options(${target} PRIVATE -Werror)

@@ -1,0 +1,215 @@
+// floorwatchd — the floorwatch gateway daemon. See README.md and daemon/pipeline.hpp.
+
+#include <systemd/sd-daemon.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "daemon/config/config.hpp"
+#include "daemon/core/log.hpp"
+#include "daemon/core/units.hpp"
+#include "daemon/pipeline.hpp"
+#include "daemon/store/store.hpp"
+#include "daemon/version.hpp"
+
+namespace {
+
+using fw::log_error;
+using fw::log_info;
+
+constexpr std::string_view kInstance = "floorwatchd";
+constexpr auto kStatusInterval = std::chrono::seconds(10);
+constexpr auto kSummaryInterval = std::chrono::seconds(60);
+
+constexpr std::string_view kUsage = R"(usage: floorwatchd --config FILE      run the gateway
+       floorwatchd --check-config FILE validate a config file and exit (0 = valid)
+       floorwatchd --print-schema      print the config's JSON Schema
+       floorwatchd --version
+
+Signals: SIGTERM/SIGINT flush to the store and exit; SIGHUP reloads the config file
+(an invalid file is refused and the running config kept).
+)";
+
+int check_config(const std::string& path) {
+    try {
+        const fw::Config config = fw::load_config(path);
+        std::size_t points = 0;
+        std::size_t devices = 0;
+        for (const auto& bus : config.modbus.buses) {
+            devices += bus.devices.size();
+            for (const auto& device : bus.devices) points += device.points.size();
+        }
+        std::cout << path << ": valid (" << config.modbus.buses.size() << " Modbus bus(es), "
+                  << devices << " device(s), " << points << " point(s))\n";
+        return 0;
+    } catch (const fw::ConfigError& error) {
+        for (const auto& issue : error.issues()) std::cerr << issue.to_string() << '\n';
+        std::cerr << path << ": " << error.issues().size() << " error(s)\n";
+        return 1;
+    }
+}
+
+// The core loop: the io_context all domain work runs on. Pets the systemd watchdog from a timer on
+// this same loop, so a wedged core stops the petting and systemd restarts the service.
+class Daemon {
+public:
+    explicit Daemon(std::string config_path) : config_path_(std::move(config_path)) {}
+
+    int run() {
+        fw::Config config = fw::load_config(config_path_);
+        fw::set_log_level(config.gateway.log_level);
+        log_info(kInstance, "floorwatch {} starting: site {}, node {}, config {}",
+                 fw::kVersion, config.gateway.site, config.gateway.node, config_path_);
+        pipeline_.emplace(core_, std::move(config));
+        pipeline_->start();
+
+        signals_.async_wait([this](const auto& error, int signal) { on_signal(error, signal); });
+        start_watchdog();
+        schedule_status();
+        sd_notify(0, "READY=1");
+        log_info(kInstance, "ready");
+        core_.run();
+
+        sd_notify(0, "STOPPING=1\nSTATUS=Stopping: flushing samples to the store");
+        pipeline_->stop();
+        pipeline_.reset();
+        log_info(kInstance, "stopped cleanly");
+        return 0;
+    }
+
+private:
+    void on_signal(const boost::system::error_code& error, int signal) {
+        if (error) return;
+        if (signal == SIGHUP) {
+            reload();
+            signals_.async_wait([this](const auto& e, int s) { on_signal(e, s); });
+            return;
+        }
+        log_info(kInstance, "received {}, stopping", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+        core_.stop();
+    }
+
+    void reload() {
+        sd_notify(0, "RELOADING=1");
+        try {
+            fw::Config config = fw::load_config(config_path_);
+            pipeline_->reload(std::move(config));
+        } catch (const fw::ConfigError& error) {
+            log_error(kInstance, "reload refused, keeping the running configuration: {} error(s) in {}",
+                      error.issues().size(), config_path_);
+            for (const auto& issue : error.issues()) log_error(kInstance, "{}", issue.to_string());
+        }
+        sd_notify(0, "READY=1");
+    }
+
+    void start_watchdog() {
+        std::uint64_t usec = 0;
+        if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) return;
+        watchdog_interval_ = std::chrono::microseconds(usec / 2);
+        log_info(kInstance, "systemd watchdog enabled, petting every {} ms",
+                 std::chrono::duration_cast<std::chrono::milliseconds>(watchdog_interval_).count());
+        pet_watchdog();
+    }
+
+    void pet_watchdog() {
+        sd_notify(0, "WATCHDOG=1");
+        watchdog_timer_.expires_after(watchdog_interval_);
+        watchdog_timer_.async_wait([this](const auto& error) {
+            if (!error) pet_watchdog();
+        });
+    }
+
+    void schedule_status() {
+        status_timer_.expires_after(kStatusInterval);
+        status_timer_.async_wait([this](const auto& error) {
+            if (error) return;
+            report_status();
+            schedule_status();
+        });
+    }
+
+    void report_status() {
+        const auto stats = pipeline_->stats();
+        const std::string status = fmt::format(
+            "{} device(s) on {} bus(es), {} offline; {} samples stored, {} dropped",
+            stats.devices, stats.buses, stats.devices_offline, stats.store.samples_committed,
+            stats.store.samples_dropped + stats.samples_dropped_ingest);
+        sd_notifyf(0, "STATUS=%s", status.c_str());
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_summary_ >= kSummaryInterval) {
+            last_summary_ = now;
+            log_info(kInstance, "{}", status);
+        }
+    }
+
+    std::string config_path_;
+    boost::asio::io_context core_{1};
+    boost::asio::signal_set signals_{core_, SIGTERM, SIGINT, SIGHUP};
+    boost::asio::steady_timer watchdog_timer_{core_};
+    boost::asio::steady_timer status_timer_{core_};
+    std::chrono::steady_clock::duration watchdog_interval_{};
+    std::chrono::steady_clock::time_point last_summary_{};
+    std::optional<fw::Pipeline> pipeline_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const std::vector<std::string_view> args(argv + 1, argv + argc);
+    const auto value_of = [&](std::string_view flag) -> std::optional<std::string> {
+        for (std::size_t i = 0; i + 1 < args.size(); ++i) {
+            if (args[i] == flag) return std::string(args[i + 1]);
+        }
+        return std::nullopt;
+    };
+    const auto has = [&](std::string_view flag) {
+        return std::find(args.begin(), args.end(), flag) != args.end();
+    };
+
+    if (has("--help") || has("-h")) {
+        std::cout << kUsage;
+        return 0;
+    }
+    if (has("--version")) {
+        std::cout << "floorwatchd " << fw::kVersion << '\n';
+        return 0;
+    }
+    if (has("--print-schema")) {
+        std::cout << fw::config_json_schema();
+        return 0;
+    }
+    if (const auto path = value_of("--check-config")) return check_config(*path);
+    const auto config_path = value_of("--config");
+    if (!config_path) {
+        std::cerr << kUsage;
+        return 2;
+    }
+
+    try {
+        Daemon daemon(*config_path);
+        return daemon.run();
+    } catch (const fw::ConfigError& error) {
+        for (const auto& issue : error.issues()) std::cerr << issue.to_string() << '\n';
+        std::cerr << "floorwatchd: not started: " << error.issues().size()
+                  << " error(s) in the configuration\n";
+        sd_notifyf(0, "STATUS=Not started: invalid configuration %s", config_path->c_str());
+        return 1;
+    } catch (const fw::store::StoreError& error) {
+        fw::log_error("store", "{}", error.what());
+        sd_notifyf(0, "STATUS=Not started: %s", error.what());
+        return 1;
+    } catch (const std::exception& error) {
+        fw::log_error(kInstance, "fatal: {}", error.what());
+        return 1;
+    }
+}

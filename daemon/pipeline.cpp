@@ -1,0 +1,160 @@
+#include "daemon/pipeline.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include <future>
+
+#include "daemon/core/log.hpp"
+
+namespace fw {
+namespace {
+
+constexpr std::string_view kInstance = "core";
+// Batches (one per device poll) the ingest queue holds before dropping the oldest. At 100 devices
+// polled every 100 ms this is 10 s of readings: far longer than the core ever stalls.
+constexpr std::size_t kIngestCapacityBatches = 10000;
+
+store::WriterOptions writer_options(const StoreConfig& store) {
+    store::WriterOptions options;
+    options.path = store.path;
+    options.commit_interval = store.commit_interval;
+    options.queue_capacity = store.queue_capacity;
+    options.sample_max_age = store.samples.max_age;
+    options.max_size_bytes = store.samples.max_size;
+    options.prune_interval = store.samples.prune_interval;
+    return options;
+}
+
+}  // namespace
+
+Pipeline::Pipeline(boost::asio::io_context& core, Config config)
+    : core_(core),
+      config_(std::move(config)),
+      writer_(store::Writer::open(writer_options(config_.store))),
+      ingest_(kIngestCapacityBatches, OverflowPolicy::drop_oldest) {}
+
+Pipeline::~Pipeline() { stop(); }
+
+void Pipeline::start() {
+    writer_->enqueue_channels(channel_infos());
+    start_drivers();
+}
+
+void Pipeline::start_drivers() {
+    for (const auto& bus : config_.modbus.buses) {
+        auto poller = std::make_unique<modbus::BusPoller>(
+            bus, [this](SampleBatch&& batch) { on_samples(std::move(batch)); },
+            [this](const DeviceHealth& health) { on_health(health); });
+        poller->start();
+        pollers_.push_back(std::move(poller));
+    }
+    log_info(kInstance, "started {} Modbus bus(es)", pollers_.size());
+}
+
+void Pipeline::stop_drivers() {
+    // Buses stop in parallel: each may be waiting out one device timeout.
+    std::vector<std::future<void>> stopping;
+    stopping.reserve(pollers_.size());
+    for (auto& poller : pollers_) {
+        stopping.push_back(std::async(std::launch::async, [&poller] { poller->stop(); }));
+    }
+    for (auto& done : stopping) done.get();
+    pollers_.clear();
+    std::lock_guard lock(health_mutex_);
+    health_.clear();
+}
+
+void Pipeline::stop() {
+    if (!writer_) return;
+    stop_drivers();
+    drain_ingest();
+    writer_->close();
+    const auto stats = writer_->stats();
+    log_info(kInstance, "stopped: {} samples stored, {} dropped", stats.samples_committed,
+             stats.samples_dropped + samples_dropped_.load());
+    writer_.reset();
+}
+
+void Pipeline::reload(Config config) {
+    if (config.store.path != config_.store.path) {
+        log_warning(kInstance, "store.path changed to {}: takes effect after a restart; still using {}",
+                    config.store.path, config_.store.path);
+        config.store.path = config_.store.path;
+    }
+    if (config.gateway.site != config_.gateway.site || config.gateway.node != config_.gateway.node) {
+        log_warning(kInstance, "gateway.site/node changes take effect after a restart");
+        config.gateway.site = config_.gateway.site;
+        config.gateway.node = config_.gateway.node;
+    }
+    set_log_level(config.gateway.log_level);
+    writer_->set_retention(config.store.samples.max_age, config.store.samples.max_size,
+                           config.store.samples.prune_interval);
+    stop_drivers();
+    drain_ingest();
+    config_ = std::move(config);
+    writer_->enqueue_channels(channel_infos());
+    start_drivers();
+    log_info(kInstance, "configuration reloaded from {}", config_.source_path);
+}
+
+void Pipeline::on_samples(SampleBatch&& batch) {
+    samples_received_.fetch_add(batch.size(), std::memory_order_relaxed);
+    if (auto evicted = ingest_.push(std::move(batch))) {
+        samples_dropped_.fetch_add(evicted->size(), std::memory_order_relaxed);
+    }
+    // One drain in flight at a time: the core takes everything queued when it runs.
+    if (!drain_posted_.exchange(true)) {
+        boost::asio::post(core_, [this] { drain_ingest(); });
+    }
+}
+
+void Pipeline::drain_ingest() {
+    drain_posted_.store(false);
+    if (!writer_) return;
+    for (auto& batch : ingest_.drain()) {
+        writer_->enqueue_samples(std::move(batch));
+    }
+}
+
+void Pipeline::on_health(const DeviceHealth& health) {
+    {
+        std::lock_guard lock(health_mutex_);
+        health_[health.bus + "/" + health.device] = health;
+    }
+    writer_->enqueue_health(health);
+}
+
+std::vector<ChannelInfo> Pipeline::channel_infos() const {
+    std::vector<ChannelInfo> channels;
+    for (const auto& bus : config_.modbus.buses) {
+        for (const auto& device : bus.devices) {
+            for (const auto& point : device.points) {
+                const auto* equipment = config_.find_equipment(point.equipment);
+                channels.push_back(ChannelInfo{
+                    .name = point.channel,
+                    .equipment = point.equipment,
+                    .area = equipment != nullptr ? equipment->area : std::string(),
+                    .unit = point.unit,
+                    .source = "modbus:" + bus.name + "/" + device.name,
+                });
+            }
+        }
+    }
+    return channels;
+}
+
+PipelineStats Pipeline::stats() const {
+    PipelineStats stats;
+    stats.samples_received = samples_received_.load();
+    stats.samples_dropped_ingest = samples_dropped_.load();
+    if (writer_) stats.store = writer_->stats();
+    stats.buses = config_.modbus.buses.size();
+    for (const auto& bus : config_.modbus.buses) stats.devices += bus.devices.size();
+    std::lock_guard lock(health_mutex_);
+    for (const auto& [key, health] : health_) {
+        if (!health.online) ++stats.devices_offline;
+    }
+    return stats;
+}
+
+}  // namespace fw

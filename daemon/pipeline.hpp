@@ -1,0 +1,83 @@
+#pragma once
+// The running daemon's wiring: drivers → core → store.
+//
+//   Modbus buses ──(1 thread per bus, libmodbus)──┐
+//                                                 │ SampleBatch per device cycle
+//                                                 ▼
+//                    ingest queue (bounded, drop oldest, counted)
+//                                                 │ drained on the core io_context
+//                                                 ▼
+//                                core (one Boost.Asio io_context)
+//                                                 │
+//                                                 ▼
+//               store writer thread: SQLite (WAL), group commit, retention
+//
+// Domain logic will run on the core io_context, single-threaded; drivers and the store have their
+// own threads and meet the core only through bounded queues.
+
+#include <boost/asio/io_context.hpp>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "daemon/config/config.hpp"
+#include "daemon/core/bounded_queue.hpp"
+#include "daemon/core/health.hpp"
+#include "daemon/core/sample.hpp"
+#include "daemon/store/store.hpp"
+#include "drivers/modbus/bus_poller.hpp"
+
+namespace fw {
+
+struct PipelineStats {
+    std::uint64_t samples_received = 0;
+    std::uint64_t samples_dropped_ingest = 0;  // evicted from the full ingest queue
+    store::WriterStats store;
+    std::size_t devices = 0;
+    std::size_t devices_offline = 0;
+    std::size_t buses = 0;
+};
+
+class Pipeline {
+public:
+    // Opens the store (throws store::StoreError) but starts nothing yet.
+    Pipeline(boost::asio::io_context& core, Config config);
+    ~Pipeline();
+    Pipeline(const Pipeline&) = delete;
+    Pipeline& operator=(const Pipeline&) = delete;
+
+    void start();
+    // Applies a new, already validated config: log level, retention and the drivers. Settings that
+    // need a restart (store path, site, node) are kept and a warning says so. Core thread only.
+    void reload(Config config);
+    // Stops the drivers, hands everything received to the store and waits until it is durable.
+    void stop();
+
+    PipelineStats stats() const;
+    const Config& config() const { return config_; }
+
+private:
+    void start_drivers();
+    void stop_drivers();
+    void on_samples(SampleBatch&& batch);  // bus threads
+    void on_health(const DeviceHealth& health);  // bus threads
+    void drain_ingest();  // core thread
+    std::vector<ChannelInfo> channel_infos() const;
+
+    boost::asio::io_context& core_;
+    Config config_;
+    std::unique_ptr<store::Writer> writer_;
+    BoundedQueue<SampleBatch> ingest_;
+    std::atomic<bool> drain_posted_{false};
+    std::atomic<std::uint64_t> samples_received_{0};
+    std::atomic<std::uint64_t> samples_dropped_{0};
+    std::vector<std::unique_ptr<modbus::BusPoller>> pollers_;
+    mutable std::mutex health_mutex_;
+    std::map<std::string, DeviceHealth> health_;  // key: bus/device
+};
+
+}  // namespace fw

@@ -1,1 +1,196 @@
-// placeholder: being written
+// Read-only queries for the CLI and the HTTP API. In WAL mode a reader sees the last committed
+// state and never blocks the writer.
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <limits>
+
+#include "daemon/core/log.hpp"
+#include "daemon/store/sqlite_util.hpp"
+#include "daemon/store/store.hpp"
+
+namespace fw::store {
+namespace {
+
+using detail::Statement;
+
+constexpr std::string_view kLogInstance = "store";
+
+void require_floorwatch_tables(sqlite3* db, const std::string& path) {
+    Statement count(db,
+                    "SELECT count(*) FROM sqlite_schema WHERE type = 'table' "
+                    "AND name IN ('channels', 'samples', 'device_health')");
+    const int rc = count.step();
+    const std::int64_t found = rc == SQLITE_ROW ? count.column_int64(0) : 0;
+    if (rc != SQLITE_ROW || found != 3) {
+        throw StoreError(fmt::format(
+            "{} is an SQLite database but not a floorwatch store (its tables are missing); is "
+            "store.path right?",
+            path));
+    }
+}
+
+class SqliteReader final : public Reader {
+  public:
+    SqliteReader(std::string path, detail::Connection connection)
+        : path_(std::move(path)),
+          connection_(std::move(connection)),
+          has_channel_(connection_.get(), "SELECT 1 FROM channels WHERE name = ?1"),
+          channels_(connection_.get(),
+                    "SELECT c.name, c.equipment, c.area, c.unit, c.source, "
+                    "(SELECT count(*) FROM samples s WHERE s.channel_id = c.id), "
+                    "(SELECT max(time_ms) FROM samples s WHERE s.channel_id = c.id) "
+                    "FROM channels c ORDER BY c.name"),
+          // Newest first so LIMIT keeps the newest; the caller gets them reversed, oldest first.
+          samples_(connection_.get(),
+                   "SELECT s.time_ms, s.value, s.quality FROM samples s "
+                   "WHERE s.channel_id = (SELECT id FROM channels WHERE name = ?1) "
+                   "AND s.time_ms >= ?2 AND s.time_ms < ?3 "
+                   "ORDER BY s.time_ms DESC, s.rowid DESC LIMIT ?4"),
+          device_health_(connection_.get(),
+                         "SELECT driver, bus, device, online, last_error, last_change_ms, "
+                         "last_success_ms, poll_interval_ms, polls, polls_failed, requests, "
+                         "timeouts, exceptions, reconnects, samples "
+                         "FROM device_health ORDER BY driver, bus, device"),
+          schema_version_(connection_.get(), "PRAGMA user_version") {}
+
+    bool has_channel(const std::string& channel) override {
+        has_channel_.bind(1, std::string_view(channel));
+        const int rc = has_channel_.step();
+        has_channel_.reset();
+        check(rc, "looking up a channel");
+        return rc == SQLITE_ROW;
+    }
+
+    std::vector<ChannelRow> channels() override {
+        std::vector<ChannelRow> rows;
+        int rc = SQLITE_ROW;
+        while ((rc = channels_.step()) == SQLITE_ROW) {
+            ChannelRow row;
+            row.info.name = channels_.column_text(0);
+            row.info.equipment = channels_.column_text(1);
+            row.info.area = channels_.column_text(2);
+            row.info.unit = channels_.column_text(3);
+            row.info.source = channels_.column_text(4);
+            row.sample_count = static_cast<std::uint64_t>(channels_.column_int64(5));
+            if (!channels_.column_is_null(6)) row.last_time_ms = channels_.column_int64(6);
+            rows.push_back(std::move(row));
+        }
+        channels_.reset();
+        check(rc, "listing channels");
+        return rows;
+    }
+
+    std::vector<StoredSample> samples(const std::string& channel, std::int64_t since_ms,
+                                      std::int64_t until_ms, std::size_t limit) override {
+        constexpr auto kMaxLimit =
+            static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
+        samples_.bind(1, std::string_view(channel));
+        samples_.bind(2, since_ms);
+        samples_.bind(3, until_ms);
+        samples_.bind(4, static_cast<std::int64_t>(std::min(limit, kMaxLimit)));
+        std::vector<StoredSample> rows;
+        int rc = SQLITE_ROW;
+        while ((rc = samples_.step()) == SQLITE_ROW) {
+            StoredSample row{};
+            row.time_ms = samples_.column_int64(0);
+            if (!samples_.column_is_null(1)) row.value = samples_.column_double(1);
+            row.quality = quality_of(samples_.column_int64(2));
+            rows.push_back(row);
+        }
+        samples_.reset();
+        check(rc, "reading samples");
+        std::reverse(rows.begin(), rows.end());
+        return rows;
+    }
+
+    std::vector<DeviceHealth> device_health() override {
+        std::vector<DeviceHealth> rows;
+        int rc = SQLITE_ROW;
+        Statement& q = device_health_;
+        auto counter = [&](int column) {
+            return static_cast<std::uint64_t>(q.column_int64(column));
+        };
+        while ((rc = q.step()) == SQLITE_ROW) {
+            DeviceHealth row;
+            row.driver = q.column_text(0);
+            row.bus = q.column_text(1);
+            row.device = q.column_text(2);
+            row.online = q.column_int64(3) != 0;
+            row.last_error = q.column_text(4);
+            row.last_change_ms = q.column_int64(5);
+            row.last_success_ms = q.column_int64(6);
+            row.poll_interval_ms = q.column_int64(7);
+            row.polls = counter(8);
+            row.polls_failed = counter(9);
+            row.requests = counter(10);
+            row.timeouts = counter(11);
+            row.exceptions = counter(12);
+            row.reconnects = counter(13);
+            row.samples = counter(14);
+            rows.push_back(std::move(row));
+        }
+        q.reset();
+        check(rc, "reading device health");
+        return rows;
+    }
+
+    int schema_version() override {
+        const int rc = schema_version_.step();
+        const auto version = rc == SQLITE_ROW ? schema_version_.column_int64(0) : 0;
+        schema_version_.reset();
+        check(rc, "reading the schema version");
+        return static_cast<int>(version);
+    }
+
+  private:
+    // A query failing on an open store is not expected (the file vanished, the disk failed); the
+    // caller (CLI, HTTP handler) reports it.
+    void check(int rc, std::string_view what) const {
+        if (rc == SQLITE_ROW || rc == SQLITE_DONE) return;
+        throw StoreError(
+            fmt::format("{}: {} failed: {}", path_, what, sqlite3_errmsg(connection_.get())));
+    }
+
+    Quality quality_of(std::int64_t code) {
+        const bool fits =
+            code >= std::numeric_limits<int>::min() && code <= std::numeric_limits<int>::max();
+        if (auto quality = fits ? quality_from_code(static_cast<int>(code)) : std::nullopt) {
+            return *quality;
+        }
+        // Written by a newer build or damaged: show it as not good rather than as a value.
+        if (!warned_unknown_quality_) {
+            warned_unknown_quality_ = true;
+            log_warning(kLogInstance, "{}: unknown quality code {} shown as decode_error", path_,
+                        code);
+        }
+        return Quality::decode_error;
+    }
+
+    std::string path_;
+    detail::Connection connection_;
+    Statement has_channel_;
+    Statement channels_;
+    Statement samples_;
+    Statement device_health_;
+    Statement schema_version_;
+    bool warned_unknown_quality_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Reader> Reader::open(const std::string& path) {
+    detail::Connection connection =
+        detail::open_store_file(path, detail::OpenMode::read_only, false);
+    if (detail::read_user_version(connection.get(), path) == 0) {
+        throw StoreError(fmt::format(
+            "{} is not a floorwatch store (schema version 0: empty or made by another program); "
+            "is store.path right?",
+            path));
+    }
+    require_floorwatch_tables(connection.get(), path);
+    return std::make_unique<SqliteReader>(path, std::move(connection));
+}
+
+}  // namespace fw::store

@@ -1,1 +1,585 @@
-// placeholder: being written
+// The writer thread: owns the only read-write connection, group-commits what the pipeline queued,
+// and prunes samples by age and size.
+//
+//   drivers ──enqueue_samples──▶ sample queue (capacity in samples, drop oldest batches, counted)
+//   config  ──enqueue_channels─▶ channel / health maps (latest per key wins, never dropped)
+//   drivers ──enqueue_health───▶          │
+//                                          ▼  every commit_interval, or at once for flush()/close()
+//                         writer thread: BEGIN IMMEDIATE … COMMIT (one fsync per group)
+//                                          │  every prune_interval
+//                                          ▼
+//                         delete samples older than max_age, then oldest first above max_size
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <cmath>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <tuple>
+#include <unordered_map>
+
+#include "daemon/core/log.hpp"
+#include "daemon/core/units.hpp"
+#include "daemon/store/sqlite_util.hpp"
+#include "daemon/store/store.hpp"
+
+namespace fw::store {
+namespace {
+
+using detail::Statement;
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr std::string_view kLogInstance = "store";
+// Short: a failed attempt is retried on the next cycle anyway, and a long wait would hold up
+// shutdown. The only other writer is an operator's sqlite3 shell.
+constexpr int kWriterBusyTimeoutMs = 1000;
+constexpr std::int64_t kPruneChunkRows = 5000;
+constexpr int kShutdownCommitAttempts = 3;
+constexpr auto kShutdownRetryPause = std::chrono::milliseconds(500);
+constexpr auto kLogRepeatInterval = std::chrono::seconds(30);
+
+using HealthKey = std::tuple<std::string, std::string, std::string>;
+
+// Everything queued for the next transaction.
+struct PendingWork {
+    std::deque<SampleBatch> sample_batches;
+    std::size_t sample_count = 0;
+    std::map<std::string, ChannelInfo> channels;  // by name; the latest description wins
+    std::map<HealthKey, DeviceHealth> health;     // by driver/bus/device; the latest wins
+
+    bool empty() const { return sample_batches.empty() && channels.empty() && health.empty(); }
+};
+
+struct Retention {
+    Millis sample_max_age;
+    std::uint64_t max_size_bytes;
+    Millis prune_interval;
+};
+
+struct WriterStatements {
+    explicit WriterStatements(sqlite3* db)
+        : begin(db, "BEGIN IMMEDIATE"),
+          commit(db, "COMMIT"),
+          rollback(db, "ROLLBACK"),
+          all_channels(db, "SELECT id, name FROM channels"),
+          ensure_channel(db,
+                         "INSERT INTO channels (name) VALUES (?1) ON CONFLICT (name) DO UPDATE SET "
+                         "name = excluded.name RETURNING id"),
+          upsert_channel(db,
+                         "INSERT INTO channels (name, equipment, area, unit, source) "
+                         "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (name) DO UPDATE SET "
+                         "equipment = excluded.equipment, area = excluded.area, "
+                         "unit = excluded.unit, source = excluded.source RETURNING id"),
+          insert_sample(db,
+                        "INSERT INTO samples (channel_id, time_ms, value, quality) "
+                        "VALUES (?1, ?2, ?3, ?4)"),
+          upsert_health(db,
+                        "INSERT INTO device_health (driver, bus, device, online, last_error, "
+                        "last_change_ms, last_success_ms, poll_interval_ms, polls, polls_failed, "
+                        "requests, timeouts, exceptions, reconnects, samples, updated_ms) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+                        "?15, ?16) ON CONFLICT (driver, bus, device) DO UPDATE SET "
+                        "online = excluded.online, last_error = excluded.last_error, "
+                        "last_change_ms = excluded.last_change_ms, "
+                        "last_success_ms = excluded.last_success_ms, "
+                        "poll_interval_ms = excluded.poll_interval_ms, polls = excluded.polls, "
+                        "polls_failed = excluded.polls_failed, requests = excluded.requests, "
+                        "timeouts = excluded.timeouts, exceptions = excluded.exceptions, "
+                        "reconnects = excluded.reconnects, samples = excluded.samples, "
+                        "updated_ms = excluded.updated_ms"),
+          prune_channel_older_than(db,
+                                   "DELETE FROM samples WHERE rowid IN (SELECT rowid FROM samples "
+                                   "WHERE channel_id = ?1 AND time_ms < ?2 LIMIT ?3)"),
+          prune_oldest(db,
+                       "DELETE FROM samples WHERE rowid IN "
+                       "(SELECT rowid FROM samples ORDER BY rowid LIMIT ?1)"),
+          page_count(db, "PRAGMA page_count"),
+          freelist_count(db, "PRAGMA freelist_count"),
+          page_size(db, "PRAGMA page_size") {}
+
+    Statement begin;
+    Statement commit;
+    Statement rollback;
+    Statement all_channels;
+    Statement ensure_channel;
+    Statement upsert_channel;
+    Statement insert_sample;
+    Statement upsert_health;
+    Statement prune_channel_older_than;
+    Statement prune_oldest;
+    Statement page_count;
+    Statement freelist_count;
+    Statement page_size;
+};
+
+class SqliteWriter final : public Writer {
+  public:
+    SqliteWriter(const WriterOptions& options, detail::Connection connection)
+        : path_(options.path),
+          commit_interval_(options.commit_interval),
+          queue_capacity_(options.queue_capacity == 0 ? 1 : options.queue_capacity),
+          retention_{options.sample_max_age, options.max_size_bytes, options.prune_interval},
+          connection_(std::move(connection)),
+          statements_(connection_.get()) {
+        load_channel_ids();
+        thread_ = std::thread([this] { run(); });
+    }
+
+    ~SqliteWriter() override { close(); }
+
+    void enqueue_samples(SampleBatch batch) override {
+        if (batch.empty()) return;
+        std::lock_guard lock(mutex_);
+        if (closed_) {
+            samples_dropped_ += batch.size();
+            return;
+        }
+        if (batch.size() > queue_capacity_) {
+            const std::size_t excess = batch.size() - queue_capacity_;
+            batch.erase(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(excess));
+            note_dropped_locked(excess);
+        }
+        pending_.sample_count += batch.size();
+        pending_.sample_batches.push_back(std::move(batch));
+        drop_oldest_beyond_capacity_locked();
+        ++enqueued_sequence_;
+    }
+
+    void enqueue_channels(std::vector<ChannelInfo> channels) override {
+        if (channels.empty()) return;
+        std::lock_guard lock(mutex_);
+        if (closed_) return;
+        for (auto& channel : channels) {
+            std::string name = channel.name;
+            pending_.channels.insert_or_assign(std::move(name), std::move(channel));
+        }
+        ++enqueued_sequence_;
+    }
+
+    void enqueue_health(DeviceHealth health) override {
+        std::lock_guard lock(mutex_);
+        if (closed_) return;
+        HealthKey key{health.driver, health.bus, health.device};
+        pending_.health.insert_or_assign(std::move(key), std::move(health));
+        ++enqueued_sequence_;
+    }
+
+    void flush() override {
+        std::unique_lock lock(mutex_);
+        const std::uint64_t target = enqueued_sequence_;
+        if (settled_sequence_ >= target || thread_done_) return;
+        ++flush_waiters_;
+        wake_writer_.notify_one();
+        flushed_.wait(lock, [&] { return settled_sequence_ >= target || thread_done_; });
+        --flush_waiters_;
+    }
+
+    void close() override {
+        std::lock_guard close_lock(close_mutex_);
+        {
+            std::lock_guard lock(mutex_);
+            if (closed_ && !thread_.joinable()) return;
+            closed_ = true;
+            stop_requested_ = true;
+        }
+        wake_writer_.notify_all();
+        if (thread_.joinable()) thread_.join();
+        statements_.reset();
+        connection_.close();
+    }
+
+    WriterStats stats() const override {
+        WriterStats stats;
+        stats.samples_committed = samples_committed_.load();
+        stats.samples_dropped = samples_dropped_.load();
+        stats.commits = commits_.load();
+        stats.samples_pruned = samples_pruned_.load();
+        stats.write_errors = write_errors_.load();
+        return stats;
+    }
+
+    void set_retention(Millis sample_max_age, std::uint64_t max_size_bytes,
+                       Millis prune_interval) override {
+        std::lock_guard lock(mutex_);
+        retention_ = {sample_max_age, max_size_bytes, prune_interval};
+    }
+
+  private:
+    void load_channel_ids() {
+        Statement& query = statements_->all_channels;
+        int rc = SQLITE_ROW;
+        while ((rc = query.step()) == SQLITE_ROW) {
+            channel_ids_.emplace(query.column_text(1), query.column_int64(0));
+        }
+        query.reset();
+        if (rc != SQLITE_DONE) {
+            throw StoreError(fmt::format("cannot read the channels of {}: {}", path_,
+                                         sqlite3_errmsg(connection_.get())));
+        }
+    }
+
+    void note_dropped_locked(std::size_t count) {
+        samples_dropped_ += count;
+        if (auto suppressed = log_limiter_.admit("queue_full", SteadyClock::now())) {
+            log_warning(kLogInstance,
+                        "{}: sample queue full ({} samples): dropped the oldest {} samples; the "
+                        "disk is slower than the drivers ({} more such messages held back)",
+                        path_, queue_capacity_, count, *suppressed);
+        }
+    }
+
+    void drop_oldest_beyond_capacity_locked() {
+        while (pending_.sample_count > queue_capacity_ && pending_.sample_batches.size() > 1) {
+            const std::size_t oldest_size = pending_.sample_batches.front().size();
+            pending_.sample_batches.pop_front();
+            pending_.sample_count -= oldest_size;
+            note_dropped_locked(oldest_size);
+        }
+    }
+
+    // A failed transaction's work goes back in front of what arrived meanwhile; entries queued
+    // since are newer and win over the failed ones.
+    void requeue(PendingWork&& failed) {
+        std::lock_guard lock(mutex_);
+        for (auto it = failed.sample_batches.rbegin(); it != failed.sample_batches.rend(); ++it) {
+            pending_.sample_batches.push_front(std::move(*it));
+        }
+        pending_.sample_count += failed.sample_count;
+        pending_.channels.merge(failed.channels);
+        pending_.health.merge(failed.health);
+        drop_oldest_beyond_capacity_locked();
+    }
+
+    void run() {
+        auto next_commit = SteadyClock::now() + commit_interval_;
+        auto last_prune = SteadyClock::now() - retention_.prune_interval;
+        bool backing_off = false;
+        int shutdown_failures = 0;
+        for (;;) {
+            PendingWork work;
+            std::uint64_t sequence = 0;
+            bool stopping = false;
+            Retention retention;
+            {
+                std::unique_lock lock(mutex_);
+                // After a failure, wait the full interval: flush() must not turn into a busy loop.
+                wake_writer_.wait_until(lock, next_commit, [&] {
+                    return stop_requested_ || (!backing_off && flush_waiters_ > 0 &&
+                                               enqueued_sequence_ > settled_sequence_);
+                });
+                std::swap(work, pending_);
+                sequence = enqueued_sequence_;
+                stopping = stop_requested_;
+                retention = retention_;
+            }
+            const bool committed = work.empty() || commit_guarded(work);
+            if (committed) {
+                std::lock_guard lock(mutex_);
+                settled_sequence_ = sequence;
+                flushed_.notify_all();
+            } else {
+                requeue(std::move(work));
+            }
+            backing_off = !committed;
+            const auto now = SteadyClock::now();
+            next_commit = now + commit_interval_;
+            if (committed && !stopping && now - last_prune >= retention.prune_interval) {
+                prune(retention);
+                last_prune = SteadyClock::now();
+            }
+            if (stopping) {
+                if (committed) break;
+                if (++shutdown_failures >= kShutdownCommitAttempts) {
+                    give_up_on_pending();
+                    break;
+                }
+                std::this_thread::sleep_for(kShutdownRetryPause);
+            }
+        }
+        std::lock_guard lock(mutex_);
+        thread_done_ = true;
+        flushed_.notify_all();
+    }
+
+    void give_up_on_pending() {
+        std::lock_guard lock(mutex_);
+        log_error(kLogInstance,
+                  "{}: giving up at shutdown after {} failed attempts: {} samples, {} channel "
+                  "descriptions and {} health rows were not written",
+                  path_, kShutdownCommitAttempts, pending_.sample_count, pending_.channels.size(),
+                  pending_.health.size());
+        samples_dropped_ += pending_.sample_count;
+        pending_ = PendingWork{};
+    }
+
+    bool commit_guarded(PendingWork& work) {
+        try {
+            return commit(work);
+        } catch (const std::exception& error) {
+            // Out of memory and the like: treat as a failed transaction, the data stays queued.
+            if (!sqlite3_get_autocommit(connection_.get())) statements_->rollback.run();
+            forget_channels_inserted_in_transaction();
+            ++write_errors_;
+            log_error(kLogInstance, "{}: write failed: {}", path_, error.what());
+            return false;
+        }
+    }
+
+    bool commit(PendingWork& work) {
+        WriterStatements& sql = *statements_;
+        channels_inserted_in_transaction_.clear();
+        const char* failed_step = nullptr;
+        if (sql.begin.run() != SQLITE_DONE) {
+            failed_step = "starting a transaction";
+        } else if (!write_channels(work)) {
+            failed_step = "writing channel descriptions";
+        } else if (!write_samples(work)) {
+            failed_step = "writing samples";
+        } else if (!write_health(work)) {
+            failed_step = "writing device health";
+        } else if (sql.commit.run() != SQLITE_DONE) {
+            failed_step = "committing";
+        }
+        if (failed_step == nullptr) {
+            samples_committed_ += work.sample_count;
+            ++commits_;
+            return true;
+        }
+
+        const std::string error = sqlite3_errmsg(connection_.get());
+        if (!sqlite3_get_autocommit(connection_.get())) sql.rollback.run();
+        forget_channels_inserted_in_transaction();
+        ++write_errors_;
+        if (auto suppressed = log_limiter_.admit("write_failed", SteadyClock::now())) {
+            log_error(kLogInstance,
+                      "{}: write failed while {}: {}; {} samples stay queued and are retried in "
+                      "{} ({} more such messages held back)",
+                      path_, failed_step, error, work.sample_count,
+                      format_duration(commit_interval_), *suppressed);
+        }
+        return false;
+    }
+
+    // A rolled-back transaction also rolls back the channel rows it inserted.
+    void forget_channels_inserted_in_transaction() {
+        for (const auto& name : channels_inserted_in_transaction_) channel_ids_.erase(name);
+        channels_inserted_in_transaction_.clear();
+    }
+
+    void remember_channel(const std::string& name, std::int64_t id) {
+        auto [it, inserted] = channel_ids_.try_emplace(name, id);
+        if (inserted) channels_inserted_in_transaction_.push_back(name);
+    }
+
+    bool write_channels(const PendingWork& work) {
+        Statement& upsert = statements_->upsert_channel;
+        for (const auto& [name, info] : work.channels) {
+            upsert.bind(1, std::string_view(info.name));
+            upsert.bind(2, std::string_view(info.equipment));
+            upsert.bind(3, std::string_view(info.area));
+            upsert.bind(4, std::string_view(info.unit));
+            upsert.bind(5, std::string_view(info.source));
+            const int rc = upsert.step();
+            if (rc == SQLITE_ROW) remember_channel(name, upsert.column_int64(0));
+            const int final_rc = rc == SQLITE_ROW ? upsert.step() : rc;
+            upsert.reset();
+            if (final_rc != SQLITE_DONE) return false;
+        }
+        return true;
+    }
+
+    std::optional<std::int64_t> channel_id(const std::string& name) {
+        if (auto it = channel_ids_.find(name); it != channel_ids_.end()) return it->second;
+        Statement& ensure = statements_->ensure_channel;
+        ensure.bind(1, std::string_view(name));
+        const int rc = ensure.step();
+        std::optional<std::int64_t> id;
+        if (rc == SQLITE_ROW) id = ensure.column_int64(0);
+        const int final_rc = rc == SQLITE_ROW ? ensure.step() : rc;
+        ensure.reset();
+        if (final_rc != SQLITE_DONE || !id) return std::nullopt;
+        remember_channel(name, *id);
+        return id;
+    }
+
+    bool write_samples(const PendingWork& work) {
+        Statement& insert = statements_->insert_sample;
+        for (const SampleBatch& batch : work.sample_batches) {
+            for (const Sample& sample : batch) {
+                const auto id = channel_id(sample.channel);
+                if (!id) return false;
+                insert.bind(1, *id);
+                insert.bind(2, sample.time_ms);
+                if (sample.quality == Quality::good && !std::isnan(sample.value)) {
+                    insert.bind(3, sample.value);
+                } else {
+                    insert.bind_null(3);
+                }
+                insert.bind(4, static_cast<std::int64_t>(sample.quality));
+                const int rc = insert.step();
+                insert.rewind();
+                if (rc != SQLITE_DONE) return false;
+            }
+        }
+        return true;
+    }
+
+    bool write_health(const PendingWork& work) {
+        Statement& upsert = statements_->upsert_health;
+        const std::int64_t now_ms = wall_now_ms();
+        for (const auto& [key, health] : work.health) {
+            upsert.bind(1, std::string_view(health.driver));
+            upsert.bind(2, std::string_view(health.bus));
+            upsert.bind(3, std::string_view(health.device));
+            upsert.bind(4, std::int64_t{health.online ? 1 : 0});
+            upsert.bind(5, std::string_view(health.last_error));
+            upsert.bind(6, health.last_change_ms);
+            upsert.bind(7, health.last_success_ms);
+            upsert.bind(8, health.poll_interval_ms);
+            upsert.bind(9, health.polls);
+            upsert.bind(10, health.polls_failed);
+            upsert.bind(11, health.requests);
+            upsert.bind(12, health.timeouts);
+            upsert.bind(13, health.exceptions);
+            upsert.bind(14, health.reconnects);
+            upsert.bind(15, health.samples);
+            upsert.bind(16, now_ms);
+            if (upsert.run() != SQLITE_DONE) return false;
+        }
+        return true;
+    }
+
+    std::optional<std::int64_t> pragma_value(Statement& pragma) {
+        std::optional<std::int64_t> value;
+        if (pragma.step() == SQLITE_ROW) value = pragma.column_int64(0);
+        pragma.reset();
+        return value;
+    }
+
+    std::optional<std::uint64_t> used_bytes() {
+        WriterStatements& sql = *statements_;
+        const auto pages = pragma_value(sql.page_count);
+        const auto free_pages = pragma_value(sql.freelist_count);
+        const auto page_size = pragma_value(sql.page_size);
+        if (!pages || !free_pages || !page_size) return std::nullopt;
+        return static_cast<std::uint64_t>((*pages - *free_pages) * *page_size);
+    }
+
+    // Each DELETE is its own small transaction so the WAL stays small and drivers' commits are not
+    // held up behind one huge delete. Freed pages go to the freelist and are reused by later
+    // inserts, so the file stops growing once it reaches the cap.
+    void prune(const Retention& retention) {
+        WriterStatements& sql = *statements_;
+        std::uint64_t pruned = 0;
+        auto report_failure = [&](std::string_view what) {
+            ++write_errors_;
+            log_error(kLogInstance, "{}: pruning {} failed: {}; retried in {}", path_, what,
+                      sqlite3_errmsg(connection_.get()), format_duration(retention.prune_interval));
+        };
+
+        const std::int64_t cutoff_ms = wall_now_ms() - retention.sample_max_age.count();
+        for (const auto& [name, id] : channel_ids_) {
+            for (;;) {
+                sql.prune_channel_older_than.bind(1, id);
+                sql.prune_channel_older_than.bind(2, cutoff_ms);
+                sql.prune_channel_older_than.bind(3, kPruneChunkRows);
+                if (sql.prune_channel_older_than.run() != SQLITE_DONE) {
+                    samples_pruned_ += pruned;
+                    return report_failure("old samples");
+                }
+                const auto deleted = sqlite3_changes64(connection_.get());
+                pruned += static_cast<std::uint64_t>(deleted);
+                if (deleted < kPruneChunkRows) break;
+            }
+        }
+        const std::uint64_t pruned_by_age = pruned;
+
+        for (;;) {
+            const auto used = used_bytes();
+            if (!used) {
+                samples_pruned_ += pruned;
+                return report_failure("to the size cap (reading the page count)");
+            }
+            if (*used <= retention.max_size_bytes) break;
+            sql.prune_oldest.bind(1, kPruneChunkRows);
+            if (sql.prune_oldest.run() != SQLITE_DONE) {
+                samples_pruned_ += pruned;
+                return report_failure("to the size cap");
+            }
+            const auto deleted = sqlite3_changes64(connection_.get());
+            pruned += static_cast<std::uint64_t>(deleted);
+            if (deleted == 0) {
+                if (log_limiter_.admit("cap_without_samples", SteadyClock::now())) {
+                    log_warning(kLogInstance,
+                                "{}: {} bytes in use with no samples left, above store size cap "
+                                "{}; only samples are pruned, raise the cap",
+                                path_, *used, format_size(retention.max_size_bytes));
+                }
+                break;
+            }
+        }
+        samples_pruned_ += pruned;
+        if (pruned > 0) {
+            log_info(kLogInstance,
+                     "{}: pruned {} samples older than {} and {} over the size cap {}", path_,
+                     pruned_by_age, format_duration(retention.sample_max_age),
+                     pruned - pruned_by_age, format_size(retention.max_size_bytes));
+        }
+    }
+
+    const std::string path_;
+    const Millis commit_interval_;
+    const std::size_t queue_capacity_;
+
+    // Shared between producers, flush() and the writer thread.
+    mutable std::mutex mutex_;
+    std::condition_variable wake_writer_;
+    std::condition_variable flushed_;
+    PendingWork pending_;
+    Retention retention_;
+    std::uint64_t enqueued_sequence_ = 0;  // one step per enqueue call
+    std::uint64_t settled_sequence_ = 0;   // everything enqueued up to here is committed or dropped
+    int flush_waiters_ = 0;
+    bool stop_requested_ = false;
+    bool closed_ = false;
+    bool thread_done_ = false;
+    std::mutex close_mutex_;
+    LogRateLimiter log_limiter_{kLogRepeatInterval};
+
+    std::atomic<std::uint64_t> samples_committed_{0};
+    std::atomic<std::uint64_t> samples_dropped_{0};
+    std::atomic<std::uint64_t> commits_{0};
+    std::atomic<std::uint64_t> samples_pruned_{0};
+    std::atomic<std::uint64_t> write_errors_{0};
+
+    // Writer thread only (and the constructor, before the thread starts).
+    detail::Connection connection_;
+    std::optional<WriterStatements> statements_;
+    std::unordered_map<std::string, std::int64_t> channel_ids_;
+    std::vector<std::string> channels_inserted_in_transaction_;
+    std::thread thread_;
+};
+
+}  // namespace
+
+std::unique_ptr<Writer> Writer::open(const WriterOptions& options) {
+    detail::Connection connection =
+        detail::open_store_file(options.path, detail::OpenMode::read_write_create, true);
+    sqlite3* db = connection.get();
+    detail::exec_or_throw(db, options.path, "PRAGMA journal_mode = WAL", "enabling WAL");
+    detail::exec_or_throw(db, options.path, "PRAGMA synchronous = FULL", "setting synchronous");
+    detail::exec_or_throw(db, options.path, "PRAGMA foreign_keys = ON", "enabling foreign keys");
+    detail::exec_or_throw(db, options.path,
+                          fmt::format("PRAGMA cache_size = -{}", detail::kWriterCacheSizeKiB),
+                          "sizing the page cache");
+    sqlite3_busy_timeout(db, kWriterBusyTimeoutMs);
+    const auto outcome = detail::migrate(db, options.path, detail::embedded_migrations());
+    log_info(kLogInstance, "{}: opened (schema v{})", options.path, outcome.to_version);
+    return std::make_unique<SqliteWriter>(options, std::move(connection));
+}
+
+}  // namespace fw::store

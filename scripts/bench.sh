@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Builds the benchmarks in a release build and runs them; each prints its figures next to a
+# baseline measured in the same run (see bench/README.md). Not part of the test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DFW_BUILD_TESTS=OFF \
+    -DFW_BUILD_BENCH=ON >/dev/null
+cmake --build build/bench -j2 --target store_bench poll_bench floorwatch-sim
+echo "== store_bench"
+build/bench/bench/store_bench "${STORE_BENCH_SAMPLES:-1000000}"
+echo
+echo "== poll_bench"
+build/bench/bench/poll_bench "${POLL_BENCH_DEVICES:-20}" "${POLL_BENCH_POINTS:-60}" 8

@@ -77,6 +77,7 @@ public:
         start_watchdog();
         schedule_status();
         sd_notify(0, "READY=1");
+        report_status();
         log_info(kInstance, "ready");
         core_.run();
 

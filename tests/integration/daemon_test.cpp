@@ -4,6 +4,9 @@
 
 #include <doctest/doctest.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <sqlite3.h>
 
 #include <boost/json.hpp>
@@ -45,6 +48,18 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
         std::this_thread::sleep_for(100ms);
     }
     return condition();
+}
+
+// A serial line without hardware: socat links two ptys, the simulator opens one end and the
+// daemon the other.
+ChildProcess start_pty_pair(const TempDir& dir, const fs::path& one_end, const fs::path& other_end) {
+    auto socat = ChildProcess::spawn(
+        "/usr/bin/socat", {"pty,raw,echo=0,link=" + one_end.string(),
+                           "pty,raw,echo=0,link=" + other_end.string()},
+        logs_to(dir / "socat.log", dir / "socat.log"));
+    REQUIRE(fw::test::wait_for_path(one_end, 5s, &socat));
+    REQUIRE(fw::test::wait_for_path(other_end, 5s, &socat));
+    return socat;
 }
 
 struct Sim {
@@ -404,12 +419,7 @@ TEST_CASE("Modbus RTU over a socat pty pair") {
     TempDir dir("fw-rtu");
     const fs::path sim_end = dir / "sim-end";
     const fs::path daemon_end = dir / "daemon-end";
-    auto socat = ChildProcess::spawn(
-        "/usr/bin/socat", {"pty,raw,echo=0,link=" + sim_end.string(),
-                           "pty,raw,echo=0,link=" + daemon_end.string()},
-        logs_to(dir / "socat.log", dir / "socat.log"));
-    REQUIRE(fw::test::wait_for_path(sim_end, 5s, &socat));
-    REQUIRE(fw::test::wait_for_path(daemon_end, 5s, &socat));
+    ChildProcess socat = start_pty_pair(dir, sim_end, daemon_end);
 
     Sim sim = start_sim(dir, "sim", "rtu: {device: " + sim_end.string() +
                                         ", baud: 19200, parity: even, data_bits: 8, stop_bits: 1}\n"
@@ -646,11 +656,7 @@ TEST_CASE("the demo config polls the demo plant: every channel gets good reading
     const fs::path source = std::getenv("FW_SOURCE_DIR");
     const fs::path sim_end = dir / "pumps-sim";
     const fs::path daemon_end = dir / "pumps";
-    auto socat = ChildProcess::spawn(
-        "/usr/bin/socat", {"pty,raw,echo=0,link=" + sim_end.string(),
-                           "pty,raw,echo=0,link=" + daemon_end.string()},
-        logs_to(dir / "socat.log", dir / "socat.log"));
-    REQUIRE(fw::test::wait_for_path(daemon_end, 5s, &socat));
+    ChildProcess socat = start_pty_pair(dir, sim_end, daemon_end);
 
     const std::string line1_yaml = std::regex_replace(
         read_text_file(source / "examples/demo/line1-sim.yaml"), std::regex("port: 15020"),
@@ -693,4 +699,60 @@ TEST_CASE("the demo config polls the demo plant: every channel gets good reading
     CHECK(*speed == 1480.0);
     daemon.process.send_signal(SIGTERM);
     CHECK(daemon.process.wait_exit(5s) == 0);
+}
+
+TEST_CASE("under systemd the daemon notifies READY, STATUS and pets the watchdog from its core") {
+    TempDir dir("fw-notify");
+    Sim sim = start_sim(dir, "sim", kTypesSim);
+    const fs::path db = dir / "floorwatch.db";
+    const fs::path config = dir / "floorwatch.yaml";
+    write_text_file(config, daemon_config(db, tcp_bus("line1", sim.port, kTypesDevice)));
+
+    // What systemd does: a datagram socket named in NOTIFY_SOCKET, and WATCHDOG_USEC.
+    const fs::path notify_path = dir / "notify.sock";
+    const int notify_socket = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    REQUIRE(notify_socket >= 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::snprintf(address.sun_path, sizeof address.sun_path, "%s", notify_path.c_str());
+    REQUIRE(::bind(notify_socket, reinterpret_cast<const sockaddr*>(&address), sizeof address) ==
+            0);
+    timeval receive_timeout{.tv_sec = 0, .tv_usec = 200000};
+    ::setsockopt(notify_socket, SOL_SOCKET, SO_RCVTIMEO, &receive_timeout, sizeof receive_timeout);
+
+    auto options = logs_to(dir / "floorwatchd.log", dir / "floorwatchd.log");
+    options.environment = {"NOTIFY_SOCKET=" + notify_path.string(), "WATCHDOG_USEC=400000"};
+    auto daemon = ChildProcess::spawn(FW_DAEMON_BINARY, {"--config", config.string()}, options);
+
+    std::vector<std::string> messages;
+    int watchdog_pets = 0;
+    const auto deadline = std::chrono::steady_clock::now() + 15s;
+    bool ready = false;
+    bool status = false;
+    while (std::chrono::steady_clock::now() < deadline && !(ready && status && watchdog_pets >= 3)) {
+        char buffer[1024];
+        const ssize_t length = ::recv(notify_socket, buffer, sizeof buffer, 0);
+        if (length <= 0) continue;
+        const std::string message(buffer, static_cast<std::size_t>(length));
+        ready = ready || message.find("READY=1") != std::string::npos;
+        status = status || message.find("STATUS=") != std::string::npos;
+        if (message.find("WATCHDOG=1") != std::string::npos) ++watchdog_pets;
+    }
+    CHECK(ready);
+    CHECK(status);  // sent every 10 s with device and sample counts
+    CHECK(watchdog_pets >= 3);
+
+    daemon.send_signal(SIGTERM);
+    bool stopping = false;
+    for (int i = 0; i < 25 && !stopping; ++i) {
+        char buffer[1024];
+        const ssize_t length = ::recv(notify_socket, buffer, sizeof buffer, 0);
+        if (length > 0) {
+            stopping = std::string(buffer, static_cast<std::size_t>(length)).find("STOPPING=1") !=
+                       std::string::npos;
+        }
+    }
+    CHECK(stopping);
+    CHECK(daemon.wait_exit(5s) == 0);
+    ::close(notify_socket);
 }

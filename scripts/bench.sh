@@ -4,11 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DFW_BUILD_TESTS=OFF \
+cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DFW_BUILD_TESTS=OFF \
     -DFW_BUILD_BENCH=ON >/dev/null
-cmake --build build/bench -j2 --target store_bench poll_bench floorwatch-sim
+cmake --build build/release -j2 --target store_bench poll_bench floorwatch-sim
 echo "== store_bench"
-build/bench/bench/store_bench "${STORE_BENCH_SAMPLES:-1000000}"
+build/release/bench/store_bench "${STORE_BENCH_SAMPLES:-1000000}"
 echo
 echo "== poll_bench"
-build/bench/bench/poll_bench "${POLL_BENCH_DEVICES:-20}" "${POLL_BENCH_POINTS:-60}" 8
+build/release/bench/poll_bench "${POLL_BENCH_DEVICES:-20}" "${POLL_BENCH_POINTS:-60}" 8

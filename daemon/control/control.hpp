@@ -1,0 +1,94 @@
+#pragma once
+// The daemon's local control interface: a Unix stream socket speaking JSON, one request per line
+// and one response per line. The daemon owns every write to the store; the CLI (and later the web
+// page's HTTP handlers) ask it through this one command table, so an action is checked and
+// recorded the same way whoever asks.
+//
+//   request:  {"command": "alarm.ack", "args": {...}}\n
+//   response: {"ok": true, "result": ...}\n   or   {"ok": false, "error": "why, in words"}\n
+//
+// Who asks is known from the socket itself (SO_PEERCRED): the caller's uid, mapped to a user name
+// by the system's user database. The socket's file mode and group decide who may connect at all.
+// Handlers run on the core io_context and may answer later (after the store has made an action
+// durable), through the Reply they are given.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/json/value.hpp>
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+namespace fw::control {
+
+struct Caller {
+    uid_t uid = 0;
+    pid_t pid = 0;
+    std::string user;  // from getpwuid; "uid:<n>" when the uid has no entry
+};
+
+// Answers one request exactly once; later calls are ignored. Safe to keep and call after the
+// handler returned (the connection may be gone by then: the answer is then dropped).
+class Reply {
+public:
+    explicit Reply(std::function<void(boost::json::value)> send) : send_(std::move(send)) {}
+    void ok(boost::json::value result = nullptr);
+    void error(const std::string& message);
+
+private:
+    std::function<void(boost::json::value)> send_;
+    bool answered_ = false;
+};
+
+using Handler =
+    std::function<void(const Caller& caller, const boost::json::object& args, Reply reply)>;
+
+class Server {
+public:
+    // Binds `socket_path` (a stale socket file from a crashed run is replaced; any other file there
+    // is an error), sets its mode (e.g. 0660) and, when `group` is not empty, its group. Throws
+    // std::runtime_error naming the path on failure.
+    Server(boost::asio::io_context& core, std::string socket_path, unsigned mode,
+           const std::string& group);
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    // Adds a command; a handler registered twice replaces the first.
+    void handle(std::string command, Handler handler);
+    // Stops accepting, closes every connection and removes the socket file.
+    void close();
+    const std::string& path() const { return path_; }
+
+private:
+    struct Impl;
+    std::shared_ptr<Impl> impl_;
+    std::string path_;
+};
+
+class ControlError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Blocking client for the CLI. call() returns the "result" of an ok response and throws
+// ControlError with the daemon's message otherwise, or a message that says how to fix the
+// connection (daemon not running, permission denied) when the socket cannot be reached.
+class Client {
+public:
+    explicit Client(std::string socket_path,
+                    std::chrono::milliseconds timeout = std::chrono::seconds(30));
+    boost::json::value call(const std::string& command, const boost::json::object& args);
+
+private:
+    std::string path_;
+    std::chrono::milliseconds timeout_;
+};
+
+}  // namespace fw::control

@@ -49,8 +49,12 @@ int check_config(const std::string& path) {
             devices += bus.devices.size();
             for (const auto& device : bus.devices) points += device.points.size();
         }
+        std::size_t inputs = 0;
+        for (const auto& broker : config.mqtt.brokers) inputs += broker.inputs.size();
         std::cout << path << ": valid (" << config.modbus.buses.size() << " Modbus bus(es), "
-                  << devices << " device(s), " << points << " point(s))\n";
+                  << devices << " device(s), " << points << " point(s); "
+                  << config.mqtt.brokers.size() << " MQTT broker(s), " << inputs
+                  << " input(s))\n";
         return 0;
     } catch (const fw::ConfigError& error) {
         for (const auto& issue : error.issues()) std::cerr << issue.to_string() << '\n';
@@ -141,10 +145,15 @@ private:
 
     void report_status() {
         const auto stats = pipeline_->stats();
-        const std::string status = fmt::format(
+        std::string status = fmt::format(
             "{} device(s) on {} bus(es), {} offline; {} samples stored, {} dropped",
             stats.devices, stats.buses, stats.devices_offline, stats.store.samples_committed,
             stats.store.samples_dropped + stats.samples_dropped_ingest);
+        if (stats.brokers > 0) {
+            status += fmt::format("; {} MQTT broker(s), {} offline; {} plant events stored",
+                                  stats.brokers, stats.brokers_offline,
+                                  stats.store.events_committed);
+        }
         sd_notifyf(0, "STATUS=%s", status.c_str());
         const auto now = std::chrono::steady_clock::now();
         if (now - last_summary_ >= kSummaryInterval) {

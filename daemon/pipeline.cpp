@@ -31,7 +31,8 @@ Pipeline::Pipeline(boost::asio::io_context& core, Config config)
     : core_(core),
       config_(std::move(config)),
       writer_(store::Writer::open(writer_options(config_.store))),
-      ingest_(kIngestCapacityBatches, OverflowPolicy::drop_oldest) {}
+      ingest_(kIngestCapacityBatches, OverflowPolicy::drop_oldest),
+      event_ingest_(kIngestCapacityBatches, OverflowPolicy::drop_oldest) {}
 
 Pipeline::~Pipeline() { stop(); }
 
@@ -49,6 +50,30 @@ void Pipeline::start_drivers() {
         pollers_.push_back(std::move(poller));
     }
     log_info(kInstance, "started {} Modbus bus(es)", pollers_.size());
+
+    std::map<std::string, std::string> areas;
+    for (const auto& equipment : config_.equipment) areas[equipment.id] = equipment.area;
+    const mqtt::AreaLookup area_of = [areas](const std::string& id) -> std::optional<std::string> {
+        const auto it = areas.find(id);
+        if (it == areas.end()) return std::nullopt;
+        return it->second;
+    };
+    mqtt::Sinks sinks;
+    sinks.samples = [this](SampleBatch&& batch) { on_samples(std::move(batch)); };
+    sinks.events = [this](PlantEventBatch&& events) { on_events(std::move(events)); };
+    sinks.channels = [this](std::vector<ChannelInfo>&& channels) {
+        writer_->enqueue_channels(std::move(channels));
+    };
+    sinks.health = [this](const DeviceHealth& health) { on_health(health); };
+    sinks.input_health = [this](const std::vector<InputHealth>& rows) {
+        writer_->enqueue_input_health(rows);
+    };
+    for (const auto& broker : config_.mqtt.brokers) {
+        auto client = std::make_unique<mqtt::BrokerClient>(broker, area_of, sinks);
+        client->start();
+        brokers_.push_back(std::move(client));
+    }
+    if (!brokers_.empty()) log_info(kInstance, "started {} MQTT broker client(s)", brokers_.size());
 }
 
 void Pipeline::stop_drivers() {
@@ -58,8 +83,12 @@ void Pipeline::stop_drivers() {
     for (auto& poller : pollers_) {
         stopping.push_back(std::async(std::launch::async, [&poller] { poller->stop(); }));
     }
+    for (auto& broker : brokers_) {
+        stopping.push_back(std::async(std::launch::async, [&broker] { broker->stop(); }));
+    }
     for (auto& done : stopping) done.get();
     pollers_.clear();
+    brokers_.clear();
     std::lock_guard lock(health_mutex_);
     health_.clear();
 }
@@ -70,8 +99,10 @@ void Pipeline::stop() {
     drain_ingest();
     writer_->close();
     const auto stats = writer_->stats();
-    log_info(kInstance, "stopped: {} samples stored, {} dropped", stats.samples_committed,
-             stats.samples_dropped + samples_dropped_.load());
+    log_info(kInstance,
+             "stopped: {} samples stored, {} dropped; {} plant events stored, {} dropped",
+             stats.samples_committed, stats.samples_dropped + samples_dropped_.load(),
+             stats.events_committed, stats.events_dropped + events_dropped_.load());
     writer_.reset();
 }
 
@@ -102,6 +133,18 @@ void Pipeline::on_samples(SampleBatch&& batch) {
     if (auto evicted = ingest_.push(std::move(batch))) {
         samples_dropped_.fetch_add(evicted->size(), std::memory_order_relaxed);
     }
+    post_drain();
+}
+
+void Pipeline::on_events(PlantEventBatch&& events) {
+    events_received_.fetch_add(events.size(), std::memory_order_relaxed);
+    if (auto evicted = event_ingest_.push(std::move(events))) {
+        events_dropped_.fetch_add(evicted->size(), std::memory_order_relaxed);
+    }
+    post_drain();
+}
+
+void Pipeline::post_drain() {
     // One drain in flight at a time: the core takes everything queued when it runs.
     if (!drain_posted_.exchange(true)) {
         boost::asio::post(core_, [this] { drain_ingest(); });
@@ -114,12 +157,15 @@ void Pipeline::drain_ingest() {
     for (auto& batch : ingest_.drain()) {
         writer_->enqueue_samples(std::move(batch));
     }
+    for (auto& events : event_ingest_.drain()) {
+        writer_->enqueue_events(std::move(events));
+    }
 }
 
 void Pipeline::on_health(const DeviceHealth& health) {
     {
         std::lock_guard lock(health_mutex_);
-        health_[health.bus + "/" + health.device] = health;
+        health_[health.driver + ":" + health.bus + "/" + health.device] = health;
     }
     writer_->enqueue_health(health);
 }
@@ -151,8 +197,15 @@ PipelineStats Pipeline::stats() const {
     stats.buses = config_.modbus.buses.size();
     for (const auto& bus : config_.modbus.buses) stats.devices += bus.devices.size();
     std::lock_guard lock(health_mutex_);
+    stats.events_received = events_received_.load();
+    stats.events_dropped_ingest = events_dropped_.load();
+    stats.brokers = config_.mqtt.brokers.size();
     for (const auto& [key, health] : health_) {
-        if (!health.online) ++stats.devices_offline;
+        if (health.driver == "mqtt") {
+            if (!health.online) ++stats.brokers_offline;
+        } else if (!health.online) {
+            ++stats.devices_offline;
+        }
     }
     return stats;
 }

@@ -2,9 +2,9 @@
 // The running daemon's wiring: drivers → core → store.
 //
 //   Modbus buses ──(1 thread per bus, libmodbus)──┐
-//                                                 │ SampleBatch per device cycle
+//   MQTT brokers ──(Paho callback thread each)────┤ SampleBatch per device cycle / per message
 //                                                 ▼
-//                    ingest queue (bounded, drop oldest, counted)
+//   ingest queue (bounded, drop oldest, counted) + plant event queue (same policy)
 //                                                 │ drained on the core io_context
 //                                                 ▼
 //                                core (one Boost.Asio io_context)
@@ -30,12 +30,17 @@
 #include "daemon/core/sample.hpp"
 #include "daemon/store/store.hpp"
 #include "drivers/modbus/bus_poller.hpp"
+#include "drivers/mqtt/broker_client.hpp"
 
 namespace fw {
 
 struct PipelineStats {
     std::uint64_t samples_received = 0;
     std::uint64_t samples_dropped_ingest = 0;  // evicted from the full ingest queue
+    std::uint64_t events_received = 0;         // plant events from the drivers
+    std::uint64_t events_dropped_ingest = 0;
+    std::size_t brokers = 0;
+    std::size_t brokers_offline = 0;
     store::WriterStats store;
     std::size_t devices = 0;
     std::size_t devices_offline = 0;
@@ -65,6 +70,8 @@ private:
     void stop_drivers();
     void on_samples(SampleBatch&& batch);  // bus threads
     void on_health(const DeviceHealth& health);  // bus threads
+    void on_events(PlantEventBatch&& events);     // MQTT callback threads
+    void post_drain();
     void drain_ingest();  // core thread
     std::vector<ChannelInfo> channel_infos() const;
 
@@ -76,6 +83,10 @@ private:
     std::atomic<std::uint64_t> samples_received_{0};
     std::atomic<std::uint64_t> samples_dropped_{0};
     std::vector<std::unique_ptr<modbus::BusPoller>> pollers_;
+    BoundedQueue<PlantEventBatch> event_ingest_;
+    std::atomic<std::uint64_t> events_received_{0};
+    std::atomic<std::uint64_t> events_dropped_{0};
+    std::vector<std::unique_ptr<mqtt::BrokerClient>> brokers_;
     mutable std::mutex health_mutex_;
     std::map<std::string, DeviceHealth> health_;  // key: bus/device
 };

@@ -6,9 +6,12 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DFW_BUILD_TESTS=OFF \
     -DFW_BUILD_BENCH=ON >/dev/null
-cmake --build build/release -j2 --target store_bench poll_bench floorwatch-sim
+cmake --build build/release -j2 --target store_bench poll_bench floorwatch-sim mqtt_bench floorwatchd
 echo "== store_bench"
 build/release/bench/store_bench "${STORE_BENCH_SAMPLES:-1000000}"
 echo
 echo "== poll_bench"
 build/release/bench/poll_bench "${POLL_BENCH_DEVICES:-20}" "${POLL_BENCH_POINTS:-60}" 8
+echo
+echo "== mqtt_bench"
+build/release/bench/mqtt_bench "${MQTT_BENCH_MESSAGES:-200000}" "${MQTT_BENCH_CHANNELS:-100}"

@@ -14,7 +14,7 @@ cmake --build build/release -j2
 bin=build/release
 demo=build/demo
 mkdir -p "$demo"
-rm -f "$demo"/line1.ready "$demo"/pumps.ready
+rm -f "$demo"/line1.ready "$demo"/pumps.ready "$demo"/mqtt-sim.ready
 pids=()
 
 cleanup() {
@@ -51,6 +51,23 @@ pids+=($!)
 wait_for "$demo/line1.ready" 10
 wait_for "$demo/pumps.ready" 10
 
+# The MQTT side: a Mosquitto on loopback port 18830 and a simulated vibration puck and logistics
+# system publishing to it (examples/demo/mqtt-sim.yaml).
+cat > "$demo/mosquitto.conf" <<EOF_CONF
+listener 18830 127.0.0.1
+allow_anonymous true
+persistence false
+log_dest file $PWD/$demo/mosquitto.log
+EOF_CONF
+if [ "$(id -u)" -eq 0 ]; then echo "user root" >> "$demo/mosquitto.conf"; fi
+/usr/sbin/mosquitto -c "$demo/mosquitto.conf" &
+pids+=($!)
+for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/18830) 2>/dev/null && break; sleep 0.1; done
+$bin/tests/sim/floorwatch-mqtt-sim --config examples/demo/mqtt-sim.yaml \
+    --ready-file "$demo/mqtt-sim.ready" &
+pids+=($!)
+wait_for "$demo/mqtt-sim.ready" 10
+
 $bin/daemon/floorwatchd --check-config examples/demo/floorwatch.yaml
 $bin/daemon/floorwatchd --config examples/demo/floorwatch.yaml &
 daemon_pid=$!
@@ -62,6 +79,9 @@ show() {
     cli channels || true
     echo "---- device health (floorwatch devices) ----"
     cli devices || true
+    echo "---- MQTT inputs (floorwatch mqtt) and the latest plant events (floorwatch events) ----"
+    cli mqtt || true
+    cli events --since 2m || true
     echo
 }
 

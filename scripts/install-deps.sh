@@ -13,6 +13,12 @@ packages=(
     libpaho-mqttpp-dev libpaho-mqtt-dev
     # tests: RTU over a pty pair, schema validation of example configs
     socat python3-jsonschema python3-yaml
+    # tests: systemd-analyze verify/security on the unit (tests/deploy)
+    systemd
+    # rule schedules: the plant's time zone is read from /usr/share/zoneinfo
+    tzdata
+    # MQTT driver tests, demo and bench: a real broker, its clients, certificates for the TLS tests
+    mosquitto mosquitto-clients openssl
 )
 
 missing=()

@@ -18,3 +18,14 @@ echo "== every test, release build"
 cmake -S . -B build/ci -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFW_WARNINGS_AS_ERRORS=ON
 cmake --build build/ci -j2
 ctest --test-dir build/ci --output-on-failure
+
+# Cross builds for the ARM gateways (cross/, README "Cross builds and packages"): aarch64 is built
+# and its unit tests run under qemu-aarch64-static; armhf is built. The prints at the end are the
+# time this part took and the stripped binary sizes.
+echo "== cross: aarch64 (unit tests under qemu) and armhf (build)"
+cross_started=$SECONDS
+bash cross/prepare.sh aarch64 armhf
+bash cross/build.sh aarch64 build/aarch64
+bash cross/run-tests.sh build/aarch64
+bash cross/build.sh armhf build/armhf
+echo "== cross part took $((SECONDS - cross_started)) s"

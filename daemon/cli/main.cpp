@@ -30,7 +30,11 @@ Commands:
   samples  --channel NAME [--since 10m|TIME] [--until TIME] [--limit N] [--json]
            readings of one channel, oldest first (default: the last 10 minutes)
   channels [--json]   every channel with its equipment, unit, sample count and latest reading
-  devices  [--json]   health of every polled device (online/offline, last error, counters)
+  devices  [--json]   health of every polled device and MQTT broker connection
+  events   [--since 1h|TIME] [--until TIME] [--name NAME] [--limit N] [--json]
+           plant events (material_arrival, ...), oldest first (default: the last hour)
+  mqtt     [--json]   MQTT connections and per-input counters: received, accepted, rejected
+                      by reason, last rejection
   version
 
 Where the store is: --db FILE, or --config FILE (its store.path); default
@@ -248,7 +252,8 @@ int cmd_devices(const Options& options) {
         return 0;
     }
     if (devices.empty()) {
-        std::cout << "no device health recorded yet (is floorwatchd running with Modbus buses?)\n";
+        std::cout << "no device health recorded yet (is floorwatchd running with Modbus buses or "
+                     "MQTT brokers?)\n";
         return 0;
     }
     std::cout << fmt::format("{:<8} {:<10} {:<20} {:<8} {:<24} {:>8} {:>7} {:>8} {:>6} {:>6} "
@@ -267,6 +272,130 @@ int cmd_devices(const Options& options) {
     return 0;
 }
 
+std::size_t parse_limit(const Options& options) {
+    std::size_t limit = 10000;
+    if (auto text = options.get("limit")) {
+        try {
+            limit = std::stoul(*text);
+        } catch (const std::exception&) {
+            throw UsageError(fmt::format("--limit needs a positive number, got '{}'", *text));
+        }
+    }
+    return limit;
+}
+
+int cmd_events(const Options& options) {
+    const std::int64_t now = fw::wall_now_ms();
+    const std::int64_t since = parse_time(options.get("since").value_or("1h"), now);
+    const std::int64_t until =
+        options.get("until") ? parse_time(*options.get("until"), now) : now + 1;
+    const std::string name = options.get("name").value_or("");
+    auto reader = fw::store::Reader::open(store_path(options));
+    const auto events = reader->events(since, until, name, parse_limit(options));
+    if (options.json) {
+        boost::json::array rows;
+        for (const auto& row : events) {
+            boost::system::error_code error;
+            boost::json::value attributes = boost::json::parse(row.event.attributes, error);
+            if (error) attributes = boost::json::object();
+            rows.push_back(boost::json::object{{"id", row.id},
+                                               {"name", row.event.name},
+                                               {"time", format_time(row.event.time_ms)},
+                                               {"time_ms", row.event.time_ms},
+                                               {"equipment", row.event.equipment},
+                                               {"area", row.event.area},
+                                               {"source", row.event.source},
+                                               {"attributes", std::move(attributes)}});
+        }
+        std::cout << boost::json::serialize(rows) << '\n';
+        return 0;
+    }
+    std::cout << fmt::format("{:<24}  {:<24} {:<12} {:<10} {}\n", "TIME (UTC)", "EVENT",
+                             "EQUIPMENT", "AREA", "ATTRIBUTES");
+    for (const auto& row : events) {
+        std::cout << fmt::format(
+            "{:<24}  {:<24} {:<12} {:<10} {}\n", format_time(row.event.time_ms), row.event.name,
+            row.event.equipment.empty() ? "-" : row.event.equipment,
+            row.event.area.empty() ? "-" : row.event.area, row.event.attributes);
+    }
+    if (events.empty()) std::cerr << "no plant events in that time range\n";
+    return 0;
+}
+
+int cmd_mqtt(const Options& options) {
+    auto reader = fw::store::Reader::open(store_path(options));
+    std::vector<fw::DeviceHealth> connections;
+    for (auto& device : reader->device_health()) {
+        if (device.driver == "mqtt") connections.push_back(std::move(device));
+    }
+    const auto inputs = reader->input_health();
+    if (options.json) {
+        boost::json::array broker_rows;
+        for (const auto& connection : connections) {
+            boost::json::array input_rows;
+            for (const auto& input : inputs) {
+                if (input.connection != connection.bus) continue;
+                boost::system::error_code error;
+                boost::json::value reasons = boost::json::parse(input.rejected_by_reason, error);
+                if (error) reasons = boost::json::object();
+                input_rows.push_back(boost::json::object{
+                    {"input", input.input},
+                    {"topic", input.topic},
+                    {"received", input.received},
+                    {"accepted", input.accepted},
+                    {"rejected", input.rejected},
+                    {"rejected_by_reason", std::move(reasons)},
+                    {"last_rejection", input.last_rejection},
+                    {"last_rejection_time",
+                     input.last_rejection_ms ? format_time(input.last_rejection_ms) : ""},
+                    {"last_accepted_time",
+                     input.last_accepted_ms ? format_time(input.last_accepted_ms) : ""}});
+            }
+            broker_rows.push_back(boost::json::object{
+                {"broker", connection.bus},
+                {"connected", connection.online},
+                {"last_error", connection.last_error},
+                {"last_change",
+                 connection.last_change_ms ? format_time(connection.last_change_ms) : ""},
+                {"connect_attempts", connection.requests},
+                {"reconnects", connection.reconnects},
+                {"messages", connection.polls},
+                {"inputs", std::move(input_rows)}});
+        }
+        std::cout << boost::json::serialize(broker_rows) << '\n';
+        return 0;
+    }
+    if (connections.empty()) {
+        std::cout << "no MQTT health recorded yet (is floorwatchd running with an mqtt section?)\n";
+        return 0;
+    }
+    for (const auto& connection : connections) {
+        std::cout << fmt::format(
+            "broker {}: {}{}; {} connect attempt(s), {} reconnect(s), {} "
+            "message(s)\n",
+            connection.bus, connection.online ? "connected" : "DISCONNECTED",
+            connection.last_error.empty() ? "" : " (" + connection.last_error + ")",
+            connection.requests, connection.reconnects, connection.polls);
+        std::cout << fmt::format("  {:<20} {:<32} {:>9} {:>9} {:>9}  {}\n", "INPUT", "TOPIC",
+                                 "RECEIVED", "ACCEPTED", "REJECTED", "REJECTED BY REASON");
+        for (const auto& input : inputs) {
+            if (input.connection != connection.bus) continue;
+            std::cout << fmt::format(
+                "  {:<20} {:<32} {:>9} {:>9} {:>9}  {}\n",
+                input.input.empty() ? "(no input)" : input.input,
+                input.input.empty() ? "(topics no input matches)" : input.topic, input.received,
+                input.accepted, input.rejected,
+                input.rejected_by_reason == "{}" ? "-" : input.rejected_by_reason);
+            if (!input.last_rejection.empty()) {
+                std::cout << fmt::format("      last rejected {}: {}\n",
+                                         format_time(input.last_rejection_ms),
+                                         input.last_rejection);
+            }
+        }
+    }
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -277,6 +406,10 @@ int main(int argc, char** argv) {
         }
         if (command == "channels") return cmd_channels(parse_options(argc, argv, {}));
         if (command == "devices") return cmd_devices(parse_options(argc, argv, {}));
+        if (command == "events") {
+            return cmd_events(parse_options(argc, argv, {"since", "until", "name", "limit"}));
+        }
+        if (command == "mqtt") return cmd_mqtt(parse_options(argc, argv, {}));
         if (command == "version" || command == "--version") {
             std::cout << "floorwatch " << fw::kVersion << '\n';
             return 0;

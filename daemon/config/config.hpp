@@ -10,6 +10,10 @@
 
 #include "daemon/core/log.hpp"
 #include "drivers/modbus/modbus_config.hpp"
+#include "drivers/mqtt/mqtt_config.hpp"
+#include "rules/rule_check.hpp"
+#include "rules/rule_config.hpp"
+#include "daemon/workorders/workflow_config.hpp"
 
 namespace fw {
 
@@ -19,6 +23,7 @@ struct GatewayConfig {
     std::string site;  // e.g. "plant-a"; [a-z0-9-]+, used in sync topics later
     std::string node;  // this gateway's id, unique in the site
     LogLevel log_level = LogLevel::info;
+    std::string timezone = "UTC";  // the plant's zone (tz database name); rule schedules use it
 };
 
 struct SampleRetention {
@@ -48,6 +53,9 @@ struct Config {
     StoreConfig store;
     std::vector<EquipmentConfig> equipment;
     modbus::ModbusConfig modbus;
+    mqtt::MqttConfig mqtt;
+    std::vector<rules::RuleConfig> rules;  // as written; templates are expanded by the engine
+    workorders::WorkflowConfig workflow;  // hazard work orders: review, deadlines, users
 
     const EquipmentConfig* find_equipment(const std::string& id) const {
         for (const auto& item : equipment) {
@@ -84,6 +92,10 @@ private:
 Config load_config(const std::string& path);
 // Same from text already in memory; `name` stands for the file in messages.
 Config parse_config(const std::string& text, const std::string& name);
+
+// What rules may refer to: channels with their equipment (modbus points, MQTT inputs with fixed
+// names) and equipment with their areas.
+rules::RuleCatalog rule_catalog(const Config& config);
 
 // The JSON Schema (draft 2020-12) derived from the same declarations the loader validates with;
 // schemas/floorwatch.schema.json is this output, and a test keeps the two equal.

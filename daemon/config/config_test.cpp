@@ -188,9 +188,8 @@ TEST_CASE("unknown keys are rejected at the key, with a suggestion when one is c
     CHECK(first_issue(kGateway + "store:\n  colour: red\n") ==
           "floorwatch.yaml:5:3: store.colour: unknown key 'colour' (allowed: path, "
           "commit_interval, queue_capacity, samples)");
-    CHECK(first_issue(kGateway + "mqtt: {}\n") ==
-          "floorwatch.yaml:4:1: mqtt: unknown key 'mqtt' (allowed: gateway, store, equipment, "
-          "modbus)");
+    CHECK(first_issue(kGateway + "modbuss: {}\n") ==
+          "floorwatch.yaml:4:1: modbuss: unknown key 'modbuss' (did you mean 'modbus'?)");
     CHECK(first_issue(with_point("{channel: c, equipment: press-1, table: coil, address: 0, "
                                  "pol_interval: 1s}\n")) ==
           "floorwatch.yaml:14:73: modbus.buses[0].devices[0].points[0].pol_interval: unknown key "

@@ -25,4 +25,20 @@ struct DeviceHealth {
     std::uint64_t samples = 0;          // samples produced, any quality
 };
 
+// Message counters of one input of a message-based driver (an MQTT subscription): what arrived and
+// what became of it. Stored in table input_health; `floorwatch mqtt` shows it.
+struct InputHealth {
+    std::string driver;      // "mqtt"
+    std::string connection;  // the broker's name
+    std::string input;       // the input's name; empty for messages that matched no input
+    std::string topic;       // the input's topic filter
+    std::uint64_t received = 0;
+    std::uint64_t accepted = 0;
+    std::uint64_t rejected = 0;
+    std::string rejected_by_reason;  // JSON object, e.g. {"invalid_json":3,"not_numeric":1}
+    std::string last_rejection;      // reason and one example, for people
+    std::int64_t last_rejection_ms = 0;
+    std::int64_t last_accepted_ms = 0;
+};
+
 }  // namespace fw

@@ -16,6 +16,8 @@ namespace {
 using detail::Statement;
 
 constexpr std::string_view kLogInstance = "store";
+// Schema version that added plant_events and input_health (schemas/0002_plant_events.sql).
+constexpr int kPlantEventsVersion = 2;
 
 void require_floorwatch_tables(sqlite3* db, const std::string& path) {
     Statement count(db,
@@ -136,6 +138,78 @@ class SqliteReader final : public Reader {
         return rows;
     }
 
+    std::vector<StoredEvent> events(std::int64_t since_ms, std::int64_t until_ms,
+                                    const std::string& name, std::size_t limit) override {
+        std::vector<StoredEvent> rows;
+        // A store the daemon has not migrated yet has no events table; it has no events either.
+        if (schema_version() < kPlantEventsVersion) return rows;
+        if (!events_) {
+            // Newest first so LIMIT keeps the newest; reversed below to oldest first.
+            events_.emplace(connection_.get(),
+                            "SELECT id, name, time_ms, equipment, area, source, attributes "
+                            "FROM plant_events WHERE time_ms >= ?1 AND time_ms < ?2 "
+                            "AND (?3 = '' OR name = ?3) ORDER BY time_ms DESC, id DESC LIMIT ?4");
+        }
+        constexpr auto kMaxLimit =
+            static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
+        Statement& q = *events_;
+        q.bind(1, since_ms);
+        q.bind(2, until_ms);
+        q.bind(3, std::string_view(name));
+        q.bind(4, static_cast<std::int64_t>(std::min(limit, kMaxLimit)));
+        int rc = SQLITE_ROW;
+        while ((rc = q.step()) == SQLITE_ROW) {
+            StoredEvent row;
+            row.id = q.column_int64(0);
+            row.event.name = q.column_text(1);
+            row.event.time_ms = q.column_int64(2);
+            row.event.equipment = q.column_text(3);
+            row.event.area = q.column_text(4);
+            row.event.source = q.column_text(5);
+            row.event.attributes = q.column_text(6);
+            rows.push_back(std::move(row));
+        }
+        q.reset();
+        check(rc, "reading plant events");
+        std::reverse(rows.begin(), rows.end());
+        return rows;
+    }
+
+    std::vector<InputHealth> input_health() override {
+        std::vector<InputHealth> rows;
+        if (schema_version() < kPlantEventsVersion) return rows;
+        if (!input_health_) {
+            input_health_.emplace(connection_.get(),
+                                  "SELECT driver, connection, input, topic, received, accepted, "
+                                  "rejected, rejected_by_reason, last_rejection, "
+                                  "last_rejection_ms, last_accepted_ms FROM input_health "
+                                  "ORDER BY driver, connection, input = '', input");
+        }
+        Statement& q = *input_health_;
+        auto counter = [&](int column) {
+            return static_cast<std::uint64_t>(q.column_int64(column));
+        };
+        int rc = SQLITE_ROW;
+        while ((rc = q.step()) == SQLITE_ROW) {
+            InputHealth row;
+            row.driver = q.column_text(0);
+            row.connection = q.column_text(1);
+            row.input = q.column_text(2);
+            row.topic = q.column_text(3);
+            row.received = counter(4);
+            row.accepted = counter(5);
+            row.rejected = counter(6);
+            row.rejected_by_reason = q.column_text(7);
+            row.last_rejection = q.column_text(8);
+            row.last_rejection_ms = q.column_int64(9);
+            row.last_accepted_ms = q.column_int64(10);
+            rows.push_back(std::move(row));
+        }
+        q.reset();
+        check(rc, "reading input health");
+        return rows;
+    }
+
     int schema_version() override {
         const int rc = schema_version_.step();
         const auto version = rc == SQLITE_ROW ? schema_version_.column_int64(0) : 0;
@@ -175,6 +249,9 @@ class SqliteReader final : public Reader {
     Statement samples_;
     Statement device_health_;
     Statement schema_version_;
+    // Prepared on first use: a v1 store (not yet migrated by the daemon) lacks their tables.
+    std::optional<Statement> events_;
+    std::optional<Statement> input_health_;
     bool warned_unknown_quality_ = false;
 };
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "daemon/core/health.hpp"
+#include "daemon/core/plant_event.hpp"
 #include "daemon/core/sample.hpp"
 
 namespace fw::store {
@@ -41,6 +42,8 @@ struct WriterStats {
     std::uint64_t commits = 0;
     std::uint64_t samples_pruned = 0;
     std::uint64_t write_errors = 0;  // failed transactions (retried; the data stays queued)
+    std::uint64_t events_committed = 0;  // plant events
+    std::uint64_t events_dropped = 0;    // evicted from a full queue (oldest first)
 };
 
 // Schema version the embedded migrations bring a file to.
@@ -60,6 +63,11 @@ public:
     virtual void enqueue_channels(std::vector<ChannelInfo> channels) = 0;
     // Upserts one device's health row.
     virtual void enqueue_health(DeviceHealth health) = 0;
+    // Queues plant events for the next group commit; beyond queue_capacity events the oldest are
+    // dropped and counted. Never blocks on the disk. Safe from any thread.
+    virtual void enqueue_events(PlantEventBatch events) = 0;
+    // Upserts message counters of inputs (table input_health), the latest per input wins.
+    virtual void enqueue_input_health(std::vector<InputHealth> rows) = 0;
     // Blocks until everything enqueued before the call is committed (shutdown, tests, benchmarks).
     virtual void flush() = 0;
     // Flushes, stops the thread and closes the connection. Idempotent; the destructor calls it.
@@ -74,6 +82,11 @@ struct StoredSample {
     std::int64_t time_ms;
     std::optional<double> value;  // nullopt when quality != good
     Quality quality;
+};
+
+struct StoredEvent {
+    std::int64_t id;  // increases in insertion order
+    PlantEvent event;
 };
 
 struct ChannelRow {
@@ -96,6 +109,11 @@ public:
     virtual std::vector<StoredSample> samples(const std::string& channel, std::int64_t since_ms,
                                               std::int64_t until_ms, std::size_t limit) = 0;
     virtual std::vector<DeviceHealth> device_health() = 0;
+    // Plant events with since_ms <= time < until_ms, oldest first, at most `limit` (the newest
+    // when there are more); `name` empty = every name.
+    virtual std::vector<StoredEvent> events(std::int64_t since_ms, std::int64_t until_ms,
+                                            const std::string& name, std::size_t limit) = 0;
+    virtual std::vector<InputHealth> input_health() = 0;
     virtual int schema_version() = 0;
 };
 

@@ -217,32 +217,37 @@ TEST_CASE("migrating a file that has data backs it up first, with the online bac
         auto writer = Writer::open(options_for(path));
         writer->enqueue_samples(batch_of("press1.vibration", 1000, 7));
     }
+    // One migration past this build's latest, so the test holds whatever schemas/ contains.
     const auto embedded = detail::embedded_migrations();
-    REQUIRE(embedded.size() == 1);
-    const std::array<detail::Migration, 2> upgraded{
-        embedded[0], detail::Migration{2, "0002_test_extra.sql", "CREATE TABLE extra (x);"}};
+    const int latest = fw::store::latest_schema_version();
+    const int next = latest + 1;
+    std::vector<detail::Migration> upgraded(embedded.begin(), embedded.end());
+    upgraded.push_back(detail::Migration{next, "9999_test_extra.sql", "CREATE TABLE extra (x);"});
+    const std::string backup_path = path + ".pre-v" + std::to_string(next) + ".bak";
 
     {
         RawDb db(path);
         const auto outcome = detail::migrate(db.get(), path, upgraded);
-        CHECK(outcome.from_version == 1);
-        CHECK(outcome.to_version == 2);
+        CHECK(outcome.from_version == latest);
+        CHECK(outcome.to_version == next);
         REQUIRE(outcome.backup_path.has_value());
-        CHECK(*outcome.backup_path == path + ".pre-v2.bak");
-        CHECK(db.integer("PRAGMA user_version") == 2);
+        CHECK(*outcome.backup_path == backup_path);
+        CHECK(db.integer("PRAGMA user_version") == next);
         CHECK(db.integer("SELECT count(*) FROM sqlite_schema WHERE name = 'extra'") == 1);
 
         SUBCASE("a second backup never overwrites the first") {
-            CHECK(detail::backup_before_migration(db.get(), path, 2) == path + ".pre-v2.2.bak");
+            CHECK(detail::backup_before_migration(db.get(), path, next) ==
+                  path + ".pre-v" + std::to_string(next) + ".2.bak");
         }
     }
-    RawDb backup(path + ".pre-v2.bak");
-    CHECK(backup.integer("PRAGMA user_version") == 1);
+    RawDb backup(backup_path);
+    CHECK(backup.integer("PRAGMA user_version") == latest);
     CHECK(backup.integer("SELECT count(*) FROM samples") == 7);
     CHECK(backup.integer("SELECT count(*) FROM sqlite_schema WHERE name = 'extra'") == 0);
 
-    // This build only knows v1: the migrated file is now "newer".
-    CHECK(contains(open_error(path), "schema v2, this build knows up to v1"));
+    // This build only knows up to `latest`: the migrated file is now "newer".
+    CHECK(contains(open_error(path), "schema v" + std::to_string(next) +
+                                         ", this build knows up to v" + std::to_string(latest)));
 }
 
 TEST_CASE("a failing migration is rolled back and leaves the version as it was") {
@@ -250,19 +255,20 @@ TEST_CASE("a failing migration is rolled back and leaves the version as it was")
     TempDir dir;
     const auto path = dir.file("fw.db");
     Writer::open(options_for(path))->close();
-    const std::array<detail::Migration, 3> broken{
-        detail::embedded_migrations()[0],
-        detail::Migration{2, "0002_good.sql", "CREATE TABLE good (x);"},
-        detail::Migration{3, "0003_bad.sql", "CREATE TABLE channels (x);"}};
+    const auto embedded = detail::embedded_migrations();
+    const int latest = fw::store::latest_schema_version();
+    std::vector<detail::Migration> broken(embedded.begin(), embedded.end());
+    broken.push_back(detail::Migration{latest + 1, "9998_good.sql", "CREATE TABLE good (x);"});
+    broken.push_back(detail::Migration{latest + 2, "9999_bad.sql", "CREATE TABLE channels (x);"});
     RawDb db(path);
     try {
         detail::migrate(db.get(), path, broken);
         FAIL("the migration succeeded");
     } catch (const StoreError& error) {
-        CHECK(contains(error.what(), "0003_bad.sql"));
+        CHECK(contains(error.what(), "9999_bad.sql"));
         CHECK(contains(error.what(), "rolled back"));
     }
-    CHECK(db.integer("PRAGMA user_version") == 1);
+    CHECK(db.integer("PRAGMA user_version") == latest);
     CHECK(db.integer("SELECT count(*) FROM sqlite_schema WHERE name = 'good'") == 0);
 }
 

@@ -50,8 +50,14 @@ struct PendingWork {
     std::size_t sample_count = 0;
     std::map<std::string, ChannelInfo> channels;  // by name; the latest description wins
     std::map<HealthKey, DeviceHealth> health;     // by driver/bus/device; the latest wins
+    std::deque<PlantEventBatch> event_batches;
+    std::size_t event_count = 0;
+    std::map<HealthKey, InputHealth> input_health;  // by driver/connection/input; the latest wins
 
-    bool empty() const { return sample_batches.empty() && channels.empty() && health.empty(); }
+    bool empty() const {
+        return sample_batches.empty() && channels.empty() && health.empty() &&
+               event_batches.empty() && input_health.empty();
+    }
 };
 
 struct Retention {
@@ -91,6 +97,23 @@ struct WriterStatements {
                         "timeouts = excluded.timeouts, exceptions = excluded.exceptions, "
                         "reconnects = excluded.reconnects, samples = excluded.samples, "
                         "updated_ms = excluded.updated_ms"),
+          insert_event(db,
+                       "INSERT INTO plant_events (name, time_ms, equipment, area, source, "
+                       "attributes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+          upsert_input_health(
+              db,
+              "INSERT INTO input_health (driver, connection, input, topic, received, accepted, "
+              "rejected, rejected_by_reason, last_rejection, last_rejection_ms, last_accepted_ms, "
+              "updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
+              "ON CONFLICT (driver, connection, input) DO UPDATE SET topic = excluded.topic, "
+              "received = excluded.received, accepted = excluded.accepted, "
+              "rejected = excluded.rejected, rejected_by_reason = excluded.rejected_by_reason, "
+              "last_rejection = excluded.last_rejection, "
+              "last_rejection_ms = excluded.last_rejection_ms, "
+              "last_accepted_ms = excluded.last_accepted_ms, updated_ms = excluded.updated_ms"),
+          prune_events_older_than(db,
+                                  "DELETE FROM plant_events WHERE id IN (SELECT id FROM "
+                                  "plant_events WHERE time_ms < ?1 LIMIT ?2)"),
           prune_channel_older_than(db,
                                    "DELETE FROM samples WHERE rowid IN (SELECT rowid FROM samples "
                                    "WHERE channel_id = ?1 AND time_ms < ?2 LIMIT ?3)"),
@@ -109,6 +132,9 @@ struct WriterStatements {
     Statement upsert_channel;
     Statement insert_sample;
     Statement upsert_health;
+    Statement insert_event;
+    Statement upsert_input_health;
+    Statement prune_events_older_than;
     Statement prune_channel_older_than;
     Statement prune_oldest;
     Statement page_count;
@@ -168,6 +194,30 @@ class SqliteWriter final : public Writer {
         ++enqueued_sequence_;
     }
 
+    void enqueue_events(PlantEventBatch events) override {
+        if (events.empty()) return;
+        std::lock_guard lock(mutex_);
+        if (closed_) {
+            events_dropped_ += events.size();
+            return;
+        }
+        pending_.event_count += events.size();
+        pending_.event_batches.push_back(std::move(events));
+        drop_oldest_events_beyond_capacity_locked();
+        ++enqueued_sequence_;
+    }
+
+    void enqueue_input_health(std::vector<InputHealth> rows) override {
+        if (rows.empty()) return;
+        std::lock_guard lock(mutex_);
+        if (closed_) return;
+        for (auto& row : rows) {
+            HealthKey key{row.driver, row.connection, row.input};
+            pending_.input_health.insert_or_assign(std::move(key), std::move(row));
+        }
+        ++enqueued_sequence_;
+    }
+
     void flush() override {
         std::unique_lock lock(mutex_);
         const std::uint64_t target = enqueued_sequence_;
@@ -199,6 +249,8 @@ class SqliteWriter final : public Writer {
         stats.commits = commits_.load();
         stats.samples_pruned = samples_pruned_.load();
         stats.write_errors = write_errors_.load();
+        stats.events_committed = events_committed_.load();
+        stats.events_dropped = events_dropped_.load();
         return stats;
     }
 
@@ -251,7 +303,29 @@ class SqliteWriter final : public Writer {
         pending_.sample_count += failed.sample_count;
         pending_.channels.merge(failed.channels);
         pending_.health.merge(failed.health);
+        for (auto it = failed.event_batches.rbegin(); it != failed.event_batches.rend(); ++it) {
+            pending_.event_batches.push_front(std::move(*it));
+        }
+        pending_.event_count += failed.event_count;
+        pending_.input_health.merge(failed.input_health);
         drop_oldest_beyond_capacity_locked();
+        drop_oldest_events_beyond_capacity_locked();
+    }
+
+    // Events share the queue's capacity figure; a flood of events is as suspect as one of samples.
+    void drop_oldest_events_beyond_capacity_locked() {
+        while (pending_.event_count > queue_capacity_ && !pending_.event_batches.empty()) {
+            const std::size_t oldest_size = pending_.event_batches.front().size();
+            pending_.event_batches.pop_front();
+            pending_.event_count -= oldest_size;
+            events_dropped_ += oldest_size;
+            if (auto suppressed = log_limiter_.admit("event_queue_full", SteadyClock::now())) {
+                log_warning(kLogInstance,
+                            "{}: event queue full ({} events): dropped the oldest {} events ({} "
+                            "more such messages held back)",
+                            path_, queue_capacity_, oldest_size, *suppressed);
+            }
+        }
     }
 
     void run() {
@@ -308,11 +382,12 @@ class SqliteWriter final : public Writer {
     void give_up_on_pending() {
         std::lock_guard lock(mutex_);
         log_error(kLogInstance,
-                  "{}: giving up at shutdown after {} failed attempts: {} samples, {} channel "
-                  "descriptions and {} health rows were not written",
-                  path_, kShutdownCommitAttempts, pending_.sample_count, pending_.channels.size(),
-                  pending_.health.size());
+                  "{}: giving up at shutdown after {} failed attempts: {} samples, {} events, {} "
+                  "channel descriptions and {} health rows were not written",
+                  path_, kShutdownCommitAttempts, pending_.sample_count, pending_.event_count,
+                  pending_.channels.size(), pending_.health.size() + pending_.input_health.size());
         samples_dropped_ += pending_.sample_count;
+        events_dropped_ += pending_.event_count;
         pending_ = PendingWork{};
     }
 
@@ -341,11 +416,16 @@ class SqliteWriter final : public Writer {
             failed_step = "writing samples";
         } else if (!write_health(work)) {
             failed_step = "writing device health";
+        } else if (!write_events(work)) {
+            failed_step = "writing plant events";
+        } else if (!write_input_health(work)) {
+            failed_step = "writing input health";
         } else if (sql.commit.run() != SQLITE_DONE) {
             failed_step = "committing";
         }
         if (failed_step == nullptr) {
             samples_committed_ += work.sample_count;
+            events_committed_ += work.event_count;
             ++commits_;
             return true;
         }
@@ -453,6 +533,45 @@ class SqliteWriter final : public Writer {
         return true;
     }
 
+    bool write_events(const PendingWork& work) {
+        Statement& insert = statements_->insert_event;
+        for (const PlantEventBatch& batch : work.event_batches) {
+            for (const PlantEvent& event : batch) {
+                insert.bind(1, std::string_view(event.name));
+                insert.bind(2, event.time_ms);
+                insert.bind(3, std::string_view(event.equipment));
+                insert.bind(4, std::string_view(event.area));
+                insert.bind(5, std::string_view(event.source));
+                const std::string_view attributes =
+                    event.attributes.empty() ? std::string_view("{}") : event.attributes;
+                insert.bind(6, attributes);
+                if (insert.run() != SQLITE_DONE) return false;
+            }
+        }
+        return true;
+    }
+
+    bool write_input_health(const PendingWork& work) {
+        Statement& upsert = statements_->upsert_input_health;
+        const std::int64_t now_ms = wall_now_ms();
+        for (const auto& [key, row] : work.input_health) {
+            upsert.bind(1, std::string_view(row.driver));
+            upsert.bind(2, std::string_view(row.connection));
+            upsert.bind(3, std::string_view(row.input));
+            upsert.bind(4, std::string_view(row.topic));
+            upsert.bind(5, row.received);
+            upsert.bind(6, row.accepted);
+            upsert.bind(7, row.rejected);
+            upsert.bind(8, std::string_view(row.rejected_by_reason));
+            upsert.bind(9, std::string_view(row.last_rejection));
+            upsert.bind(10, row.last_rejection_ms);
+            upsert.bind(11, row.last_accepted_ms);
+            upsert.bind(12, now_ms);
+            if (upsert.run() != SQLITE_DONE) return false;
+        }
+        return true;
+    }
+
     std::optional<std::int64_t> pragma_value(Statement& pragma) {
         std::optional<std::int64_t> value;
         if (pragma.step() == SQLITE_ROW) value = pragma.column_int64(0);
@@ -497,6 +616,15 @@ class SqliteWriter final : public Writer {
             }
         }
         const std::uint64_t pruned_by_age = pruned;
+        for (;;) {
+            sql.prune_events_older_than.bind(1, cutoff_ms);
+            sql.prune_events_older_than.bind(2, kPruneChunkRows);
+            if (sql.prune_events_older_than.run() != SQLITE_DONE) {
+                samples_pruned_ += pruned;
+                return report_failure("old plant events");
+            }
+            if (sqlite3_changes64(connection_.get()) < kPruneChunkRows) break;
+        }
 
         for (;;) {
             const auto used = used_bytes();
@@ -555,6 +683,8 @@ class SqliteWriter final : public Writer {
     std::atomic<std::uint64_t> commits_{0};
     std::atomic<std::uint64_t> samples_pruned_{0};
     std::atomic<std::uint64_t> write_errors_{0};
+    std::atomic<std::uint64_t> events_committed_{0};
+    std::atomic<std::uint64_t> events_dropped_{0};
 
     // Writer thread only (and the constructor, before the thread starts).
     detail::Connection connection_;

@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "daemon/store/store.hpp"
+#include "tests/support/mosquitto.hpp"
 #include "tests/support/process.hpp"
 
 namespace fs = std::filesystem;
@@ -675,6 +676,10 @@ TEST_CASE("the demo config polls the demo plant: every channel gets good reading
     const fs::path db = dir / "floorwatch.db";
     config_text = std::regex_replace(config_text, std::regex("build/demo/floorwatch.db"),
                                      db.string());
+    // The demo's MQTT part: a broker of the test's own instead of the demo's on port 18830.
+    fw::test::Mosquitto broker(dir.path());
+    config_text = std::regex_replace(config_text, std::regex("tcp://127.0.0.1:18830"),
+                                     broker.uri());
     const fs::path config = dir / "floorwatch.yaml";
     write_text_file(config, config_text);
     Daemon daemon = start_daemon(dir, config);
@@ -694,6 +699,13 @@ TEST_CASE("the demo config polls the demo plant: every channel gets good reading
                       20s),
                   read_text_file(daemon.log));
     for (const auto& channel : channels) CHECK_MESSAGE(has_good_sample(db, channel), channel);
+    CHECK_MESSAGE(eventually(
+                      [&] {
+                          broker.publish("plant/stamping/press-4/vibration", "2.5");
+                          return has_good_sample(db, "press-4.vibration");
+                      },
+                      20s),
+                  read_text_file(daemon.log));
     const auto speed = samples_of(db, "pump2.speed").back().value;
     REQUIRE(speed.has_value());
     CHECK(*speed == 1480.0);

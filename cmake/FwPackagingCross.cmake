@@ -1,0 +1,48 @@
+# Run by cpack (CPACK_PROJECT_CONFIG_FILE, see FwPackaging.cmake) for a cross build: adds to
+# Depends the package of every shared library floorwatchd and floorwatch need, from the shlibs
+# entries ("libmodbus 5 libmodbus5 (>= 3.1.6)") cross/prepare.sh collected from the sysroot.
+if(NOT CPACK_GENERATOR STREQUAL "DEB")
+    return()
+endif()
+if(NOT EXISTS "${CPACK_FW_SHLIBS_FILE}")
+    message(FATAL_ERROR "${CPACK_FW_SHLIBS_FILE} is missing: run cross/prepare.sh again")
+endif()
+file(STRINGS "${CPACK_FW_SHLIBS_FILE}" fw_shlibs)
+
+set(fw_depends ${CPACK_DEBIAN_PACKAGE_DEPENDS})
+foreach(binary IN LISTS CPACK_FW_BINARIES)
+    execute_process(COMMAND ${CPACK_FW_OBJDUMP} -p ${binary} OUTPUT_VARIABLE headers
+        RESULT_VARIABLE objdump_result)
+    if(NOT objdump_result EQUAL 0)
+        message(FATAL_ERROR "cannot read ${binary} with ${CPACK_FW_OBJDUMP}: build it first")
+    endif()
+    string(REGEX MATCHALL "NEEDED +[^\n]+" needed_lines "${headers}")
+    foreach(line IN LISTS needed_lines)
+        string(REGEX REPLACE "NEEDED +" "" soname "${line}")
+        # libfoo.so.5 -> "libfoo 5"; libfoo-1.2.so -> "libfoo 1.2" (both shlibs conventions).
+        if(soname MATCHES "^(.+)\\.so\\.(.+)$")
+            set(key "${CMAKE_MATCH_1} ${CMAKE_MATCH_2}")
+        elseif(soname MATCHES "^(.+)-([0-9.]+)\\.so$")
+            set(key "${CMAKE_MATCH_1} ${CMAKE_MATCH_2}")
+        else()
+            message(FATAL_ERROR "${binary} needs ${soname}, a library name this cannot map")
+        endif()
+        set(dependency "")
+        # Plain prefix comparison: library names contain regex characters (libstdc++).
+        string(LENGTH "${key} " key_length)
+        foreach(entry IN LISTS fw_shlibs)
+            string(FIND "${entry}" "${key} " position)
+            if(position EQUAL 0)
+                string(SUBSTRING "${entry}" ${key_length} -1 dependency)
+                break()
+            endif()
+        endforeach()
+        if(dependency STREQUAL "")
+            message(FATAL_ERROR "${binary} needs ${soname}; no package in the sysroot provides "
+                "it (add its -dev package to cross/prepare.sh)")
+        endif()
+        list(APPEND fw_depends "${dependency}")
+    endforeach()
+endforeach()
+list(REMOVE_DUPLICATES fw_depends)
+list(JOIN fw_depends ", " CPACK_DEBIAN_PACKAGE_DEPENDS)

@@ -1,0 +1,390 @@
+#include "daemon/workorders/event.hpp"
+
+#include <fmt/format.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <algorithm>
+#include <array>
+#include <map>
+#include <set>
+#include <stdexcept>
+
+namespace fw::workorders {
+namespace {
+
+constexpr std::array<std::string_view, kEventTypeCount> kEventTypeNames{
+    "reported", "approved", "dismissed", "assigned",  "reassigned", "submitted",
+    "accepted", "rejected", "overdue",   "escalated", "occurred"};
+
+constexpr std::array<std::string_view, 5> kChainFaultNames{"modified", "missing", "reordered",
+                                                           "duplicated", "foreign"};
+
+std::string to_hex(const unsigned char* bytes, std::size_t count) {
+    static constexpr std::string_view kDigits = "0123456789abcdef";
+    std::string text;
+    text.reserve(count * 2);
+    for (std::size_t i = 0; i < count; ++i) {
+        text += kDigits[bytes[i] >> 4];
+        text += kDigits[bytes[i] & 0x0f];
+    }
+    return text;
+}
+
+void append_canonical_string(std::string& out, std::string_view text) {
+    out += '"';
+    for (const char c : text) {
+        switch (c) {
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\b':
+                out += "\\b";
+                break;
+            case '\f':
+                out += "\\f";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            default:
+                if (static_cast<unsigned char>(c) < 0x20) {
+                    out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+                } else {
+                    out += c;
+                }
+        }
+    }
+    out += '"';
+}
+
+void append_canonical(std::string& out, const boost::json::value& value) {
+    switch (value.kind()) {
+        case boost::json::kind::null:
+            out += "null";
+            return;
+        case boost::json::kind::bool_:
+            out += value.get_bool() ? "true" : "false";
+            return;
+        case boost::json::kind::int64:
+            out += std::to_string(value.get_int64());
+            return;
+        case boost::json::kind::uint64:
+            out += std::to_string(value.get_uint64());
+            return;
+        case boost::json::kind::double_:
+            throw std::invalid_argument(
+                "event payloads hold no floating-point numbers (they have no canonical text); "
+                "store the value as a string or in integer units");
+        case boost::json::kind::string:
+            append_canonical_string(out, value.get_string());
+            return;
+        case boost::json::kind::array: {
+            out += '[';
+            bool first = true;
+            for (const auto& item : value.get_array()) {
+                if (!first) out += ',';
+                first = false;
+                append_canonical(out, item);
+            }
+            out += ']';
+            return;
+        }
+        case boost::json::kind::object: {
+            // std::string compares as unsigned bytes, which is the documented key order.
+            std::vector<std::pair<std::string_view, const boost::json::value*>> members;
+            for (const auto& member : value.get_object()) {
+                members.emplace_back(member.key(), &member.value());
+            }
+            std::ranges::sort(members, [](const auto& a, const auto& b) {
+                return std::string(a.first) < std::string(b.first);
+            });
+            out += '{';
+            bool first = true;
+            for (const auto& [key, member_value] : members) {
+                if (!first) out += ',';
+                first = false;
+                append_canonical_string(out, key);
+                out += ':';
+                append_canonical(out, *member_value);
+            }
+            out += '}';
+            return;
+        }
+    }
+}
+
+boost::json::object fields_without_hash(const Event& event) {
+    boost::json::object fields;
+    fields["format"] = kEventFormat;
+    fields["origin"] = event.id.origin;
+    fields["sequence"] = event.id.sequence;
+    fields["order_id"] = event.order_id;
+    fields["type"] = event_type_name(event.type);
+    fields["actor"] = event.actor;
+    fields["role"] = role_name(event.role);
+    fields["wall_ms"] = event.wall_ms;
+    fields["hlc_ms"] = event.hlc.physical_ms;
+    fields["hlc_logical"] = event.hlc.logical;
+    fields["clock_synced"] = event.clock_synced;
+    fields["payload"] = event.payload;
+    fields["prev_hash"] = event.prev_hash;
+    return fields;
+}
+
+bool is_hex_hash(std::string_view text) {
+    return text.size() == 64 && text.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+}  // namespace
+
+std::string_view event_type_name(EventType type) {
+    return kEventTypeNames[static_cast<std::size_t>(type)];
+}
+
+std::optional<EventType> event_type_from_name(std::string_view name) {
+    for (std::size_t i = 0; i < kEventTypeNames.size(); ++i) {
+        if (kEventTypeNames[i] == name) return static_cast<EventType>(i);
+    }
+    return std::nullopt;
+}
+
+std::string origin_of(std::string_view site, std::string_view node) {
+    return fmt::format("{}.{}", site, node);
+}
+
+std::string EventId::to_string() const {
+    return fmt::format("{}:{}", origin, sequence);
+}
+
+bool applies_before(const Event& a, const Event& b) {
+    if (a.hlc != b.hlc) return a.hlc < b.hlc;
+    return a.id < b.id;
+}
+
+std::string canonical_json(const boost::json::value& value) {
+    std::string out;
+    append_canonical(out, value);
+    return out;
+}
+
+std::string canonical_encoding(const Event& event) {
+    return canonical_json(fields_without_hash(event));
+}
+
+std::string sha256_hex(std::string_view data) {
+    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+    unsigned int length = 0;
+    if (EVP_Digest(data.data(), data.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1) {
+        throw std::runtime_error("OpenSSL could not compute a SHA-256 digest");
+    }
+    return to_hex(digest.data(), length);
+}
+
+std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
+    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+    unsigned int length = 0;
+    const auto* result = HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+                              reinterpret_cast<const unsigned char*>(data.data()), data.size(),
+                              digest.data(), &length);
+    if (result == nullptr) throw std::runtime_error("OpenSSL could not compute an HMAC-SHA256");
+    return to_hex(digest.data(), length);
+}
+
+std::string compute_hash(const Event& event) {
+    return sha256_hex(canonical_encoding(event));
+}
+
+void seal(Event& event, std::string prev_hash) {
+    event.prev_hash = std::move(prev_hash);
+    event.hash = compute_hash(event);
+}
+
+boost::json::object event_to_json(const Event& event) {
+    auto fields = fields_without_hash(event);
+    fields["hash"] = event.hash;
+    return fields;
+}
+
+std::optional<Event> event_from_json(const boost::json::value& json, std::string* error) {
+    const auto fail = [error](std::string message) -> std::optional<Event> {
+        if (error != nullptr) *error = std::move(message);
+        return std::nullopt;
+    };
+    const auto* fields = json.if_object();
+    if (fields == nullptr) return fail("an event is a JSON object");
+    const auto string_field = [fields](std::string_view key) -> const boost::json::string* {
+        const auto* value = fields->if_contains(key);
+        return value != nullptr ? value->if_string() : nullptr;
+    };
+    const auto integer_field = [fields](std::string_view key) -> std::optional<std::int64_t> {
+        const auto* value = fields->if_contains(key);
+        if (value == nullptr) return std::nullopt;
+        if (const auto* number = value->if_int64()) return *number;
+        if (const auto* number = value->if_uint64()) {
+            if (*number <= static_cast<std::uint64_t>(INT64_MAX)) {
+                return static_cast<std::int64_t>(*number);
+            }
+        }
+        return std::nullopt;
+    };
+    static constexpr std::array<std::string_view, 14> kKeys{
+        "format",  "origin", "sequence",    "order_id",     "type",    "actor",     "role",
+        "wall_ms", "hlc_ms", "hlc_logical", "clock_synced", "payload", "prev_hash", "hash"};
+    for (const auto& member : *fields) {
+        if (std::ranges::find(kKeys, std::string_view(member.key())) == kKeys.end()) {
+            return fail(fmt::format("unknown event field '{}'", std::string_view(member.key())));
+        }
+    }
+    if (integer_field("format") != kEventFormat) {
+        return fail(fmt::format("unsupported event format (this floorwatch reads format {})",
+                                kEventFormat));
+    }
+    Event event;
+    const auto* origin = string_field("origin");
+    const auto sequence = integer_field("sequence");
+    const auto* order_id = string_field("order_id");
+    const auto* type = string_field("type");
+    const auto* actor = string_field("actor");
+    const auto* role = string_field("role");
+    const auto wall_ms = integer_field("wall_ms");
+    const auto hlc_ms = integer_field("hlc_ms");
+    const auto hlc_logical = integer_field("hlc_logical");
+    const auto* synced = fields->if_contains("clock_synced");
+    const auto* payload = fields->if_contains("payload");
+    const auto* prev_hash = string_field("prev_hash");
+    const auto* hash = string_field("hash");
+    if (origin == nullptr || !sequence || *sequence < 1 || order_id == nullptr || type == nullptr ||
+        actor == nullptr || role == nullptr || !wall_ms || !hlc_ms || !hlc_logical ||
+        *hlc_logical < 0 || *hlc_logical > UINT32_MAX || synced == nullptr || !synced->is_bool() ||
+        payload == nullptr || !payload->is_object() || prev_hash == nullptr || hash == nullptr) {
+        return fail(
+            "an event needs origin, sequence (>= 1), order_id, type, actor, role, wall_ms, "
+            "hlc_ms, hlc_logical, clock_synced, payload (an object), prev_hash and hash");
+    }
+    const auto event_type = event_type_from_name(*type);
+    if (!event_type) return fail(fmt::format("unknown event type '{}'", std::string_view(*type)));
+    const auto event_role = role_from_name(*role);
+    if (!event_role) return fail(fmt::format("unknown role '{}'", std::string_view(*role)));
+    if (!is_hex_hash(*hash) || (!prev_hash->empty() && !is_hex_hash(*prev_hash))) {
+        return fail("hash and prev_hash are 64 lowercase hex digits (prev_hash may be empty)");
+    }
+    event.id = {std::string(*origin), static_cast<std::uint64_t>(*sequence)};
+    event.order_id = std::string(*order_id);
+    event.type = *event_type;
+    event.actor = std::string(*actor);
+    event.role = *event_role;
+    event.wall_ms = *wall_ms;
+    event.hlc = {*hlc_ms, static_cast<std::uint32_t>(*hlc_logical)};
+    event.clock_synced = synced->get_bool();
+    event.payload = payload->get_object();
+    event.prev_hash = std::string(*prev_hash);
+    event.hash = std::string(*hash);
+    return event;
+}
+
+std::string_view chain_fault_name(ChainFault fault) {
+    return kChainFaultNames[static_cast<std::size_t>(fault)];
+}
+
+std::optional<ChainBreak> verify_chain(std::span<const Event> events) {
+    if (events.empty()) return std::nullopt;
+    const std::string& order_id = events.front().order_id;
+    std::map<std::string, std::size_t, std::less<>> position_by_hash;
+    for (std::size_t i = 0; i < events.size(); ++i) position_by_hash.emplace(events[i].hash, i);
+    std::set<EventId> seen;
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        const Event& event = events[i];
+        const std::string event_id = event.id.to_string();
+        const auto broken = [&](ChainFault fault, std::string detail) {
+            return ChainBreak{order_id, event_id, fault, std::move(detail)};
+        };
+        if (event.order_id != order_id) {
+            return broken(ChainFault::foreign, fmt::format("belongs to order {}", event.order_id));
+        }
+        if (!seen.insert(event.id).second) {
+            return broken(ChainFault::duplicated, "the same event is stored twice");
+        }
+        std::string recomputed;
+        try {
+            recomputed = compute_hash(event);
+        } catch (const std::invalid_argument& error) {
+            return broken(ChainFault::modified, error.what());
+        }
+        if (recomputed != event.hash) {
+            return broken(ChainFault::modified,
+                          fmt::format("{} event: its content hashes to {}, but {} was recorded; "
+                                      "it was changed after it was written",
+                                      event_type_name(event.type), recomputed.substr(0, 12),
+                                      event.hash.substr(0, 12)));
+        }
+        const std::string expected_prev = i == 0 ? std::string() : events[i - 1].hash;
+        if (event.prev_hash == expected_prev) continue;
+        if (event.prev_hash.empty()) {
+            return broken(ChainFault::reordered,
+                          fmt::format("{} event: it starts the chain but comes after {}",
+                                      event_type_name(event.type), events[i - 1].id.to_string()));
+        }
+        const auto predecessor = position_by_hash.find(event.prev_hash);
+        if (predecessor != position_by_hash.end()) {
+            return broken(
+                ChainFault::reordered,
+                fmt::format("{} event: it follows {}, which is stored at position {} "
+                            "instead of {}",
+                            event_type_name(event.type), events[predecessor->second].id.to_string(),
+                            predecessor->second + 1, i));
+        }
+        return broken(ChainFault::missing,
+                      i == 0
+                          ? fmt::format("{} event: the event before it ({}...) is not in the "
+                                        "store; the start of the order was removed",
+                                        event_type_name(event.type), event.prev_hash.substr(0, 12))
+                          : fmt::format("{} event: the event before it ({}...) is not in the "
+                                        "store; it was removed, or {} was rewritten",
+                                        event_type_name(event.type), event.prev_hash.substr(0, 12),
+                                        events[i - 1].id.to_string()));
+    }
+    return std::nullopt;
+}
+
+std::vector<ChainBreak> verify_events(std::span<const Event> events,
+                                      const std::optional<LocalSequence>& local) {
+    std::vector<std::string> order_ids;
+    std::map<std::string, std::vector<Event>, std::less<>> events_by_order;
+    for (const auto& event : events) {
+        auto [entry, inserted] = events_by_order.try_emplace(event.order_id);
+        if (inserted) order_ids.push_back(event.order_id);
+        entry->second.push_back(event);
+    }
+    std::vector<ChainBreak> breaks;
+    for (const auto& order_id : order_ids) {
+        if (auto found = verify_chain(events_by_order[order_id])) {
+            breaks.push_back(std::move(*found));
+        }
+    }
+    if (!local) return breaks;
+    std::set<std::uint64_t> local_sequences;
+    for (const auto& event : events) {
+        if (event.id.origin == local->origin) local_sequences.insert(event.id.sequence);
+    }
+    for (std::uint64_t sequence = 1; sequence < local->next_sequence; ++sequence) {
+        if (local_sequences.contains(sequence)) continue;
+        const EventId id{local->origin, sequence};
+        breaks.push_back({"", id.to_string(), ChainFault::missing,
+                          fmt::format("this node wrote events up to {}, but {} is not in the "
+                                      "store; it was removed",
+                                      local->next_sequence - 1, id.to_string())});
+    }
+    return breaks;
+}
+
+}  // namespace fw::workorders

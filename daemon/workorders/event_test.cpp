@@ -1,0 +1,187 @@
+#include "daemon/workorders/event.hpp"
+
+#include <doctest/doctest.h>
+
+#include "daemon/workorders/hlc.hpp"
+#include "daemon/workorders/numbering.hpp"
+#include "daemon/workorders/test_harness.hpp"
+
+namespace fw::workorders {
+namespace {
+
+using testing::kStartMs;
+using testing::Plant;
+
+TEST_CASE("hlc: local events advance past the wall clock and past each other") {
+    HybridClock clock;
+    CHECK(clock.send(1000) == Hlc{1000, 0});
+    CHECK(clock.send(1000) == Hlc{1000, 1});
+    CHECK(clock.send(1500) == Hlc{1500, 0});
+    // The wall clock jumped back (NTP correction, RTC-less boot): time still moves forward.
+    CHECK(clock.send(200) == Hlc{1500, 1});
+    CHECK(clock.send(200) == Hlc{1500, 2});
+}
+
+TEST_CASE("hlc: receiving takes the largest time seen and orders after it") {
+    HybridClock clock(Hlc{1000, 3});
+    SUBCASE("remote ahead") {
+        CHECK(clock.receive({2000, 7}, 1200) == Hlc{2000, 8});
+    }
+    SUBCASE("same physical time, the larger counter wins") {
+        CHECK(clock.receive({1000, 9}, 900) == Hlc{1000, 10});
+    }
+    SUBCASE("local ahead") {
+        CHECK(clock.receive({500, 9}, 900) == Hlc{1000, 4});
+    }
+    SUBCASE("wall clock ahead of both") {
+        CHECK(clock.receive({1100, 9}, 5000) == Hlc{5000, 0});
+    }
+    SUBCASE("a remote time more than 5 min ahead is refused and changes nothing") {
+        const std::int64_t wall = 10'000'000;
+        CHECK_FALSE(clock.receive({wall + kMaxRemoteAhead.count() + 1, 0}, wall).has_value());
+        CHECK(clock.last() == Hlc{1000, 3});
+        CHECK(clock.receive({wall + kMaxRemoteAhead.count(), 0}, wall).has_value());
+    }
+}
+
+TEST_CASE("canonical encoding: sorted keys, compact, minimal escapes, no floats") {
+    Event event;
+    event.id = {"site.node", 7};
+    event.order_id = "site.node.1";
+    event.type = EventType::approved;
+    event.actor = "sam";
+    event.role = Role::safety;
+    event.wall_ms = 1000;
+    event.hlc = {1001, 2};
+    event.clock_synced = true;
+    event.payload = {
+        {"z", 1}, {"a", "tab\there \"q\" \x01"}, {"m", boost::json::array{true, nullptr}}};
+    event.prev_hash = "";
+    CHECK(
+        canonical_encoding(event) ==
+        R"({"actor":"sam","clock_synced":true,"format":1,"hlc_logical":2,"hlc_ms":1001,)"
+        R"("order_id":"site.node.1","origin":"site.node","payload":{"a":"tab\there \"q\" \u0001",)"
+        R"("m":[true,null],"z":1},"prev_hash":"","role":"safety","sequence":7,"type":"approved",)"
+        R"("wall_ms":1000})");
+    event.payload["reading"] = 4.5;
+    CHECK_THROWS_AS(canonical_encoding(event), std::invalid_argument);
+}
+
+TEST_CASE("hashes: SHA-256 and HMAC-SHA256 known answers") {
+    CHECK(sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    // RFC 4231, test case 2.
+    CHECK(hmac_sha256_hex("Jefe", "what do ya want for nothing?") ==
+          "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+TEST_CASE("events survive JSON and keep their hash") {
+    Plant plant;
+    const auto order = plant.report();
+    const Event& original = plant.events[order].front();
+    const auto text = boost::json::serialize(event_to_json(original));
+    std::string error;
+    const auto parsed = event_from_json(boost::json::parse(text), &error);
+    REQUIRE_MESSAGE(parsed.has_value(), error);
+    CHECK(compute_hash(*parsed) == original.hash);
+    CHECK(parsed->hash == original.hash);
+    CHECK(canonical_encoding(*parsed) == canonical_encoding(original));
+
+    auto json = event_to_json(original);
+    json["type"] = "approvd";
+    CHECK_FALSE(event_from_json(json, &error).has_value());
+    CHECK(error == "unknown event type 'approvd'");
+    json = event_to_json(original);
+    json["extra"] = 1;
+    CHECK_FALSE(event_from_json(json, &error).has_value());
+    CHECK(error == "unknown event field 'extra'");
+}
+
+// An order walked to closure: reported, 2 approvals, assigned, submitted, accepted.
+std::vector<Event> closed_order(Plant& plant) {
+    const auto id = plant.report(Risk::medium);
+    plant.approve_all(id);
+    plant.act("lea", AssignCommand{"tom", {}}, id);
+    plant.act("tom", SubmitCommand{"bearing replaced", {}}, id);
+    plant.act("sam", AcceptCommand{"checked on site"}, id);
+    REQUIRE(plant.state(id).status == OrderStatus::closed);
+    return plant.events[id];
+}
+
+TEST_CASE("verify: an intact chain passes; each kind of break is named with its event") {
+    Plant plant;
+    auto events = closed_order(plant);
+    REQUIRE(events.size() == 6);
+    CHECK_FALSE(verify_chain(events).has_value());
+    CHECK(verify_events(events, LocalSequence{"demo-plant.gw-1", 7}).empty());
+
+    SUBCASE("modified") {
+        events[3].payload["assignee"] = "tina";
+        const auto found = verify_chain(events);
+        REQUIRE(found.has_value());
+        CHECK(found->fault == ChainFault::modified);
+        CHECK(found->event_id == "demo-plant.gw-1:4");
+        CHECK(found->order_id == events[0].order_id);
+    }
+    SUBCASE("modified and re-hashed: the next event no longer follows it") {
+        events[3].payload["assignee"] = "tina";
+        events[3].hash = compute_hash(events[3]);
+        const auto found = verify_chain(events);
+        REQUIRE(found.has_value());
+        CHECK(found->fault == ChainFault::missing);
+        CHECK(found->event_id == "demo-plant.gw-1:5");
+    }
+    SUBCASE("removed from the middle") {
+        events.erase(events.begin() + 2);
+        const auto found = verify_chain(events);
+        REQUIRE(found.has_value());
+        CHECK(found->fault == ChainFault::missing);
+        CHECK(found->event_id == "demo-plant.gw-1:4");
+    }
+    SUBCASE("removed at the end: only the node's sequence shows it") {
+        events.pop_back();
+        CHECK_FALSE(verify_chain(events).has_value());
+        const auto breaks = verify_events(events, LocalSequence{"demo-plant.gw-1", 7});
+        REQUIRE(breaks.size() == 1);
+        CHECK(breaks[0].fault == ChainFault::missing);
+        CHECK(breaks[0].event_id == "demo-plant.gw-1:6");
+    }
+    SUBCASE("reordered") {
+        std::swap(events[2], events[3]);
+        const auto found = verify_chain(events);
+        REQUIRE(found.has_value());
+        CHECK(found->fault == ChainFault::reordered);
+        CHECK(found->event_id == "demo-plant.gw-1:4");
+    }
+    SUBCASE("duplicated") {
+        events.insert(events.begin() + 3, events[2]);
+        const auto found = verify_chain(events);
+        REQUIRE(found.has_value());
+        CHECK(found->fault == ChainFault::duplicated);
+    }
+}
+
+TEST_CASE("numbering: ids from the report event, human numbers per prefix and day") {
+    CHECK(order_id_for({"demo-plant.gw-1", 42}) == "demo-plant.gw-1.42");
+    const std::chrono::year_month_day day{std::chrono::year(2026), std::chrono::November,
+                                          std::chrono::day(29)};
+    CHECK(format_human_number("PRS", day, 42) == "PRS-20261129-0042");
+    CHECK(format_human_number("PRS", day, 12345) == "PRS-20261129-12345");
+    const auto parsed = parse_human_number("prs-20261129-0042");
+    REQUIRE(parsed.has_value());
+    CHECK(parsed->prefix == "PRS");
+    CHECK(parsed->date == day);
+    CHECK(parsed->day_counter == 42);
+    CHECK_FALSE(parse_human_number("PRS-20261131-0001").has_value());  // no 31 November
+    CHECK_FALSE(parse_human_number("PRS-2026112-0001").has_value());
+    CHECK_FALSE(parse_human_number("demo-plant.gw-1.42").has_value());
+
+    Plant plant;
+    const auto first = plant.report();
+    const auto second = plant.report();
+    CHECK(plant.state(first).number == "PRS-20261129-0001");
+    CHECK(plant.state(second).number == "PRS-20261129-0002");
+    CHECK(first != second);
+}
+
+}  // namespace
+}  // namespace fw::workorders

@@ -1,0 +1,18 @@
+#pragma once
+// What people see of an order and its timeline (CLI, web page, MQTT). These are the only
+// renderings: an anonymous reporter appears as "anonymous" and their keyed hash never leaves the
+// store.
+
+#include <boost/json.hpp>
+#include <span>
+
+#include "daemon/workorders/event.hpp"
+#include "daemon/workorders/order.hpp"
+
+namespace fw::workorders {
+
+boost::json::object order_view(const OrderState& order);
+// One timeline entry per event, in the order given.
+boost::json::array timeline_view(std::span<const Event> events);
+
+}  // namespace fw::workorders

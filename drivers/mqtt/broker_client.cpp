@@ -1,0 +1,468 @@
+#include "drivers/mqtt/broker_client.hpp"
+
+#include <mqtt/async_client.h>
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+#include <unordered_set>
+
+#include "daemon/core/log.hpp"
+#include "daemon/core/units.hpp"
+
+namespace fw::mqtt {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr auto kHealthInterval = std::chrono::seconds(5);
+constexpr auto kRejectLogInterval = std::chrono::minutes(1);
+constexpr auto kWaitSlice = std::chrono::milliseconds(100);
+constexpr auto kDisconnectTimeout = std::chrono::milliseconds(1000);
+constexpr std::string_view kHealthDevice = "connection";
+
+// Counters of one input; written on Paho's callback thread, read by the health reports.
+struct InputCounters {
+    std::atomic<std::uint64_t> received{0};
+    std::atomic<std::uint64_t> accepted{0};
+    std::atomic<std::uint64_t> rejected{0};
+    std::array<std::atomic<std::uint64_t>, kRejectReasonCount> by_reason{};
+    std::atomic<std::int64_t> last_accepted_ms{0};
+};
+
+struct LastRejection {
+    std::string text;
+    std::int64_t time_ms = 0;
+};
+
+std::string describe(const ::mqtt::exception& error) {
+    std::string text = error.get_message();
+    if (text.empty()) text = error.what();
+    return text;
+}
+
+}  // namespace
+
+struct BrokerClient::Impl : public virtual ::mqtt::callback {
+    Impl(BrokerConfig broker_config, AreaLookup areas, Sinks sink_functions)
+        : broker(std::move(broker_config)),
+          sinks(std::move(sink_functions)),
+          instance("mqtt:" + broker.name) {
+        const DecoderLimits limits{broker.max_payload, broker.max_clock_skew.count()};
+        for (const auto& input : broker.inputs) {
+            decoders.emplace_back(input, limits, "mqtt:" + broker.name + "/" + input.name, areas);
+            input_instances.push_back(instance + "/" + input.name);
+        }
+        counters = std::make_unique<InputCounters[]>(broker.inputs.size());
+        last_rejections.resize(broker.inputs.size());
+        health.driver = "mqtt";
+        health.bus = broker.name;
+        health.device = std::string(kHealthDevice);
+        health.poll_interval_ms = broker.keep_alive.count();
+        health.last_error = "not connected yet";
+    }
+
+    // --- Paho callbacks: never block, never call the client ---
+
+    void connected(const std::string&) override {}
+
+    void connection_lost(const std::string& cause) override {
+        {
+            std::lock_guard lock(mutex);
+            connection_lost_flag = true;
+            lost_cause = cause.empty() ? "connection lost (broker gone or keep-alive expired)"
+                                       : "connection lost: " + cause;
+        }
+        wake.notify_all();
+    }
+
+    void message_arrived(::mqtt::const_message_ptr message) override {
+        const std::int64_t now_ms = wall_now_ms();
+        const std::string& topic = message->get_topic();
+        const auto& payload_ref = message->get_payload_ref();
+        const std::string_view payload(payload_ref.data(), payload_ref.size());
+        messages_received.fetch_add(1, std::memory_order_relaxed);
+
+        std::size_t index = 0;
+        while (index < decoders.size() && !topic_matches(decoders[index].config().topic, topic)) {
+            ++index;
+        }
+        if (index == decoders.size()) {
+            unmatched.fetch_add(1, std::memory_order_relaxed);
+            if (auto held_back = log_limiter.admit("(unmatched)", SteadyClock::now())) {
+                log_warning(instance, "message on {} matches no input; dropped{}", topic,
+                            *held_back == 0 ? std::string()
+                                            : fmt::format(" ({} more such messages held back in "
+                                                          "the last minute)",
+                                                          *held_back));
+            }
+            return;
+        }
+
+        InputCounters& counter = counters[index];
+        counter.received.fetch_add(1, std::memory_order_relaxed);
+        Decoded decoded = decoders[index].decode(topic, payload, now_ms);
+        if (auto* value = std::get_if<DecodedValue>(&decoded)) {
+            if (seen_channels.insert(value->channel.name).second && sinks.channels) {
+                sinks.channels({std::move(value->channel)});
+            }
+            counter.accepted.fetch_add(1, std::memory_order_relaxed);
+            counter.last_accepted_ms.store(now_ms, std::memory_order_relaxed);
+            if (sinks.samples) sinks.samples(SampleBatch{std::move(value->sample)});
+        } else if (auto* event = std::get_if<PlantEvent>(&decoded)) {
+            counter.accepted.fetch_add(1, std::memory_order_relaxed);
+            counter.last_accepted_ms.store(now_ms, std::memory_order_relaxed);
+            if (sinks.events) sinks.events(PlantEventBatch{std::move(*event)});
+        } else {
+            const auto& rejection = std::get<Rejection>(decoded);
+            counter.rejected.fetch_add(1, std::memory_order_relaxed);
+            counter.by_reason[static_cast<std::size_t>(rejection.reason)].fetch_add(
+                1, std::memory_order_relaxed);
+            const std::string text =
+                fmt::format("{}: {}", reject_reason_name(rejection.reason), rejection.detail);
+            {
+                std::lock_guard lock(mutex);
+                last_rejections[index] = {text, now_ms};
+            }
+            if (auto held_back = log_limiter.admit(input_instances[index], SteadyClock::now())) {
+                log_warning(input_instances[index],
+                            "message dropped, {}{}; counts by reason: floorwatch mqtt", text,
+                            *held_back == 0 ? std::string()
+                                            : fmt::format(" ({} more dropped messages held back "
+                                                          "in the last minute)",
+                                                          *held_back));
+            }
+        }
+    }
+
+    // --- the client's own thread ---
+
+    void run() {
+        auto backoff = broker.reconnect_min;
+        while (!stopping()) {
+            const bool was_online = attempt_connect();
+            if (stopping()) break;
+            if (was_online) {
+                backoff = broker.reconnect_min;
+                wait_while_connected();
+                if (stopping()) break;
+                std::string cause;
+                {
+                    std::lock_guard lock(mutex);
+                    cause = lost_cause;
+                }
+                set_offline(cause);
+                log_warning(instance, "disconnected from {}: {}; reconnecting in {}", broker.uri,
+                            cause, format_duration(backoff));
+            } else {
+                log_warning(instance, "cannot connect to {}: {}; retrying in {}", broker.uri,
+                            current_error(), format_duration(backoff));
+            }
+            sleep_reporting(backoff);
+            backoff = std::min(backoff * 2, broker.reconnect_max);
+            {
+                std::lock_guard lock(mutex);
+                ++health.reconnects;
+            }
+        }
+        disconnect();
+        report_health();
+    }
+
+    bool stopping() {
+        std::lock_guard lock(mutex);
+        return stop_requested;
+    }
+
+    std::string current_error() {
+        std::lock_guard lock(mutex);
+        return health.last_error;
+    }
+
+    std::optional<std::string> read_password() {
+        std::ifstream file(broker.password_file, std::ios::binary);
+        if (!file) return std::nullopt;
+        std::ostringstream text;
+        text << file.rdbuf();
+        std::string password = text.str();
+        while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) {
+            password.pop_back();
+        }
+        return password;
+    }
+
+    ::mqtt::connect_options connect_options(const std::string& password) {
+        ::mqtt::connect_options options;
+        options.set_mqtt_version(MQTTVERSION_3_1_1);
+        // A persistent session: QoS 1/2 messages published while the gateway is away are kept by
+        // the broker. Subscriptions are renewed on every connect anyway.
+        options.set_clean_session(false);
+        options.set_keep_alive_interval(broker.keep_alive);
+        options.set_connect_timeout(broker.connect_timeout);
+        options.set_automatic_reconnect(false);
+        if (!broker.username.empty()) options.set_user_name(broker.username);
+        if (!broker.password_file.empty()) options.set_password(password);
+        if (broker.uri.starts_with("ssl://")) {
+            ::mqtt::ssl_options ssl;
+            const TlsConfig tls = broker.tls.value_or(TlsConfig{});
+            if (!tls.ca_file.empty()) ssl.set_trust_store(tls.ca_file);
+            if (!tls.cert_file.empty()) ssl.set_key_store(tls.cert_file);
+            if (!tls.key_file.empty()) ssl.set_private_key(tls.key_file);
+            ssl.set_enable_server_cert_auth(true);
+            ssl.set_verify(tls.verify_hostname);
+            ssl.set_error_handler([this](const std::string& message) {
+                std::lock_guard lock(mutex);
+                tls_error = message;
+            });
+            options.set_ssl(std::move(ssl));
+        }
+        return options;
+    }
+
+    // One connect and subscribe attempt. Returns whether the client is now connected and
+    // subscribed; on failure the reason is in health.last_error.
+    bool attempt_connect() {
+        {
+            std::lock_guard lock(mutex);
+            ++health.requests;
+            connection_lost_flag = false;
+            tls_error.clear();
+        }
+        std::string password;
+        if (!broker.password_file.empty()) {
+            auto read = read_password();
+            if (!read) {
+                set_offline("cannot read password_file " + broker.password_file +
+                            " (check that it exists and floorwatchd may read it)");
+                return false;
+            }
+            password = std::move(*read);
+        }
+        try {
+            if (!client) {
+                ::mqtt::iclient_persistence* no_persistence = nullptr;
+                client = std::make_unique<::mqtt::async_client>(broker.uri, broker.client_id,
+                                                                no_persistence);
+                client->set_callback(*this);
+            }
+            auto token = client->connect(connect_options(password));
+            if (!wait(*token, broker.connect_timeout + std::chrono::seconds(1))) {
+                set_offline(stopping() ? "stopping" : "connect timed out");
+                return false;
+            }
+            const bool session_present = token->get_connect_response().is_session_present();
+            // The broker may have lost the session (restart without persistence): subscribe anyway.
+            for (const auto& input : broker.inputs) {
+                auto subscribed = client->subscribe(input.topic, input.qos);
+                if (!wait(*subscribed, broker.connect_timeout)) {
+                    set_offline("subscribe to " + input.topic + " timed out");
+                    client->disconnect();
+                    return false;
+                }
+                const ::mqtt::subscribe_response response = subscribed->get_subscribe_response();
+                const std::vector<::mqtt::ReasonCode> codes = response.get_reason_codes();
+                if (!codes.empty() && static_cast<int>(codes.front()) >= 0x80) {
+                    log_error(instance,
+                              "the broker refused the subscription to {} (not "
+                              "authorised?); input {} receives nothing",
+                              input.topic, input.name);
+                }
+            }
+            set_online();
+            log_info(instance,
+                     "connected to {} as {} (session {}), subscribed to {} topic filter(s)",
+                     broker.uri, broker.client_id, session_present ? "resumed" : "new",
+                     broker.inputs.size());
+            report_health();
+            return true;
+        } catch (const ::mqtt::exception& error) {
+            std::string reason = describe(error);
+            {
+                std::lock_guard lock(mutex);
+                while (!tls_error.empty() &&
+                       (tls_error.back() == '\n' || tls_error.back() == ':')) {
+                    tls_error.pop_back();
+                }
+                if (!tls_error.empty()) {
+                    reason += " (TLS: " + tls_error + ")";
+                } else if (broker.uri.starts_with("ssl://")) {
+                    // A host name mismatch reaches no OpenSSL error callback; say what to check.
+                    reason +=
+                        " (broker unreachable, or the TLS handshake failed: check ca_file and "
+                        "that the broker's certificate names the uri's host)";
+                }
+            }
+            set_offline(reason);
+            return false;
+        }
+    }
+
+    // Waits for a token in slices so stop() is never held up by a broker that does not answer.
+    bool wait(::mqtt::token& token, std::chrono::milliseconds timeout) {
+        const auto deadline = SteadyClock::now() + timeout;
+        while (SteadyClock::now() < deadline) {
+            if (token.wait_for(kWaitSlice)) return true;
+            if (stopping()) return false;
+        }
+        return false;
+    }
+
+    void wait_while_connected() {
+        auto next_report = SteadyClock::now() + kHealthInterval;
+        std::unique_lock lock(mutex);
+        while (!stop_requested && !connection_lost_flag) {
+            wake.wait_until(lock, next_report,
+                            [&] { return stop_requested || connection_lost_flag; });
+            if (SteadyClock::now() >= next_report) {
+                lock.unlock();
+                report_health();
+                lock.lock();
+                next_report = SteadyClock::now() + kHealthInterval;
+            }
+        }
+    }
+
+    void sleep_reporting(std::chrono::milliseconds pause) {
+        report_health();
+        std::unique_lock lock(mutex);
+        wake.wait_for(lock, pause, [&] { return stop_requested; });
+    }
+
+    void disconnect() {
+        if (!client) return;
+        try {
+            if (client->is_connected()) {
+                client->disconnect(kDisconnectTimeout)->wait_for(kDisconnectTimeout * 2);
+            }
+        } catch (const ::mqtt::exception& error) {
+            log_debug(instance, "disconnect: {}", describe(error));
+        }
+        set_offline("stopped");
+    }
+
+    void set_online() {
+        std::lock_guard lock(mutex);
+        if (!health.online) health.last_change_ms = wall_now_ms();
+        health.online = true;
+        health.last_error.clear();
+    }
+
+    void set_offline(const std::string& reason) {
+        bool changed = false;
+        {
+            std::lock_guard lock(mutex);
+            changed = health.online || health.last_error != reason;
+            if (health.online) health.last_change_ms = wall_now_ms();
+            health.online = false;
+            health.last_error = reason;
+        }
+        if (changed) report_health();
+    }
+
+    void report_health() {
+        DeviceHealth snapshot;
+        std::vector<InputHealth> inputs;
+        std::uint64_t accepted = 0;
+        std::uint64_t rejected = 0;
+        std::int64_t last_accepted_ms = 0;
+        {
+            std::lock_guard lock(mutex);
+            for (std::size_t i = 0; i < broker.inputs.size(); ++i) {
+                const InputCounters& counter = counters[i];
+                InputHealth row;
+                row.driver = "mqtt";
+                row.connection = broker.name;
+                row.input = broker.inputs[i].name;
+                row.topic = broker.inputs[i].topic;
+                row.received = counter.received.load();
+                row.accepted = counter.accepted.load();
+                row.rejected = counter.rejected.load();
+                std::string reasons;
+                for (std::size_t r = 0; r < kRejectReasonCount; ++r) {
+                    const auto count = counter.by_reason[r].load();
+                    if (count == 0) continue;
+                    reasons += fmt::format("{}\"{}\":{}", reasons.empty() ? "" : ",",
+                                           reject_reason_name(static_cast<RejectReason>(r)), count);
+                }
+                row.rejected_by_reason = "{" + reasons + "}";
+                row.last_rejection = last_rejections[i].text;
+                row.last_rejection_ms = last_rejections[i].time_ms;
+                row.last_accepted_ms = counter.last_accepted_ms.load();
+                accepted += row.accepted;
+                rejected += row.rejected;
+                last_accepted_ms = std::max(last_accepted_ms, row.last_accepted_ms);
+                inputs.push_back(std::move(row));
+            }
+            InputHealth unmatched_row;
+            unmatched_row.driver = "mqtt";
+            unmatched_row.connection = broker.name;
+            unmatched_row.received = unmatched.load();
+            unmatched_row.rejected = unmatched_row.received;
+            unmatched_row.rejected_by_reason =
+                unmatched_row.received == 0
+                    ? "{}"
+                    : fmt::format("{{\"unmatched\":{}}}", unmatched_row.received);
+            inputs.push_back(std::move(unmatched_row));
+
+            health.polls = messages_received.load();
+            health.polls_failed = rejected + unmatched.load();
+            health.samples = accepted;
+            health.last_success_ms = last_accepted_ms;
+            snapshot = health;
+        }
+        if (sinks.health) sinks.health(snapshot);
+        if (sinks.input_health) sinks.input_health(inputs);
+    }
+
+    const BrokerConfig broker;
+    const Sinks sinks;
+    const std::string instance;
+    std::vector<InputDecoder> decoders;
+    std::vector<std::string> input_instances;
+    std::unique_ptr<InputCounters[]> counters;
+    std::atomic<std::uint64_t> messages_received{0};
+    std::atomic<std::uint64_t> unmatched{0};
+    LogRateLimiter log_limiter{kRejectLogInterval};
+    std::unordered_set<std::string> seen_channels;  // Paho's callback thread only
+
+    std::mutex mutex;
+    std::condition_variable wake;
+    bool stop_requested = false;
+    bool connection_lost_flag = false;
+    std::string lost_cause;
+    std::string tls_error;
+    DeviceHealth health;
+    std::vector<LastRejection> last_rejections;
+
+    std::unique_ptr<::mqtt::async_client> client;  // the client's thread only
+    std::thread thread;
+};
+
+BrokerClient::BrokerClient(BrokerConfig broker, AreaLookup areas, Sinks sinks)
+    : impl_(std::make_unique<Impl>(std::move(broker), std::move(areas), std::move(sinks))) {}
+
+BrokerClient::~BrokerClient() {
+    stop();
+}
+
+void BrokerClient::start() {
+    if (impl_->thread.joinable()) return;
+    log_info(impl_->instance, "connecting to {} with {} input(s)", impl_->broker.uri,
+             impl_->broker.inputs.size());
+    impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
+}
+
+void BrokerClient::stop() {
+    {
+        std::lock_guard lock(impl_->mutex);
+        impl_->stop_requested = true;
+    }
+    impl_->wake.notify_all();
+    if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+}  // namespace fw::mqtt

@@ -1,0 +1,179 @@
+#include "rules/alarm.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <boost/json.hpp>
+#include <cmath>
+
+#include "rules/time_zone.hpp"
+
+namespace fw::rules {
+namespace {
+
+constexpr std::array<std::string_view, 7> kStateNames{
+    "normal", "unack_active", "ack_active", "rtn_unack", "shelved", "suppressed", "out_of_service"};
+constexpr std::array<std::string_view, 14> kActionNames{"activate",
+                                                        "clear",
+                                                        "acknowledge",
+                                                        "shelve",
+                                                        "unshelve",
+                                                        "suppress",
+                                                        "unsuppress",
+                                                        "remove_from_service",
+                                                        "return_to_service",
+                                                        "severity_change",
+                                                        "chattering",
+                                                        "chattering_end",
+                                                        "flood",
+                                                        "flood_end"};
+
+// Leaving the last overlay shows the alarm as it is now: an active condition must be
+// acknowledged again, whatever happened to it while hidden.
+void reveal(AlarmStatus& status) {
+    if (!status.hidden()) {
+        status.base = status.condition ? AlarmState::unack_active : AlarmState::normal;
+    }
+}
+
+AlarmTransition refuse(const AlarmStatus& status, std::string why) {
+    return {status, false, std::move(why)};
+}
+
+AlarmTransition accept(const AlarmStatus& next) {
+    return {next, true, {}};
+}
+
+}  // namespace
+
+std::string_view alarm_state_name(AlarmState state) {
+    return kStateNames[static_cast<std::size_t>(state)];
+}
+std::optional<AlarmState> alarm_state_from_name(std::string_view name) {
+    for (std::size_t i = 0; i < kStateNames.size(); ++i) {
+        if (kStateNames[i] == name) return static_cast<AlarmState>(i);
+    }
+    return std::nullopt;
+}
+std::string_view alarm_action_name(AlarmAction action) {
+    return kActionNames[static_cast<std::size_t>(action)];
+}
+std::optional<AlarmAction> alarm_action_from_name(std::string_view name) {
+    for (std::size_t i = 0; i < kActionNames.size(); ++i) {
+        if (kActionNames[i] == name) return static_cast<AlarmAction>(i);
+    }
+    return std::nullopt;
+}
+
+AlarmState AlarmStatus::state() const {
+    if (out_of_service) return AlarmState::out_of_service;
+    if (shelved) return AlarmState::shelved;
+    if (suppressed) return AlarmState::suppressed;
+    return base;
+}
+
+AlarmTransition apply_action(const AlarmStatus& status, AlarmAction action) {
+    AlarmStatus next = status;
+    switch (action) {
+        case AlarmAction::activate:
+            next.condition = true;
+            if (next.base == AlarmState::normal || next.base == AlarmState::rtn_unack) {
+                next.base = AlarmState::unack_active;
+            }
+            if (next.hidden()) next.base = AlarmState::unack_active;
+            return accept(next);
+        case AlarmAction::clear:
+            next.condition = false;
+            if (next.base == AlarmState::unack_active) next.base = AlarmState::rtn_unack;
+            if (next.base == AlarmState::ack_active) next.base = AlarmState::normal;
+            if (next.hidden()) next.base = AlarmState::normal;
+            return accept(next);
+        case AlarmAction::acknowledge:
+            if (status.hidden()) {
+                return refuse(status, std::string("the alarm is ") +
+                                          std::string(alarm_state_name(status.state())) +
+                                          "; nothing to acknowledge");
+            }
+            if (status.base == AlarmState::unack_active) {
+                next.base = AlarmState::ack_active;
+            } else if (status.base == AlarmState::rtn_unack) {
+                next.base = AlarmState::normal;
+            } else {
+                return refuse(status, std::string("the alarm is ") +
+                                          std::string(alarm_state_name(status.base)) +
+                                          "; nothing to acknowledge");
+            }
+            return accept(next);
+        case AlarmAction::shelve:
+            if (status.out_of_service) {
+                return refuse(status, "the alarm is out of service; return it to service first");
+            }
+            // Shelving again sets a new end time.
+            next.shelved = true;
+            return accept(next);
+        case AlarmAction::unshelve:
+            if (!status.shelved) return refuse(status, "the alarm is not shelved");
+            next.shelved = false;
+            reveal(next);
+            return accept(next);
+        case AlarmAction::suppress:
+            next.suppressed = true;
+            return accept(next);
+        case AlarmAction::unsuppress:
+            next.suppressed = false;
+            if (status.suppressed) reveal(next);
+            return accept(next);
+        case AlarmAction::remove_from_service:
+            if (status.out_of_service) return refuse(status, "the alarm is already out of service");
+            next.out_of_service = true;
+            next.shelved = false;  // out of service replaces shelving; it has no end time
+            return accept(next);
+        case AlarmAction::return_to_service:
+            if (!status.out_of_service) return refuse(status, "the alarm is in service");
+            next.out_of_service = false;
+            reveal(next);
+            return accept(next);
+        default:
+            return accept(next);
+    }
+}
+
+std::string to_json(const AlarmEvent& event) {
+    // Built by hand so keys keep this order and numbers read as written (4.6, not 4.6E0).
+    std::string json = "{";
+    const auto add = [&json](std::string_view key, const std::string& value_json) {
+        if (json.size() > 1) json += ',';
+        json += boost::json::serialize(boost::json::string_view(key.data(), key.size()));
+        json += ':';
+        json += value_json;
+    };
+    const auto text = [](std::string_view value) {
+        return boost::json::serialize(boost::json::string_view(value.data(), value.size()));
+    };
+    add("t", std::to_string(event.time.mono_ms));
+    add("wall", text(format_iso_time(event.time.wall_ms)));
+    if (!event.rule_id.empty()) add("rule", text(event.rule_id));
+    if (!event.rule_version.empty()) add("version", text(event.rule_version));
+    if (!event.equipment.empty()) add("equipment", text(event.equipment));
+    if (!event.area.empty()) add("area", text(event.area));
+    add("action", text(alarm_action_name(event.action)));
+    add("from", text(alarm_state_name(event.from)));
+    add("to", text(alarm_state_name(event.to)));
+    if (!event.rule_id.empty()) {
+        add("severity", text(severity_name(event.severity)));
+        add("condition", event.condition ? "true" : "false");
+    }
+    if (std::isfinite(event.value)) add("value", fmt::format("{}", event.value));
+    if (!event.detail.empty()) add("detail", text(event.detail));
+    if (event.chattering) add("chattering", "true");
+    if (event.flood) add("flood", "true");
+    if (event.escalation) add("escalation", "true");
+    if (!event.actor.empty()) add("actor", text(event.actor));
+    if (!event.reason.empty()) add("reason", text(event.reason));
+    if (event.shelved_until_wall_ms != 0) {
+        add("shelved_until", text(format_iso_time(event.shelved_until_wall_ms)));
+    }
+    return json + "}";
+}
+
+}  // namespace fw::rules

@@ -132,6 +132,20 @@ class Handling {
         return std::nullopt;
     }
 
+    // Rectification goes to someone who can do it: a technician or a team lead from the config.
+    std::optional<std::string> check_assignee(const std::string& name) const {
+        const auto* assignee = context_.workflow.find_user(name);
+        if (assignee != nullptr && std::ranges::any_of(assignee->role_list, [](Role held) {
+                return held == Role::technician || held == Role::team_lead;
+            })) {
+            return std::nullopt;
+        }
+        return fmt::format(
+            "'{}' cannot take rectification: assignees are users in workflow.users with the "
+            "technician or team_lead role",
+            name);
+    }
+
     std::optional<std::string> check_deadline(std::int64_t deadline_ms) const {
         if (deadline_ms <= event_ms_) {
             return fmt::format("the deadline {} is not in the future", format_time(deadline_ms));
@@ -295,15 +309,7 @@ Outcome Handling::operator()(const AssignCommand& command) {
     if (auto missing = existing_order()) return refuse(*missing);
     const auto role = acting_role(kAssignRoles);
     if (!role) return refuse(not_permitted("assign rectification", kAssignRoles));
-    const auto* assignee = context_.workflow.find_user(command.assignee);
-    if (assignee == nullptr || std::ranges::none_of(assignee->role_list, [](Role held) {
-            return held == Role::technician || held == Role::team_lead;
-        })) {
-        return refuse(
-            fmt::format("'{}' cannot take rectification: assignees are users in "
-                        "workflow.users with the technician or team_lead role",
-                        command.assignee));
-    }
+    if (auto problem = check_assignee(command.assignee)) return refuse(*problem);
     const std::int64_t deadline =
         command.deadline_ms.value_or(from_now(policy(order_.risk).rectification_deadline));
     if (auto problem = check_deadline(deadline)) return refuse(*problem);
@@ -319,15 +325,7 @@ Outcome Handling::operator()(const ReassignCommand& command) {
     if (auto missing = existing_order()) return refuse(*missing);
     const auto role = acting_role(kReassignRoles);
     if (!role) return refuse(not_permitted("reassign rectification", kReassignRoles));
-    const auto* assignee = context_.workflow.find_user(command.assignee);
-    if (assignee == nullptr || std::ranges::none_of(assignee->role_list, [](Role held) {
-            return held == Role::technician || held == Role::team_lead;
-        })) {
-        return refuse(
-            fmt::format("'{}' cannot take rectification: assignees are users in "
-                        "workflow.users with the technician or team_lead role",
-                        command.assignee));
-    }
+    if (auto problem = check_assignee(command.assignee)) return refuse(*problem);
     boost::json::object fields{{"assignee", command.assignee}, {"reason", command.reason}};
     if (command.deadline_ms) {
         if (auto problem = check_deadline(*command.deadline_ms)) return refuse(*problem);

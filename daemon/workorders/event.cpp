@@ -1,5 +1,7 @@
 #include "daemon/workorders/event.hpp"
 
+#include "daemon/workorders/payload.hpp"
+
 #include <fmt/format.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -226,16 +228,8 @@ std::optional<Event> event_from_json(const boost::json::value& json, std::string
         const auto* value = fields->if_contains(key);
         return value != nullptr ? value->if_string() : nullptr;
     };
-    const auto integer_field = [fields](std::string_view key) -> std::optional<std::int64_t> {
-        const auto* value = fields->if_contains(key);
-        if (value == nullptr) return std::nullopt;
-        if (const auto* number = value->if_int64()) return *number;
-        if (const auto* number = value->if_uint64()) {
-            if (*number <= static_cast<std::uint64_t>(INT64_MAX)) {
-                return static_cast<std::int64_t>(*number);
-            }
-        }
-        return std::nullopt;
+    const auto integer_field = [fields](std::string_view key) {
+        return payload::integer(*fields, key);
     };
     static constexpr std::array<std::string_view, 14> kKeys{
         "format",  "origin", "sequence",    "order_id",     "type",    "actor",     "role",

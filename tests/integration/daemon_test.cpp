@@ -28,6 +28,7 @@
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using fw::test::ChildProcess;
+using fw::test::eventually;
 using fw::test::read_text_file;
 using fw::test::TempDir;
 using fw::test::write_text_file;
@@ -39,16 +40,6 @@ fw::test::SpawnOptions logs_to(const fs::path& out, const fs::path& err) {
     options.stdout_path = out;
     options.stderr_path = err;
     return options;
-}
-
-// Polls `condition` every 100 ms until it holds or `timeout` passes.
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (condition()) return true;
-        std::this_thread::sleep_for(100ms);
-    }
-    return condition();
 }
 
 // A serial line without hardware: socat links two ptys, the simulator opens one end and the

@@ -19,21 +19,13 @@
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using fw::test::ChildProcess;
+using fw::test::eventually;
 using fw::test::Mosquitto;
 using fw::test::read_text_file;
 using fw::test::TempDir;
 using fw::test::write_text_file;
 
 namespace {
-
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (condition()) return true;
-        std::this_thread::sleep_for(100ms);
-    }
-    return condition();
-}
 
 std::size_t count_of(const std::string& text, const std::string& needle) {
     std::size_t count = 0;

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -62,6 +63,10 @@ bool wait_for_file(const std::filesystem::path& path, std::chrono::milliseconds 
 // Polls until `path` exists (any kind of file: a pty link, a socket), like wait_for_file.
 bool wait_for_path(const std::filesystem::path& path, std::chrono::milliseconds timeout,
                    ChildProcess* watched = nullptr);
+
+// Polls `condition` every 100 ms until it holds or `timeout` passes; returns whether it held. For
+// waiting on what another process does (rows in a store, a line in a log) without fixed sleeps.
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
 
 // Whole content of a file; empty if it cannot be read.
 std::string read_text_file(const std::filesystem::path& path);

@@ -463,6 +463,10 @@ void BrokerClient::stop() {
     }
     impl_->wake.notify_all();
     if (impl_->thread.joinable()) impl_->thread.join();
+    // Destroying a Paho client can wait for a connect attempt still in flight (a TLS handshake);
+    // done here, stop() of every broker runs in parallel, so shutdown waits for the slowest one
+    // only instead of their sum.
+    impl_->client.reset();
 }
 
 }  // namespace fw::mqtt

@@ -499,5 +499,5 @@ TEST_CASE("TLS: the right CA connects; a wrong CA and a wrong host name are refu
                              {"--cafile", (dir / "plant-ca.pem").string()}) == 0);
     CHECK_MESSAGE(eventually([&] { return has_value(db, "good.x", 42); }, 10s), daemon.text());
     daemon.process.send_signal(SIGTERM);
-    CHECK(daemon.process.wait_exit(5s) == 0);
+    CHECK_MESSAGE(daemon.process.wait_exit(5s) == 0, daemon.text());
 }

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DFW_BUILD_TESTS=OFF \
     -DFW_BUILD_BENCH=ON >/dev/null
-cmake --build build/release -j2 --target store_bench poll_bench floorwatch-sim mqtt_bench floorwatchd
+cmake --build build/release -j2 --target store_bench poll_bench floorwatch-sim mqtt_bench floorwatchd rules_bench
 echo "== store_bench"
 build/release/bench/store_bench "${STORE_BENCH_SAMPLES:-1000000}"
 echo
@@ -15,3 +15,6 @@ build/release/bench/poll_bench "${POLL_BENCH_DEVICES:-20}" "${POLL_BENCH_POINTS:
 echo
 echo "== mqtt_bench"
 build/release/bench/mqtt_bench "${MQTT_BENCH_MESSAGES:-200000}" "${MQTT_BENCH_CHANNELS:-100}"
+echo
+echo "== rules_bench"
+build/release/bench/rules_bench

@@ -83,6 +83,9 @@ std::string config_head(const fs::path& db) {
            "store:\n  path: " +
            db.string() +
            "\n  commit_interval: 100ms\n"
+           // The tests publish readings with fixed timestamps (2026-01-15): keep retention from
+           // pruning them as too old on its first run.
+           "  samples: {max_age: 3650d}\n"
            "equipment:\n"
            "  - {id: press-4, area: stamping}\n"
            "  - {id: dock-2, area: logistics}\n";

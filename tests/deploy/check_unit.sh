@@ -22,17 +22,8 @@ grep -q "^ExecStart=$daemon --config /etc/floorwatch/floorwatch.yaml$" "$unit" |
     exit 1
 }
 
-failures=0
-check() {
-    local what=$1
-    shift
-    if "$@"; then
-        echo "ok: $what"
-    else
-        echo "FAIL: $what" >&2
-        failures=$((failures + 1))
-    fi
-}
+# shellcheck source=tests/deploy/check.sh
+source "$(dirname "$0")/check.sh"
 
 exposure_of() {
     systemd-analyze security --offline=true --no-pager "$1" 2>&1 |
@@ -61,5 +52,4 @@ for line in Type=notify WatchdogSec= 'ExecReload=/bin/kill -HUP $MAINPID' Restar
     check "unit has $line" grep -qxF -e "$line" -e "${line}30s" "$source_dir/systemd/floorwatch.service"
 done
 
-echo "check_unit: $failures failure(s)"
-[ "$failures" -eq 0 ]
+finish check_unit

@@ -10,17 +10,8 @@ build_dir=${1:?usage: package_test.sh BUILD_DIR}
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-failures=0
-check() {
-    local what=$1
-    shift
-    if "$@"; then
-        echo "ok: $what"
-    else
-        echo "FAIL: $what" >&2
-        failures=$((failures + 1))
-    fi
-}
+# shellcheck source=tests/deploy/check.sh
+source "$(dirname "$0")/check.sh"
 
 cpack --config "$build_dir/CPackConfig.cmake" -G DEB -B "$work/out" >"$work/cpack.log" 2>&1 || {
     cat "$work/cpack.log" >&2
@@ -86,5 +77,4 @@ for library in libmodbus5 libsqlite3-0 libyaml-cpp0.7 libsystemd0 systemd; do
     check "Depends names $library" grep -q "$library" <<<"$depends"
 done
 
-echo "package_test: $failures failure(s)"
-[ "$failures" -eq 0 ]
+finish package_test

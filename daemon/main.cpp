@@ -15,7 +15,10 @@
 #include <string_view>
 #include <vector>
 
+#include "daemon/alarms/alarm_service.hpp"
+#include "daemon/orders/order_service.hpp"
 #include "daemon/config/config.hpp"
+#include "daemon/control/control.hpp"
 #include "daemon/core/log.hpp"
 #include "daemon/core/units.hpp"
 #include "daemon/pipeline.hpp"
@@ -75,6 +78,17 @@ public:
         log_info(kInstance, "floorwatch {} starting: site {}, node {}, config {}",
                  fw::kVersion, config.gateway.site, config.gateway.node, config_path_);
         pipeline_.emplace(core_, std::move(config));
+        const fw::Config& running = pipeline_->config();
+        open_control_socket(running);
+        alarms_.emplace(core_, pipeline_->writer(), running, control_ ? &*control_ : nullptr);
+        // Work orders listen to alarms, so they come after them.
+        orders_.emplace(core_, pipeline_->writer(), running, control_ ? &*control_ : nullptr,
+                        &*alarms_);
+        orders_->start();
+        pipeline_->set_observers(
+            [this](const fw::SampleBatch& batch) { alarms_->on_samples(batch); },
+            [this](const fw::PlantEventBatch& events) { alarms_->on_events(events); });
+        alarms_->start();
         pipeline_->start();
 
         signals_.async_wait([this](const auto& error, int signal) { on_signal(error, signal); });
@@ -86,13 +100,53 @@ public:
         core_.run();
 
         sd_notify(0, "STOPPING=1\nSTATUS=Stopping: flushing samples to the store");
+        if (control_) control_->close();
+        pipeline_->stop_inputs();
+        alarms_->stop();
+        orders_->stop();
+        settle_writes();
         pipeline_->stop();
+        orders_.reset();
+        alarms_.reset();
+        control_.reset();
         pipeline_.reset();
         log_info(kInstance, "stopped cleanly");
         return 0;
     }
 
 private:
+    // The CLI's way in. Without it alarms are still raised and stored; only operator commands
+    // are unavailable, so a bad socket path is logged, not fatal.
+    void open_control_socket(const fw::Config& config) {
+        try {
+            control_.emplace(core_, config.control.socket, config.control.mode_bits(),
+                             config.control.group);
+            log_info(kInstance, "control socket {}", config.control.socket);
+        } catch (const std::exception& error) {
+            log_error(kInstance,
+                      "no control socket, operator commands (floorwatch alarm ..., orders ...) "
+                      "are unavailable: {}",
+                      error.what());
+        }
+    }
+
+    // Runs the core loop until the services' last records are durable and their callbacks have
+    // run (at most kSettleTimeout): an alarm stored at shutdown still reaches its listeners.
+    void settle_writes() {
+        constexpr auto kSettleTimeout = std::chrono::seconds(10);
+        const auto deadline = std::chrono::steady_clock::now() + kSettleTimeout;
+        core_.restart();
+        const auto busy = [this] {
+            return alarms_->writes_in_flight() || orders_->writes_in_flight();
+        };
+        while (busy() && std::chrono::steady_clock::now() < deadline) {
+            if (core_.stopped()) core_.restart();  // a second SIGTERM meanwhile
+            core_.run_one_for(std::chrono::milliseconds(100));
+        }
+        core_.poll();
+        if (busy()) log_error(kInstance, "stopping with records still unwritten after 10 s");
+    }
+
     void on_signal(const boost::system::error_code& error, int signal) {
         if (error) return;
         if (signal == SIGHUP) {
@@ -108,7 +162,12 @@ private:
         sd_notify(0, "RELOADING=1");
         try {
             fw::Config config = fw::load_config(config_path_);
+            if (config.control.socket != pipeline_->config().control.socket) {
+                fw::log_warning(kInstance, "control.socket changes take effect after a restart");
+            }
             pipeline_->reload(std::move(config));
+            alarms_->reload(pipeline_->config());
+            orders_->reload(pipeline_->config());
         } catch (const fw::ConfigError& error) {
             log_error(kInstance, "reload refused, keeping the running configuration: {} error(s) in {}",
                       error.issues().size(), config_path_);
@@ -154,6 +213,9 @@ private:
                                   stats.brokers, stats.brokers_offline,
                                   stats.store.events_committed);
         }
+        const auto alarms = alarms_->stats();
+        status += fmt::format("; {} alarm(s) active, {} unacknowledged", alarms.active,
+                              alarms.unacknowledged);
         sd_notifyf(0, "STATUS=%s", status.c_str());
         const auto now = std::chrono::steady_clock::now();
         if (now - last_summary_ >= kSummaryInterval) {
@@ -170,6 +232,9 @@ private:
     std::chrono::steady_clock::duration watchdog_interval_{};
     std::chrono::steady_clock::time_point last_summary_{};
     std::optional<fw::Pipeline> pipeline_;
+    std::optional<fw::control::Server> control_;
+    std::optional<fw::alarms::AlarmService> alarms_;
+    std::optional<fw::orders::OrderService> orders_;
 };
 
 }  // namespace

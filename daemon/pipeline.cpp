@@ -93,10 +93,20 @@ void Pipeline::stop_drivers() {
     health_.clear();
 }
 
-void Pipeline::stop() {
+void Pipeline::set_observers(SampleObserver samples, EventObserver events) {
+    observe_samples_ = std::move(samples);
+    observe_events_ = std::move(events);
+}
+
+void Pipeline::stop_inputs() {
     if (!writer_) return;
     stop_drivers();
     drain_ingest();
+}
+
+void Pipeline::stop() {
+    if (!writer_) return;
+    stop_inputs();
     writer_->close();
     const auto stats = writer_->stats();
     log_info(kInstance,
@@ -155,9 +165,11 @@ void Pipeline::drain_ingest() {
     drain_posted_.store(false);
     if (!writer_) return;
     for (auto& batch : ingest_.drain()) {
+        if (observe_samples_) observe_samples_(batch);
         writer_->enqueue_samples(std::move(batch));
     }
     for (auto& events : event_ingest_.drain()) {
+        if (observe_events_) observe_events_(events);
         writer_->enqueue_events(std::move(events));
     }
 }

@@ -18,6 +18,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -56,10 +57,18 @@ public:
     Pipeline& operator=(const Pipeline&) = delete;
 
     void start();
+    // Core thread: every batch as it leaves the ingest queues, before the store gets it (the
+    // rules engine). Set before start().
+    using SampleObserver = std::function<void(const SampleBatch&)>;
+    using EventObserver = std::function<void(const PlantEventBatch&)>;
+    void set_observers(SampleObserver samples, EventObserver events);
+    store::Writer& writer() { return *writer_; }
     // Applies a new, already validated config: log level, retention and the drivers. Settings that
     // need a restart (store path, site, node) are kept and a warning says so. Core thread only.
     void reload(Config config);
-    // Stops the drivers, hands everything received to the store and waits until it is durable.
+    // Stops the drivers and hands everything they delivered to the observers and the store.
+    void stop_inputs();
+    // stop_inputs(), then waits until everything queued for the store is durable and closes it.
     void stop();
 
     PipelineStats stats() const;
@@ -78,6 +87,8 @@ private:
     boost::asio::io_context& core_;
     Config config_;
     std::unique_ptr<store::Writer> writer_;
+    SampleObserver observe_samples_;
+    EventObserver observe_events_;
     BoundedQueue<SampleBatch> ingest_;
     std::atomic<bool> drain_posted_{false};
     std::atomic<std::uint64_t> samples_received_{0};

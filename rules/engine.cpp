@@ -26,6 +26,9 @@ std::string number_text(double value) {
     return fmt::format("{}", value);
 }
 
+// A measured change for people: 10.7, not the 10.700000000000003 that subtraction leaves.
+std::string reading_text(double value) { return fmt::format("{:.4g}", value); }
+
 // FNV-1a, 64 bits: a stable fingerprint of a rule's definition (not a security measure).
 std::string fingerprint(std::string_view text) {
     std::uint64_t hash = 14695981039346656037ULL;
@@ -439,7 +442,7 @@ struct Engine::Impl {
         const double needed = is_set(config.rise) ? config.rise : config.fall;
         instance.raw = change >= needed ? static_cast<int>(config.severity) : kNoLevel;
         instance.detail = fmt::format("{} {} in {}", is_set(config.rise) ? "rise" : "fall",
-                                      number_text(change), format_duration(config.window));
+                                      reading_text(change), format_duration(config.window));
     }
 
     void add_rate_point(Instance& instance, double value, std::int64_t now_mono) {

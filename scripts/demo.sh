@@ -73,6 +73,8 @@ $bin/daemon/floorwatchd --config examples/demo/floorwatch.yaml &
 daemon_pid=$!
 
 cli() { $bin/daemon/floorwatch "$@" --db "$demo/floorwatch.db"; }
+# Actions go to the daemon over its control socket (control.socket in the config).
+act() { $bin/daemon/floorwatch "$@" --config examples/demo/floorwatch.yaml; }
 show() {
     echo
     echo "---- $(date -u +%H:%M:%S) latest readings (floorwatch channels) ----"
@@ -82,8 +84,80 @@ show() {
     echo "---- MQTT inputs (floorwatch mqtt) and the latest plant events (floorwatch events) ----"
     cli mqtt || true
     cli events --since 2m || true
+    echo "---- alarms that are not normal (floorwatch alarms) and the last 15 s of changes ----"
+    cli alarms || true
+    cli alarms history --since 15s || true
     echo
 }
+
+# Alarms: an operator acknowledges what is unacknowledged once a minute (press-2's vibration
+# alarm, pump-1's bearing), and shelves press-4's puck alarm for 10 minutes while a technician
+# looks at it; the rest of the alarm life (raise, clear, suppress, stale) comes from the plant.
+operate_alarms() {
+    local elapsed=$1
+    if [ $((elapsed % 60)) -lt 15 ]; then
+        cli alarms --json | /usr/bin/python3 -c '
+import json, sys
+for alarm in json.load(sys.stdin):
+    if alarm["state"] in ("unack_active", "rtn_unack") and alarm["rule"] != "press4-vibration":
+        print(alarm["rule"], alarm["equipment"])' | while read -r rule equipment; do
+            echo "demo: the operator acknowledges $rule on $equipment"
+            act alarm ack "$rule" "$equipment" || true
+        done
+    fi
+    if [ "$elapsed" -ge 120 ] && [ "$elapsed" -lt 135 ]; then
+        echo "demo: press-4's puck alarm is shelved for 10 minutes while a technician checks the puck"
+        act alarm shelve press4-vibration press-4 --for 10m --reason "technician checking the puck mounting" || true
+    fi
+}
+
+# --- hazard work orders (issue 5) ---
+# press2-vibration and pump1-bearing carry a `hazard:` block, so their alarms open orders. Every
+# 15 s the demo walks press-2's order one step on: the operator (root, team_lead) and anna (safety)
+# and max (manager) approve the three levels of a high-risk order, the operator assigns it to tom
+# (technician), tom submits with a photo, anna rejects, tom resubmits, max accepts. The others act
+# under their own uids (setpriv), as workflow.users in the demo config maps them; group root lets
+# them reach the 0660 control socket.
+as_user() {  # as_user UID floorwatch-args...
+    local uid=$1; shift
+    if [ "$uid" -eq 0 ]; then act "$@"; else
+        setpriv --reuid="$uid" --regid=0 --clear-groups $bin/daemon/floorwatch "$@" \
+            --config examples/demo/floorwatch.yaml
+    fi
+}
+printf '\x89PNG\r\n\x1a\ndemo evidence photo' > "$demo/evidence.png"
+order_step=0
+walk_orders() {
+    local order
+    order=$(cli orders list --all --json | /usr/bin/python3 -c '
+import json, sys
+orders = [o for o in json.load(sys.stdin) if o["source"].get("rule_id") == "press2-vibration"]
+print(orders[0]["number"] if orders else "")')
+    [ -n "$order" ] || return 0
+    local photo="$demo/evidence.png"
+    case $order_step in
+        0) echo "demo: press-2's vibration alarm opened $order; the operator (team lead) approves level 1"
+           as_user 0 orders act "$order" approve ;;
+        1) echo "demo: anna (safety) approves level 2"; as_user 64002 orders act "$order" approve ;;
+        2) echo "demo: max (manager) approves level 3"; as_user 64003 orders act "$order" approve ;;
+        3) echo "demo: the operator assigns $order to tom, due in 2 h"
+           as_user 0 orders act "$order" assign --assignee tom --deadline 2h ;;
+        4) echo "demo: tom submits the rectification with a photo"
+           as_user 64004 orders act "$order" submit --note "mounting bolts replaced" --photo "$photo" ;;
+        5) echo "demo: anna rejects: the bolts are not torqued"
+           as_user 64002 orders act "$order" reject --reason "bolts not torqued to spec" ;;
+        6) echo "demo: tom resubmits"
+           as_user 64004 orders act "$order" submit --note "torqued to 80 Nm" --photo "$photo" ;;
+        7) echo "demo: max accepts; $order is closed"
+           as_user 64003 orders act "$order" accept --note "checked on site" ;;
+        *) return 0 ;;
+    esac && order_step=$((order_step + 1))
+    echo "---- floorwatch orders show $order ----"
+    cli orders show "$order" || true
+    echo "---- floorwatch orders list (open orders) ----"
+    cli orders list || true
+}
+# --- end of hazard work orders ---
 
 started=$SECONDS
 fault_on=45
@@ -100,6 +174,8 @@ while true; do
         echo "demo: press-3 answers again (fault none)"
         $bin/tests/sim/floorwatch-sim ctl --control "$demo/line1.sock" fault press-3 none
     fi
+    operate_alarms "$elapsed"
+    walk_orders || true
     show
     if [ -n "${DEMO_SECONDS:-}" ] && [ "$elapsed" -ge "$DEMO_SECONDS" ]; then break; fi
 done

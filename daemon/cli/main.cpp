@@ -14,15 +14,15 @@
 #include <string_view>
 #include <vector>
 
+#include "daemon/cli/alarms.hpp"
+#include "daemon/cli/orders.hpp"
+#include "daemon/cli/common.hpp"
 #include "daemon/config/config.hpp"
 #include "daemon/core/units.hpp"
 #include "daemon/store/store.hpp"
 #include "daemon/version.hpp"
 
 namespace {
-
-constexpr std::string_view kDefaultDb = "/var/lib/floorwatch/floorwatch.db";
-constexpr std::string_view kDefaultConfig = "/etc/floorwatch/floorwatch.yaml";
 
 constexpr std::string_view kUsage = R"(usage: floorwatch COMMAND [options]
 
@@ -35,6 +35,36 @@ Commands:
            plant events (material_arrival, ...), oldest first (default: the last hour)
   mqtt     [--json]   MQTT connections and per-input counters: received, accepted, rejected
                       by reason, last rejection
+  alarms   [--all] [--json]
+           alarms that are not normal (--all: every alarm): state, severity, value, since when
+  alarms history [--since 24h|TIME] [--until TIME] [--rule ID] [--equipment ID] [--limit N]
+           [--json]   every alarm state change, oldest first
+  alarm ack RULE EQUIPMENT                     acknowledge
+  alarm shelve RULE EQUIPMENT --for 2h --reason TEXT
+  alarm unshelve RULE EQUIPMENT
+  alarm disable RULE EQUIPMENT --reason TEXT   take out of service (maintenance)
+  alarm enable RULE EQUIPMENT                  return to service
+           these ask the running daemon over its control socket (--socket PATH, or the
+           config's control.socket); shelving and service changes need team_lead, safety,
+           manager or admin when workflow.users is configured
+  orders [list] [--state S] [--equipment ID] [--assignee USER] [--overdue] [--all] [--json]
+           hazard work orders (open ones unless --all or --state)
+  orders show N [--json]       one order (N: number such as PRS-20261129-0042, or id) with its
+                               full timeline
+  orders act N approve|dismiss|assign|reassign|submit|accept|reject|escalate
+           [--reason TEXT] [--kind false_alarm|duplicate] [--assignee USER]
+           [--deadline 3d|TIME] [--note TEXT] [--photo FILE[,FILE]]
+  orders attachment SHA256 --out FILE          save an attached photo
+  report   --type TYPE (--equipment ID | --area AREA) --description TEXT [--risk R]
+           [--title T] [--measures TEXT] [--photo FILE] [--anonymous]   report a hazard
+  report weekly [--until TIME]                 Markdown: top risk points, to-do list, KPIs
+  verify   [--json]    re-compute every order's hash chain; exit 1 on any break
+  kpi      [--since TIME] [--until TIME] [--area AREA] [--json]
+  incidents record --description TEXT [--at TIME] [--area AREA]
+  incidents hours --since TIME --until TIME --hours N [--area AREA]
+  incidents list [--json]
+           orders act, report, incidents record/hours ask the daemon (--socket PATH); who may
+           do what comes from workflow.users (your uid) and is checked by the daemon
   version
 
 Where the store is: --db FILE, or --config FILE (its store.path); default
@@ -42,94 +72,16 @@ Where the store is: --db FILE, or --config FILE (its store.path); default
 TIME is a duration ago (30s, 10m, 2h, 7d) or UTC as 2026-11-29T08:00:00Z.
 )";
 
-class UsageError : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
-
-struct Options {
-    std::string command;
-    std::map<std::string, std::string, std::less<>> values;  // --key value
-    bool json = false;
-
-    std::optional<std::string> get(std::string_view key) const {
-        const auto it = values.find(key);
-        if (it == values.end()) return std::nullopt;
-        return it->second;
-    }
-};
-
-Options parse_options(int argc, char** argv, const std::vector<std::string_view>& allowed) {
-    Options options;
-    if (argc < 2) throw UsageError("no command given");
-    options.command = argv[1];
-    for (int i = 2; i < argc; ++i) {
-        const std::string_view arg = argv[i];
-        if (arg == "--json") {
-            options.json = true;
-            continue;
-        }
-        if (!arg.starts_with("--")) throw UsageError(fmt::format("unexpected argument '{}'", arg));
-        const std::string key(arg.substr(2));
-        if (std::find(allowed.begin(), allowed.end(), key) == allowed.end() && key != "db" &&
-            key != "config") {
-            throw UsageError(fmt::format("unknown option '--{}' for '{}'", key, options.command));
-        }
-        if (i + 1 >= argc) throw UsageError(fmt::format("option '--{}' needs a value", key));
-        options.values[key] = argv[++i];
-    }
-    return options;
-}
-
-std::string store_path(const Options& options) {
-    if (auto db = options.get("db")) return *db;
-    auto config_path = options.get("config");
-    if (!config_path && std::filesystem::exists(kDefaultConfig)) {
-        config_path = std::string(kDefaultConfig);
-    }
-    if (config_path) {
-        try {
-            return fw::load_config(*config_path).store.path;
-        } catch (const fw::ConfigError& error) {
-            std::string message = fmt::format("cannot read the store path from {}:", *config_path);
-            for (const auto& issue : error.issues()) message += "\n  " + issue.to_string();
-            throw std::runtime_error(message);
-        }
-    }
-    return std::string(kDefaultDb);
-}
-
-std::string format_time(std::int64_t time_ms) {
-    const std::time_t seconds = static_cast<std::time_t>(time_ms / 1000);
-    std::tm utc{};
-    gmtime_r(&seconds, &utc);
-    char stamp[32];
-    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc);
-    return fmt::format("{}.{:03}Z", stamp, time_ms % 1000);
-}
-
-// A duration ago ("10m") or an absolute UTC time ("2026-11-29T08:00:00Z", seconds optional).
-std::int64_t parse_time(const std::string& text, std::int64_t now_ms) {
-    if (const auto ago = fw::parse_duration(text)) return now_ms - ago->count();
-    std::tm utc{};
-    const char* end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &utc);
-    if (end == nullptr) end = strptime(text.c_str(), "%Y-%m-%dT%H:%M", &utc);
-    if (end == nullptr || !(*end == '\0' || (*end == 'Z' && end[1] == '\0'))) {
-        throw UsageError(fmt::format(
-            "'{}' is neither a duration (10m, 2h, 7d) nor a UTC time (2026-11-29T08:00:00Z)", text));
-    }
-    return static_cast<std::int64_t>(timegm(&utc)) * 1000;
-}
-
-std::string format_value(const std::optional<double>& value) {
-    if (!value) return "-";
-    return fmt::format("{:.6g}", *value);
-}
-
-boost::json::value json_value(const std::optional<double>& value) {
-    if (!value) return nullptr;
-    return *value;
-}
+using fw::cli::format_time;
+using fw::cli::format_value;
+using fw::cli::json_value;
+using fw::cli::Options;
+using fw::cli::OptionSpec;
+using fw::cli::parse_limit;
+using fw::cli::parse_options;
+using fw::cli::parse_time;
+using fw::cli::store_path;
+using fw::cli::UsageError;
 
 int cmd_samples(const Options& options) {
     const auto channel = options.get("channel");
@@ -272,18 +224,6 @@ int cmd_devices(const Options& options) {
     return 0;
 }
 
-std::size_t parse_limit(const Options& options) {
-    std::size_t limit = 10000;
-    if (auto text = options.get("limit")) {
-        try {
-            limit = std::stoul(*text);
-        } catch (const std::exception&) {
-            throw UsageError(fmt::format("--limit needs a positive number, got '{}'", *text));
-        }
-    }
-    return limit;
-}
-
 int cmd_events(const Options& options) {
     const std::int64_t now = fw::wall_now_ms();
     const std::int64_t since = parse_time(options.get("since").value_or("1h"), now);
@@ -404,12 +344,19 @@ int main(int argc, char** argv) {
         if (command == "samples") {
             return cmd_samples(parse_options(argc, argv, {"channel", "since", "until", "limit"}));
         }
-        if (command == "channels") return cmd_channels(parse_options(argc, argv, {}));
-        if (command == "devices") return cmd_devices(parse_options(argc, argv, {}));
+        if (command == "channels") return cmd_channels(parse_options(argc, argv, OptionSpec{}));
+        if (command == "devices") return cmd_devices(parse_options(argc, argv, OptionSpec{}));
         if (command == "events") {
             return cmd_events(parse_options(argc, argv, {"since", "until", "name", "limit"}));
         }
-        if (command == "mqtt") return cmd_mqtt(parse_options(argc, argv, {}));
+        if (command == "mqtt") return cmd_mqtt(parse_options(argc, argv, OptionSpec{}));
+        if (command == "alarms") return fw::cli::run_alarms_command(argc, argv);
+        if (command == "alarm") return fw::cli::run_alarm_command(argc, argv);
+        if (command == "orders") return fw::cli::run_orders_command(argc, argv);
+        if (command == "report") return fw::cli::run_report_command(argc, argv);
+        if (command == "verify") return fw::cli::run_verify_command(argc, argv);
+        if (command == "kpi") return fw::cli::run_kpi_command(argc, argv);
+        if (command == "incidents") return fw::cli::run_incidents_command(argc, argv);
         if (command == "version" || command == "--version") {
             std::cout << "floorwatch " << fw::kVersion << '\n';
             return 0;

@@ -98,6 +98,25 @@ Section<StoreConfig> store_section() {
     return section;
 }
 
+Section<ControlConfig> control_section() {
+    Section<ControlConfig> section;
+    section
+        .string("socket", &ControlConfig::socket,
+                "Unix socket the floorwatch CLI sends commands to (acknowledge, shelve, work "
+                "order actions).")
+        .not_empty();
+    section
+        .string("mode", &ControlConfig::mode,
+                "The socket file's permissions, octal: who may connect at all. What each caller "
+                "may do is decided by workflow.users.")
+        .pattern("^0?[0-7]{3}$", "an octal mode such as 0660");
+    section
+        .string("group", &ControlConfig::group,
+                "Group owning the socket, e.g. floorwatch; empty keeps the daemon's group.")
+        .pattern("^([a-z_][a-z0-9_-]*)?$", "a Unix group name");
+    return section;
+}
+
 Section<EquipmentConfig> equipment_section() {
     Section<EquipmentConfig> section;
     section.string("id", &EquipmentConfig::id, "Equipment id, e.g. press-1.")
@@ -917,6 +936,9 @@ Section<workorders::WorkflowConfig> workflow_section() {
         .pattern(std::string(kRoleListPattern), std::string(kRoleListHint));
     section.list("users", &WorkflowConfig::users, workflow_user_section(),
                  "People who act on orders, with their roles.");
+    section.string("publish_broker", &WorkflowConfig::publish_broker,
+                   "Name of the mqtt.brokers entry every order change is published to (retained, "
+                   "QoS 1); empty: the first broker. Nothing is published without brokers.");
     section.finish_with(finish_workflow);
     return section;
 }
@@ -933,6 +955,17 @@ void check_workflow_references(const Config& config, Reader& reader) {
                      fmt::format("no equipment is in area '{}' (areas: {})", area,
                                  areas.empty() ? std::string("none")
                                                : fmt::format("{}", fmt::join(areas, ", "))));
+    }
+    const auto& broker = config.workflow.publish_broker;
+    if (!broker.empty() && !reader.failed("workflow.publish_broker") &&
+        std::none_of(config.mqtt.brokers.begin(), config.mqtt.brokers.end(),
+                     [&](const auto& declared) { return declared.name == broker; })) {
+        std::vector<std::string> names;
+        for (const auto& declared : config.mqtt.brokers) names.push_back(declared.name);
+        reader.issue("workflow.publish_broker",
+                     fmt::format("no MQTT broker is named '{}' (brokers: {})", broker,
+                                 names.empty() ? std::string("none")
+                                               : fmt::format("{}", fmt::join(names, ", "))));
     }
 }
 
@@ -1027,6 +1060,8 @@ const Section<Config>& config_section() {
             .required();
         root.section("store", &Config::store, store_section(),
                      "The local SQLite buffer of samples, alarms and work orders.");
+        root.section("control", &Config::control, control_section(),
+                     "The local control socket for the floorwatch CLI.");
         root.list("equipment", &Config::equipment, equipment_section(),
                   "Machines and where they stand; points and rules refer to them by id.");
         root.section("modbus", &Config::modbus, modbus_section(), "Modbus TCP and RTU polling.");

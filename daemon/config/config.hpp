@@ -41,6 +41,14 @@ struct StoreConfig {
     SampleRetention samples;
 };
 
+// The local control socket the CLI (and later the web page) sends commands through.
+struct ControlConfig {
+    std::string socket = "/run/floorwatch/control.sock";
+    std::string mode = "0660";  // octal; who may connect at all (roles come from workflow.users)
+    std::string group;          // the socket's group; empty: the daemon's own group
+    unsigned mode_bits() const { return static_cast<unsigned>(std::stoul(mode, nullptr, 8)); }
+};
+
 struct EquipmentConfig {
     std::string id;    // "press-1"
     std::string area;  // "stamping"
@@ -51,6 +59,7 @@ struct Config {
     std::string source_path;  // the file it was loaded from, for messages
     GatewayConfig gateway;
     StoreConfig store;
+    ControlConfig control;
     std::vector<EquipmentConfig> equipment;
     modbus::ModbusConfig modbus;
     mqtt::MqttConfig mqtt;

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -16,6 +17,8 @@
 #include "daemon/core/health.hpp"
 #include "daemon/core/plant_event.hpp"
 #include "daemon/core/sample.hpp"
+
+struct sqlite3;
 
 namespace fw::store {
 
@@ -46,6 +49,18 @@ struct WriterStats {
     std::uint64_t events_dropped = 0;    // evicted from a full queue (oldest first)
 };
 
+// A write someone waits for (an alarm event, an operator's action on a work order): it runs on the
+// writer thread inside the next group-commit transaction, in its own savepoint, wakes the writer
+// at once, and is never dropped from the queue.
+struct WriteJob {
+    // Throws to fail this job alone: its savepoint is rolled back and the rest of the transaction
+    // commits. A failed transaction (disk full, I/O error) is retried with the job in it.
+    std::function<void(sqlite3* db)> write;
+    // Called once on the writer thread: an empty error once the transaction holding the job is
+    // durable, otherwise why it was not written. Must not block: post to your own thread.
+    std::function<void(const std::string& error)> done;
+};
+
 // Schema version the embedded migrations bring a file to.
 int latest_schema_version();
 
@@ -68,6 +83,9 @@ public:
     virtual void enqueue_events(PlantEventBatch events) = 0;
     // Upserts message counters of inputs (table input_health), the latest per input wins.
     virtual void enqueue_input_health(std::vector<InputHealth> rows) = 0;
+    // Queues a job for the next transaction and wakes the writer. After close() the job is not
+    // run and `done` is called at once with the reason.
+    virtual void enqueue_job(WriteJob job) = 0;
     // Blocks until everything enqueued before the call is committed (shutdown, tests, benchmarks).
     virtual void flush() = 0;
     // Flushes, stops the thread and closes the connection. Idempotent; the destructor calls it.

@@ -14,6 +14,8 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -614,4 +616,92 @@ TEST_CASE("close is idempotent and later samples are counted as dropped") {
     writer->enqueue_samples(batch_of("ch", 3, 2));
     writer->flush();
     CHECK(writer->stats().samples_dropped == 2);
+}
+
+namespace {
+
+// A job that inserts one plant event row, so the test can see what committed.
+fw::store::WriteJob event_job(const std::string& name, std::atomic<int>& done_count,
+                              std::string& error_seen, std::mutex& mutex) {
+    fw::store::WriteJob job;
+    job.write = [name](sqlite3* db) {
+        const std::string sql =
+            "INSERT INTO plant_events (name, time_ms) VALUES ('" + name + "', 1)";
+        char* message = nullptr;
+        if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+            std::string text = message != nullptr ? message : "?";
+            sqlite3_free(message);
+            throw std::runtime_error(text);
+        }
+        if (name == "refused") throw std::runtime_error("refused by the job itself");
+    };
+    job.done = [&done_count, &error_seen, &mutex](const std::string& error) {
+        std::lock_guard lock(mutex);
+        if (!error.empty()) error_seen = error;
+        ++done_count;
+    };
+    return job;
+}
+
+}  // namespace
+
+TEST_CASE("jobs: durable before done, a failing job alone is rolled back, ahead of samples") {
+    TempDir dir;
+    auto options = options_for(dir.file("fw.db"));
+    options.commit_interval = Millis(60000);  // samples alone would wait a minute
+    auto writer = Writer::open(options);
+    std::atomic<int> done{0};
+    std::string error;
+    std::mutex mutex;
+    writer->enqueue_samples(batch_of("ch", 0, 10));
+    writer->enqueue_job(event_job("first", done, error, mutex));
+    writer->enqueue_job(event_job("refused", done, error, mutex));
+    writer->enqueue_job(event_job("second", done, error, mutex));
+    // A job wakes the writer at once, without waiting for the commit interval.
+    REQUIRE(eventually([&] { return done.load() == 3; }));
+    {
+        std::lock_guard lock(mutex);
+        CHECK(error == "refused by the job itself");
+    }
+    RawDb check(options.path);
+    CHECK(check.integer("SELECT count(*) FROM plant_events WHERE name IN ('first', 'second')") ==
+          2);
+    CHECK(check.integer("SELECT count(*) FROM plant_events WHERE name = 'refused'") == 0);
+    // Jobs went first, in a transaction of their own; the samples keep their group commit.
+    CHECK(writer->stats().samples_committed == 0);
+    writer->flush();
+    CHECK(writer->stats().samples_committed == 10);
+}
+
+TEST_CASE("jobs: a failed transaction retries them, and after close they are refused") {
+    TempDir dir;
+    auto options = options_for(dir.file("fw.db"));
+    auto writer = Writer::open(options);
+    std::atomic<int> done{0};
+    std::string error;
+    std::mutex mutex;
+    RawDb blocker(options.path);
+    blocker.exec("BEGIN IMMEDIATE");
+    writer->enqueue_job(event_job("kept", done, error, mutex));
+    REQUIRE(eventually([&] { return writer->stats().write_errors > 0; }));
+    CHECK(done.load() == 0);  // not durable, so not reported
+    blocker.exec("ROLLBACK");
+    REQUIRE(eventually([&] { return done.load() == 1; }));
+    CHECK(error.empty());
+    CHECK(RawDb(options.path).integer("SELECT count(*) FROM plant_events") == 1);
+    writer->close();
+    writer->enqueue_job(event_job("late", done, error, mutex));
+    CHECK(done.load() == 2);
+    CHECK(error.find("closed") != std::string::npos);
+}
+
+TEST_CASE("samples are committed in slices, so a large backlog never holds a job up long") {
+    TempDir dir;
+    auto writer = Writer::open(options_for(dir.file("fw.db")));
+    for (int i = 0; i < 12; ++i) writer->enqueue_samples(batch_of("ch", i * 1000, 1000));
+    writer->flush();
+    CHECK(writer->stats().samples_committed == 12000);
+    CHECK(writer->stats().commits >= 3);  // at most 5,000 samples per transaction
+    const auto samples = Reader::open(dir.file("fw.db"))->samples("ch", 0, kAllTime, 20000);
+    CHECK(samples.size() == 12000);
 }

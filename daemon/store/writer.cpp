@@ -38,6 +38,9 @@ constexpr std::string_view kLogInstance = "store";
 // shutdown. The only other writer is an operator's sqlite3 shell.
 constexpr int kWriterBusyTimeoutMs = 1000;
 constexpr std::int64_t kPruneChunkRows = 5000;
+// A commit of this many samples takes a few milliseconds on a gateway's flash; a job (an alarm
+// event) arriving meanwhile waits at most that long.
+constexpr std::size_t kMaxSamplesPerTransaction = 5000;
 constexpr int kShutdownCommitAttempts = 3;
 constexpr auto kShutdownRetryPause = std::chrono::milliseconds(500);
 constexpr auto kLogRepeatInterval = std::chrono::seconds(30);
@@ -53,10 +56,11 @@ struct PendingWork {
     std::deque<PlantEventBatch> event_batches;
     std::size_t event_count = 0;
     std::map<HealthKey, InputHealth> input_health;  // by driver/connection/input; the latest wins
+    std::deque<WriteJob> jobs;                      // in the order they were queued
 
     bool empty() const {
         return sample_batches.empty() && channels.empty() && health.empty() &&
-               event_batches.empty() && input_health.empty();
+               event_batches.empty() && input_health.empty() && jobs.empty();
     }
 };
 
@@ -71,6 +75,9 @@ struct WriterStatements {
         : begin(db, "BEGIN IMMEDIATE"),
           commit(db, "COMMIT"),
           rollback(db, "ROLLBACK"),
+          savepoint(db, "SAVEPOINT job"),
+          rollback_to_savepoint(db, "ROLLBACK TO job"),
+          release_savepoint(db, "RELEASE job"),
           all_channels(db, "SELECT id, name FROM channels"),
           ensure_channel(db,
                          "INSERT INTO channels (name) VALUES (?1) ON CONFLICT (name) DO UPDATE SET "
@@ -127,6 +134,9 @@ struct WriterStatements {
     Statement begin;
     Statement commit;
     Statement rollback;
+    Statement savepoint;
+    Statement rollback_to_savepoint;
+    Statement release_savepoint;
     Statement all_channels;
     Statement ensure_channel;
     Statement upsert_channel;
@@ -216,6 +226,19 @@ class SqliteWriter final : public Writer {
             pending_.input_health.insert_or_assign(std::move(key), std::move(row));
         }
         ++enqueued_sequence_;
+    }
+
+    void enqueue_job(WriteJob job) override {
+        {
+            std::lock_guard lock(mutex_);
+            if (!closed_) {
+                pending_.jobs.push_back(std::move(job));
+                ++enqueued_sequence_;
+                wake_writer_.notify_one();
+                return;
+            }
+        }
+        if (job.done) job.done(fmt::format("{}: the store is closed (daemon stopping)", path_));
     }
 
     void flush() override {
@@ -308,6 +331,9 @@ class SqliteWriter final : public Writer {
         }
         pending_.event_count += failed.event_count;
         pending_.input_health.merge(failed.input_health);
+        for (auto it = failed.jobs.rbegin(); it != failed.jobs.rend(); ++it) {
+            pending_.jobs.push_front(std::move(*it));
+        }
         drop_oldest_beyond_capacity_locked();
         drop_oldest_events_beyond_capacity_locked();
     }
@@ -328,6 +354,42 @@ class SqliteWriter final : public Writer {
         }
     }
 
+    // Moves what the next transaction writes out of pending_. Jobs (alarm events, operators'
+    // actions) go first in a transaction of their own, without the samples that may have piled
+    // up: someone is waiting for them. Samples go in slices of at most kMaxSamplesPerTransaction
+    // so that a job never waits behind one long commit. Returns whether pending_ is now empty.
+    bool take_work_locked(PendingWork& work) {
+        if (!pending_.jobs.empty()) {
+            std::swap(work.jobs, pending_.jobs);
+            std::swap(work.channels, pending_.channels);  // small; samples may need them
+            return pending_.empty();
+        }
+        if (pending_.sample_count <= kMaxSamplesPerTransaction) {
+            std::swap(work, pending_);
+            return true;
+        }
+        std::swap(work.channels, pending_.channels);
+        std::swap(work.health, pending_.health);
+        std::swap(work.event_batches, pending_.event_batches);
+        std::swap(work.event_count, pending_.event_count);
+        std::swap(work.input_health, pending_.input_health);
+        while (!pending_.sample_batches.empty() &&
+               (work.sample_count == 0 ||
+                work.sample_count + pending_.sample_batches.front().size() <=
+                    kMaxSamplesPerTransaction)) {
+            work.sample_count += pending_.sample_batches.front().size();
+            pending_.sample_count -= pending_.sample_batches.front().size();
+            work.sample_batches.push_back(std::move(pending_.sample_batches.front()));
+            pending_.sample_batches.pop_front();
+        }
+        return pending_.empty();
+    }
+
+    bool jobs_waiting() {
+        std::lock_guard lock(mutex_);
+        return !pending_.jobs.empty();
+    }
+
     void run() {
         auto next_commit = SteadyClock::now() + commit_interval_;
         auto last_prune = SteadyClock::now() - retention_.prune_interval;
@@ -335,38 +397,44 @@ class SqliteWriter final : public Writer {
         int shutdown_failures = 0;
         for (;;) {
             PendingWork work;
-            std::uint64_t sequence = 0;
+            std::optional<std::uint64_t> settles;  // set when this transaction empties the queue
             bool stopping = false;
+            bool jobs_only = false;
             Retention retention;
             {
                 std::unique_lock lock(mutex_);
                 // After a failure, wait the full interval: flush() must not turn into a busy loop.
                 wake_writer_.wait_until(lock, next_commit, [&] {
-                    return stop_requested_ || (!backing_off && flush_waiters_ > 0 &&
-                                               enqueued_sequence_ > settled_sequence_);
+                    return stop_requested_ ||
+                           (!backing_off && ((flush_waiters_ > 0 &&
+                                              enqueued_sequence_ > settled_sequence_) ||
+                                             !pending_.jobs.empty()));
                 });
-                std::swap(work, pending_);
-                sequence = enqueued_sequence_;
+                jobs_only = !pending_.jobs.empty();
+                if (take_work_locked(work)) settles = enqueued_sequence_;
                 stopping = stop_requested_;
                 retention = retention_;
             }
             const bool committed = work.empty() || commit_guarded(work);
-            if (committed) {
+            if (committed) report_jobs(work);
+            if (committed && settles) {
                 std::lock_guard lock(mutex_);
-                settled_sequence_ = sequence;
+                settled_sequence_ = *settles;
                 flushed_.notify_all();
-            } else {
+            } else if (!committed) {
                 requeue(std::move(work));
             }
             backing_off = !committed;
             const auto now = SteadyClock::now();
-            next_commit = now + commit_interval_;
-            if (committed && !stopping && now - last_prune >= retention.prune_interval) {
-                prune(retention);
-                last_prune = SteadyClock::now();
+            // Samples keep their group-commit rhythm across job transactions; a slice leaves
+            // the rest to be written at once.
+            if (!committed || !jobs_only) next_commit = committed && !settles ? now : now + commit_interval_;
+            if (committed && settles && !stopping && now - last_prune >= retention.prune_interval) {
+                if (prune(retention)) last_prune = SteadyClock::now();
             }
             if (stopping) {
-                if (committed) break;
+                if (committed && settles) break;
+                if (committed) continue;
                 if (++shutdown_failures >= kShutdownCommitAttempts) {
                     give_up_on_pending();
                     break;
@@ -388,7 +456,22 @@ class SqliteWriter final : public Writer {
                   pending_.channels.size(), pending_.health.size() + pending_.input_health.size());
         samples_dropped_ += pending_.sample_count;
         events_dropped_ += pending_.event_count;
+        for (auto& job : pending_.jobs) {
+            if (job.done) {
+                job.done(fmt::format("{}: not written: the store kept failing at shutdown", path_));
+            }
+        }
         pending_ = PendingWork{};
+    }
+
+    // After the commit: each job learns whether it is durable or why it was left out.
+    void report_jobs(PendingWork& work) {
+        for (std::size_t i = 0; i < work.jobs.size(); ++i) {
+            if (!work.jobs[i].done) continue;
+            const std::string& error = i < job_errors_.size() ? job_errors_[i] : std::string();
+            work.jobs[i].done(error);
+        }
+        job_errors_.clear();
     }
 
     bool commit_guarded(PendingWork& work) {
@@ -420,6 +503,8 @@ class SqliteWriter final : public Writer {
             failed_step = "writing plant events";
         } else if (!write_input_health(work)) {
             failed_step = "writing input health";
+        } else if (!write_jobs(work)) {
+            failed_step = "writing alarm and work-order records";
         } else if (sql.commit.run() != SQLITE_DONE) {
             failed_step = "committing";
         }
@@ -572,6 +657,29 @@ class SqliteWriter final : public Writer {
         return true;
     }
 
+    // Each job in its own savepoint, so one failing job (a constraint it broke) does not take the
+    // samples and the other jobs down with it. Returns false only when the transaction itself is
+    // broken (the savepoint statements fail), and then everything is retried.
+    bool write_jobs(const PendingWork& work) {
+        WriterStatements& sql = *statements_;
+        job_errors_.assign(work.jobs.size(), std::string());
+        for (std::size_t i = 0; i < work.jobs.size(); ++i) {
+            if (sql.savepoint.run() != SQLITE_DONE) return false;
+            try {
+                work.jobs[i].write(connection_.get());
+            } catch (const std::exception& error) {
+                job_errors_[i] = error.what();
+                if (sql.rollback_to_savepoint.run() != SQLITE_DONE) return false;
+                if (auto suppressed = log_limiter_.admit("job_failed", SteadyClock::now())) {
+                    log_error(kLogInstance, "{}: a record was refused by the store: {} ({} more "
+                              "such messages held back)", path_, error.what(), *suppressed);
+                }
+            }
+            if (sql.release_savepoint.run() != SQLITE_DONE) return false;
+        }
+        return true;
+    }
+
     std::optional<std::int64_t> pragma_value(Statement& pragma) {
         std::optional<std::int64_t> value;
         if (pragma.step() == SQLITE_ROW) value = pragma.column_int64(0);
@@ -590,14 +698,23 @@ class SqliteWriter final : public Writer {
 
     // Each DELETE is its own small transaction so the WAL stays small and drivers' commits are not
     // held up behind one huge delete. Freed pages go to the freelist and are reused by later
-    // inserts, so the file stops growing once it reaches the cap.
-    void prune(const Retention& retention) {
+    // inserts, so the file stops growing once it reaches the cap. A job (an alarm event, an
+    // operator's action) arriving meanwhile interrupts it: returns false, and the writer commits
+    // the job and prunes again on its next cycle. Returns true once pruning is done (or failed
+    // and is to be retried after prune_interval).
+    bool prune(const Retention& retention) {
         WriterStatements& sql = *statements_;
         std::uint64_t pruned = 0;
         auto report_failure = [&](std::string_view what) {
             ++write_errors_;
             log_error(kLogInstance, "{}: pruning {} failed: {}; retried in {}", path_, what,
                       sqlite3_errmsg(connection_.get()), format_duration(retention.prune_interval));
+            return true;
+        };
+        auto interrupted = [&] {
+            if (!jobs_waiting()) return false;
+            samples_pruned_ += pruned;
+            return true;
         };
 
         const std::int64_t cutoff_ms = wall_now_ms() - retention.sample_max_age.count();
@@ -613,7 +730,9 @@ class SqliteWriter final : public Writer {
                 const auto deleted = sqlite3_changes64(connection_.get());
                 pruned += static_cast<std::uint64_t>(deleted);
                 if (deleted < kPruneChunkRows) break;
+                if (interrupted()) return false;
             }
+            if (interrupted()) return false;
         }
         const std::uint64_t pruned_by_age = pruned;
         for (;;) {
@@ -640,6 +759,7 @@ class SqliteWriter final : public Writer {
             }
             const auto deleted = sqlite3_changes64(connection_.get());
             pruned += static_cast<std::uint64_t>(deleted);
+            if (deleted > 0 && interrupted()) return false;
             if (deleted == 0) {
                 if (log_limiter_.admit("cap_without_samples", SteadyClock::now())) {
                     log_warning(kLogInstance,
@@ -657,6 +777,7 @@ class SqliteWriter final : public Writer {
                      pruned_by_age, format_duration(retention.sample_max_age),
                      pruned - pruned_by_age, format_size(retention.max_size_bytes));
         }
+        return true;
     }
 
     const std::string path_;
@@ -691,6 +812,7 @@ class SqliteWriter final : public Writer {
     std::optional<WriterStatements> statements_;
     std::unordered_map<std::string, std::int64_t> channel_ids_;
     std::vector<std::string> channels_inserted_in_transaction_;
+    std::vector<std::string> job_errors_;  // of the transaction being written, by job index
     std::thread thread_;
 };
 

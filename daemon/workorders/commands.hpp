@@ -30,7 +30,7 @@ struct Actor {
 // Where a rule-raised order comes from.
 struct RuleSource {
     std::string rule_id;
-    std::int64_t rule_version = 0;
+    std::string rule_version;  // the engine's 16-hex-digit hash of the rule's definition
 };
 
 // A new order, from a person (manual report) or from a rule's alarm (the daemon, as system).

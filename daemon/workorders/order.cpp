@@ -57,7 +57,7 @@ Refusal apply_reported(OrderState& state, const Event& event) {
     state.description = text(fields, "description");
     state.immediate_measures = text(fields, "immediate_measures");
     state.rule_id = text(fields, "rule_id");
-    state.rule_version = integer(fields, "rule_version").value_or(0);
+    state.rule_version = text(fields, "rule_version");
     state.anonymous = payload::flag(fields, "anonymous");
     state.reporter = state.anonymous ? std::string() : text(fields, "reporter");
     state.reporter_hash = state.anonymous ? text(fields, "reporter_hash") : std::string();

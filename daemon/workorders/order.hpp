@@ -69,7 +69,7 @@ struct OrderState {
     std::string immediate_measures;
     // Source: a rule (rule_id, rule_version) or a person (reporter, or anonymous).
     std::string rule_id;
-    std::int64_t rule_version = 0;
+    std::string rule_version;  // 16 hex digits (rules/engine.hpp RuleInfo::version)
     std::string reporter;  // empty for rules and anonymous reports
     bool anonymous = false;
     std::string reporter_hash;  // HMAC of an anonymous reporter; never shown

@@ -54,7 +54,7 @@ Attempt random_attempt(std::mt19937& rng, const OrderState& order) {
             case 2:
                 return {"system", MarkOverdueCommand{step}};
             case 3:
-                return {"system", RecordOccurrenceCommand{{"press2-vibration", 1}}};
+                return {"system", RecordOccurrenceCommand{{"press2-vibration", "3f2a9c01d4e5b677"}}};
             case 4:
                 return {"max", ReassignCommand{pick(2) == 0 ? "tom" : "bob", {}, "shift"}};
             default:
@@ -96,7 +96,7 @@ Attempt random_attempt(std::mt19937& rng, const OrderState& order) {
         case 7:
             return {anyone, MarkOverdueCommand{step}};
         case 8:
-            return {anyone, RecordOccurrenceCommand{{"press2-vibration", 1}}};
+            return {anyone, RecordOccurrenceCommand{{"press2-vibration", "3f2a9c01d4e5b677"}}};
         default:
             return {anyone, ApproveCommand{}};
     }

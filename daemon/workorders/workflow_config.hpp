@@ -93,6 +93,8 @@ struct WorkflowConfig {
     std::string overdue_notify = "safety, manager";  // as written
     std::vector<Role> overdue_notify_roles{Role::safety, Role::manager};
     std::vector<UserConfig> users;
+    // The mqtt.brokers[] entry order changes are published to; empty: the first broker.
+    std::string publish_broker;
 
     const RiskPolicy& policy(Risk risk) const;
     // The prefix of the area's human numbers; default_prefix for areas without one.

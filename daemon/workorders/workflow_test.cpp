@@ -279,7 +279,7 @@ TEST_CASE("occurrences: re-activations attach to the open order instead of a dup
     alarm.area = "stamping";
     alarm.hazard_type = "vibration";
     alarm.risk = Risk::high;
-    alarm.rule = RuleSource{"press2-vibration", 3};
+    alarm.rule = RuleSource{"press2-vibration", "3f2a9c01d4e5b677"};
     alarm.local_date = {std::chrono::year(2026), std::chrono::November, std::chrono::day(29)};
     CHECK(plant.act("rita", alarm).refusal ==
           "orders from rules are opened by the daemon; a person reports as themselves");
@@ -290,18 +290,18 @@ TEST_CASE("occurrences: re-activations attach to the open order instead of a dup
     const auto id = opened.events[0].order_id;
     CHECK(opened.events[0].actor == "system");
     CHECK(plant.state(id).title == "vibration at press-2");
-    CHECK(plant.state(id).rule_version == 3);
+    CHECK(plant.state(id).rule_version == "3f2a9c01d4e5b677");
 
     orders = {plant.state(id)};
     CHECK(open_order_for_activation(orders, "press2-vibration", "press-2") == id);
     CHECK_FALSE(open_order_for_activation(orders, "press2-vibration", "press-1").has_value());
     CHECK_FALSE(open_order_for_activation(orders, "press2-temperature", "press-2").has_value());
-    CHECK(plant.act("lea", RecordOccurrenceCommand{{"press2-vibration", 3}}, id)
+    CHECK(plant.act("lea", RecordOccurrenceCommand{{"press2-vibration", "3f2a9c01d4e5b677"}}, id)
               .refusal.starts_with("lea may not record"));
     plant.clock.advance(10min);
-    CHECK(plant.act("system", RecordOccurrenceCommand{{"press2-vibration", 3}}, id).accepted());
+    CHECK(plant.act("system", RecordOccurrenceCommand{{"press2-vibration", "3f2a9c01d4e5b677"}}, id).accepted());
     plant.clock.advance(10min);
-    CHECK(plant.act("system", RecordOccurrenceCommand{{"press2-vibration", 3}}, id).accepted());
+    CHECK(plant.act("system", RecordOccurrenceCommand{{"press2-vibration", "3f2a9c01d4e5b677"}}, id).accepted());
     CHECK(plant.state(id).occurrences == 3);
     CHECK(plant.state(id).last_occurrence_ms == kStartMs + 20 * 60 * 1000);
 
@@ -309,7 +309,7 @@ TEST_CASE("occurrences: re-activations attach to the open order instead of a dup
         plant.act("sam", DismissCommand{DismissKind::false_alarm, "loose sensor"}, id).accepted());
     orders = {plant.state(id)};
     CHECK_FALSE(open_order_for_activation(orders, "press2-vibration", "press-2").has_value());
-    CHECK(plant.act("system", RecordOccurrenceCommand{{"press2-vibration", 3}}, id).refusal ==
+    CHECK(plant.act("system", RecordOccurrenceCommand{{"press2-vibration", "3f2a9c01d4e5b677"}}, id).refusal ==
           "the order is dismissed; a new activation opens a new order");
 }
 

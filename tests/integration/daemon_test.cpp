@@ -22,121 +22,30 @@
 #include <thread>
 
 #include "daemon/store/store.hpp"
+#include "tests/support/daemon_harness.hpp"
 #include "tests/support/mosquitto.hpp"
 #include "tests/support/process.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using fw::test::ChildProcess;
+using fw::test::Daemon;
+using fw::test::daemon_config;
 using fw::test::eventually;
+using fw::test::logs_to;
+using fw::test::run;
+using fw::test::RunResult;
+using fw::test::Sim;
+using fw::test::sim_control;
+using fw::test::start_daemon;
+using fw::test::start_pty_pair;
+using fw::test::start_sim;
+using fw::test::tcp_bus;
 using fw::test::read_text_file;
 using fw::test::TempDir;
 using fw::test::write_text_file;
 
 namespace {
-
-fw::test::SpawnOptions logs_to(const fs::path& out, const fs::path& err) {
-    fw::test::SpawnOptions options;
-    options.stdout_path = out;
-    options.stderr_path = err;
-    return options;
-}
-
-// A serial line without hardware: socat links two ptys, the simulator opens one end and the
-// daemon the other.
-ChildProcess start_pty_pair(const TempDir& dir, const fs::path& one_end, const fs::path& other_end) {
-    auto socat = ChildProcess::spawn(
-        "/usr/bin/socat", {"pty,raw,echo=0,link=" + one_end.string(),
-                           "pty,raw,echo=0,link=" + other_end.string()},
-        logs_to(dir / "socat.log", dir / "socat.log"));
-    REQUIRE(fw::test::wait_for_path(one_end, 5s, &socat));
-    REQUIRE(fw::test::wait_for_path(other_end, 5s, &socat));
-    return socat;
-}
-
-struct Sim {
-    ChildProcess process;
-    std::uint16_t port = 0;
-    fs::path control;
-};
-
-Sim start_sim(const TempDir& dir, const std::string& name, const std::string& yaml) {
-    const fs::path config = dir / (name + ".yaml");
-    const fs::path ready = dir / (name + ".ready");
-    fs::remove(ready);
-    write_text_file(config, yaml);
-    Sim sim;
-    sim.control = dir / (name + ".sock");
-    sim.process = ChildProcess::spawn(
-        FW_SIM_BINARY,
-        {"--config", config.string(), "--ready-file", ready.string(), "--control",
-         sim.control.string()},
-        logs_to(dir / (name + ".log"), dir / (name + ".log")));
-    REQUIRE_MESSAGE(fw::test::wait_for_file(ready, 10s, &sim.process),
-                    "simulator did not start: " << read_text_file(dir / (name + ".log")));
-    const std::string ready_text = read_text_file(ready);
-    if (std::isdigit(static_cast<unsigned char>(ready_text[0]))) {
-        sim.port = static_cast<std::uint16_t>(std::stoi(ready_text));
-    }
-    return sim;
-}
-
-// Runs `floorwatch-sim ctl` and returns its exit code.
-int sim_control(const Sim& sim, const std::vector<std::string>& command) {
-    std::vector<std::string> args{"ctl", "--control", sim.control.string()};
-    args.insert(args.end(), command.begin(), command.end());
-    auto ctl = ChildProcess::spawn(FW_SIM_BINARY, args);
-    return ctl.wait_exit(10s).value_or(-1);
-}
-
-struct RunResult {
-    int exit_code;
-    std::string out;
-    std::string err;
-};
-
-// Runs a command to completion, capturing its output.
-RunResult run(const TempDir& dir, const fs::path& program, const std::vector<std::string>& args) {
-    static int counter = 0;
-    const std::string tag = std::to_string(++counter);
-    const fs::path out = dir / ("run" + tag + ".out");
-    const fs::path err = dir / ("run" + tag + ".err");
-    auto child = ChildProcess::spawn(program, args, logs_to(out, err));
-    const int code = child.wait_exit(30s).value_or(-1);
-    return {code, read_text_file(out), read_text_file(err)};
-}
-
-struct Daemon {
-    ChildProcess process;
-    fs::path log;
-};
-
-Daemon start_daemon(const TempDir& dir, const fs::path& config) {
-    Daemon daemon;
-    daemon.log = dir / "floorwatchd.log";
-    daemon.process = ChildProcess::spawn(FW_DAEMON_BINARY, {"--config", config.string()},
-                                         logs_to(daemon.log, daemon.log));
-    REQUIRE_MESSAGE(eventually(
-                        [&] {
-                            return read_text_file(daemon.log).find("ready") != std::string::npos ||
-                                   !daemon.process.running();
-                        },
-                        15s),
-                    "daemon did not start");
-    REQUIRE_MESSAGE(daemon.process.running(), "daemon exited: " << read_text_file(daemon.log));
-    return daemon;
-}
-
-std::string daemon_config(const fs::path& db, const std::string& buses,
-                          const std::string& extra_equipment = "") {
-    return "gateway: {site: test-plant, node: gw-1, log_level: debug}\n"
-           "store:\n  path: " + db.string() + "\n  commit_interval: 100ms\n"
-           "equipment:\n"
-           "  - {id: press-1, area: stamping}\n"
-           "  - {id: press-2, area: stamping}\n"
-           "  - {id: press-3, area: stamping}\n" + extra_equipment +
-           "modbus:\n  buses:\n" + buses;
-}
 
 // Channel -> (count, latest stored sample), through the store's own read-only API.
 std::map<std::string, std::pair<std::uint64_t, std::optional<fw::store::StoredSample>>> snapshot(
@@ -173,12 +82,6 @@ bool has_good_sample(const fs::path& db, const std::string& channel) {
     const auto it = rows.find(channel);
     return it != rows.end() && it->second.second &&
            it->second.second->quality == fw::Quality::good;
-}
-
-std::string tcp_bus(const std::string& name, std::uint16_t port, const std::string& devices,
-                    const std::string& options = "") {
-    return "    - name: " + name + "\n      tcp: {host: 127.0.0.1, port: " +
-           std::to_string(port) + "}\n" + options + "      devices:\n" + devices;
 }
 
 // The sim serves every type in every order as constants; the daemon must store them exactly.

@@ -1,0 +1,316 @@
+#include "daemon/alarms/alarm_store.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <set>
+#include <stdexcept>
+
+#include "daemon/store/sqlite_util.hpp"
+#include "daemon/store/store.hpp"
+#include "rules/time_zone.hpp"
+
+namespace fw::alarms {
+namespace {
+
+using store::detail::Statement;
+
+void check(sqlite3* db, int rc, int expected, std::string_view what) {
+    if (rc != expected) {
+        throw std::runtime_error(fmt::format("{}: {}", what, sqlite3_errmsg(db)));
+    }
+}
+
+void bind_value(Statement& statement, int index, double value) {
+    if (std::isfinite(value)) {
+        statement.bind(index, value);
+    } else {
+        statement.bind_null(index);
+    }
+}
+
+std::int64_t flag(bool value) { return value ? 1 : 0; }
+
+template <typename Enum>
+Enum parse_name(const std::string& text, std::optional<Enum> (*from_name)(std::string_view),
+                Enum fallback) {
+    return from_name(text).value_or(fallback);
+}
+
+}  // namespace
+
+std::vector<std::int64_t> insert_alarm_events(sqlite3* db,
+                                              const std::vector<rules::AlarmEvent>& events) {
+    Statement insert(db,
+                     "INSERT INTO alarm_events (time_ms, rule_id, rule_version, equipment, area, "
+                     "action, from_state, to_state, severity, condition, value, detail, "
+                     "chattering, flood, escalation, actor, reason, shelved_until_ms) VALUES (?1, "
+                     "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)");
+    std::vector<std::int64_t> ids;
+    ids.reserve(events.size());
+    for (const auto& event : events) {
+        insert.bind(1, event.time.wall_ms);
+        insert.bind(2, std::string_view(event.rule_id));
+        insert.bind(3, std::string_view(event.rule_version));
+        insert.bind(4, std::string_view(event.equipment));
+        insert.bind(5, std::string_view(event.area));
+        insert.bind(6, rules::alarm_action_name(event.action));
+        insert.bind(7, rules::alarm_state_name(event.from));
+        insert.bind(8, rules::alarm_state_name(event.to));
+        insert.bind(9, rules::severity_name(event.severity));
+        insert.bind(10, flag(event.condition));
+        bind_value(insert, 11, event.value);
+        insert.bind(12, std::string_view(event.detail));
+        insert.bind(13, flag(event.chattering));
+        insert.bind(14, flag(event.flood));
+        insert.bind(15, flag(event.escalation));
+        insert.bind(16, std::string_view(event.actor));
+        insert.bind(17, std::string_view(event.reason));
+        insert.bind(18, event.shelved_until_wall_ms);
+        check(db, insert.run(), SQLITE_DONE, "writing an alarm event");
+        ids.push_back(sqlite3_last_insert_rowid(db));
+    }
+    return ids;
+}
+
+void upsert_alarms(sqlite3* db, const std::vector<AlarmRowUpdate>& rows) {
+    Statement upsert(db,
+                     "INSERT INTO alarms (rule_id, equipment, rule_version, area, state, "
+                     "condition, severity, value, detail, chattering, shelved_until_ms, "
+                     "shelved_by, reason, last_event_id, last_change_ms) VALUES (?1, ?2, ?3, ?4, "
+                     "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) ON CONFLICT (rule_id, "
+                     "equipment) DO UPDATE SET rule_version = excluded.rule_version, area = "
+                     "excluded.area, state = excluded.state, condition = excluded.condition, "
+                     "severity = excluded.severity, value = excluded.value, detail = "
+                     "excluded.detail, chattering = excluded.chattering, shelved_until_ms = "
+                     "excluded.shelved_until_ms, shelved_by = excluded.shelved_by, reason = "
+                     "excluded.reason, last_event_id = excluded.last_event_id, last_change_ms = "
+                     "excluded.last_change_ms");
+    for (const auto& row : rows) {
+        const auto& view = row.view;
+        upsert.bind(1, std::string_view(view.rule_id));
+        upsert.bind(2, std::string_view(view.equipment));
+        upsert.bind(3, std::string_view(view.rule_version));
+        upsert.bind(4, std::string_view(view.area));
+        upsert.bind(5, rules::alarm_state_name(view.state));
+        upsert.bind(6, flag(view.status.condition));
+        upsert.bind(7, rules::severity_name(view.severity));
+        bind_value(upsert, 8, view.value);
+        upsert.bind(9, std::string_view(view.detail));
+        upsert.bind(10, flag(view.chattering));
+        upsert.bind(11, view.shelved_until_wall_ms);
+        upsert.bind(12, std::string_view(view.shelved_by));
+        upsert.bind(13, std::string_view(view.reason));
+        upsert.bind(14, row.last_event_id);
+        upsert.bind(15, row.changed_ms);
+        check(db, upsert.run(), SQLITE_DONE, "writing an alarm's state");
+    }
+}
+
+void replace_alarms(sqlite3* db, const std::vector<rules::AlarmView>& views) {
+    std::set<std::pair<std::string, std::string>> keep;
+    for (const auto& view : views) keep.emplace(view.rule_id, view.equipment);
+    Statement existing(db, "SELECT rule_id, equipment, last_event_id, last_change_ms FROM alarms");
+    std::map<std::pair<std::string, std::string>, std::pair<std::int64_t, std::int64_t>> known;
+    std::vector<std::pair<std::string, std::string>> gone;
+    int rc = SQLITE_ROW;
+    while ((rc = existing.step()) == SQLITE_ROW) {
+        std::pair key{existing.column_text(0), existing.column_text(1)};
+        if (keep.contains(key)) {
+            known[key] = {existing.column_int64(2), existing.column_int64(3)};
+        } else {
+            gone.push_back(std::move(key));
+        }
+    }
+    check(db, rc, SQLITE_DONE, "reading the alarms");
+    existing.reset();
+    Statement remove(db, "DELETE FROM alarms WHERE rule_id = ?1 AND equipment = ?2");
+    for (const auto& [rule, equipment] : gone) {
+        remove.bind(1, std::string_view(rule));
+        remove.bind(2, std::string_view(equipment));
+        check(db, remove.run(), SQLITE_DONE, "removing an alarm of a rule that is gone");
+    }
+    std::vector<AlarmRowUpdate> rows;
+    rows.reserve(views.size());
+    for (const auto& view : views) {
+        AlarmRowUpdate row{.view = view};
+        if (auto it = known.find({view.rule_id, view.equipment}); it != known.end()) {
+            row.last_event_id = it->second.first;
+            row.changed_ms = it->second.second;
+        }
+        rows.push_back(std::move(row));
+    }
+    upsert_alarms(db, rows);
+}
+
+void save_engine_state(sqlite3* db, std::int64_t saved_ms, const std::string& snapshot) {
+    Statement save(db,
+                   "INSERT INTO engine_state (id, saved_ms, snapshot) VALUES (1, ?1, ?2) "
+                   "ON CONFLICT (id) DO UPDATE SET saved_ms = excluded.saved_ms, "
+                   "snapshot = excluded.snapshot");
+    save.bind(1, saved_ms);
+    save.bind(2, std::string_view(snapshot));
+    check(db, save.run(), SQLITE_DONE, "saving the rules engine's state");
+}
+
+struct AlarmReader::Impl {
+    std::string path;
+    store::detail::Connection connection;
+
+    [[noreturn]] void fail(std::string_view what) const {
+        throw store::StoreError(
+            fmt::format("{}: {}: {}", path, what, sqlite3_errmsg(connection.get())));
+    }
+};
+
+AlarmReader::AlarmReader(const std::string& path) : impl_(std::make_unique<Impl>()) {
+    impl_->path = path;
+    impl_->connection =
+        store::detail::open_store_file(path, store::detail::OpenMode::read_only, false);
+    if (store::detail::read_user_version(impl_->connection.get(), path) < 3) {
+        throw store::StoreError(fmt::format(
+            "{}: this store has no alarms yet (schema older than v3); start floorwatchd once to "
+            "upgrade it",
+            path));
+    }
+}
+
+AlarmReader::~AlarmReader() = default;
+
+std::vector<AlarmRow> AlarmReader::alarms() {
+    Statement query(impl_->connection.get(),
+                    "SELECT rule_id, equipment, rule_version, area, state, condition, severity, "
+                    "value, detail, chattering, shelved_until_ms, shelved_by, reason, "
+                    "last_event_id, last_change_ms FROM alarms ORDER BY rule_id, equipment");
+    std::vector<AlarmRow> rows;
+    int rc = SQLITE_ROW;
+    while ((rc = query.step()) == SQLITE_ROW) {
+        AlarmRow row;
+        auto& view = row.view;
+        view.rule_id = query.column_text(0);
+        view.equipment = query.column_text(1);
+        view.rule_version = query.column_text(2);
+        view.area = query.column_text(3);
+        view.state = parse_name(query.column_text(4), &rules::alarm_state_from_name,
+                                rules::AlarmState::normal);
+        view.status.condition = query.column_int64(5) != 0;
+        view.severity = parse_name(query.column_text(6), &rules::severity_from_name,
+                                   rules::Severity::warning);
+        if (!query.column_is_null(7)) view.value = query.column_double(7);
+        view.detail = query.column_text(8);
+        view.chattering = query.column_int64(9) != 0;
+        view.shelved_until_wall_ms = query.column_int64(10);
+        view.shelved_by = query.column_text(11);
+        view.reason = query.column_text(12);
+        row.last_event_id = query.column_int64(13);
+        row.last_change_ms = query.column_int64(14);
+        rows.push_back(std::move(row));
+    }
+    if (rc != SQLITE_DONE) impl_->fail("reading the alarms");
+    return rows;
+}
+
+std::vector<StoredAlarmEventRow> AlarmReader::history(const HistoryFilter& filter) {
+    // The newest `limit` rows, returned oldest first.
+    Statement query(impl_->connection.get(),
+                    "SELECT * FROM (SELECT id, time_ms, rule_id, rule_version, equipment, area, "
+                    "action, from_state, to_state, severity, condition, value, detail, "
+                    "chattering, flood, escalation, actor, reason, shelved_until_ms FROM "
+                    "alarm_events WHERE id > ?1 AND time_ms >= ?2 AND time_ms < ?3 AND (?4 = '' "
+                    "OR rule_id = ?4) AND (?5 = '' OR equipment = ?5) ORDER BY id DESC LIMIT ?6) "
+                    "ORDER BY id");
+    query.bind(1, filter.after_id);
+    query.bind(2, filter.since_ms);
+    query.bind(3, filter.until_ms);
+    query.bind(4, std::string_view(filter.rule));
+    query.bind(5, std::string_view(filter.equipment));
+    query.bind(6, static_cast<std::int64_t>(filter.limit));
+    std::vector<StoredAlarmEventRow> rows;
+    int rc = SQLITE_ROW;
+    while ((rc = query.step()) == SQLITE_ROW) {
+        StoredAlarmEventRow row;
+        row.id = query.column_int64(0);
+        auto& event = row.event;
+        event.time.wall_ms = query.column_int64(1);
+        event.rule_id = query.column_text(2);
+        event.rule_version = query.column_text(3);
+        event.equipment = query.column_text(4);
+        event.area = query.column_text(5);
+        event.action = parse_name(query.column_text(6), &rules::alarm_action_from_name,
+                                  rules::AlarmAction::activate);
+        event.from = parse_name(query.column_text(7), &rules::alarm_state_from_name,
+                                rules::AlarmState::normal);
+        event.to = parse_name(query.column_text(8), &rules::alarm_state_from_name,
+                              rules::AlarmState::normal);
+        event.severity = parse_name(query.column_text(9), &rules::severity_from_name,
+                                    rules::Severity::warning);
+        event.condition = query.column_int64(10) != 0;
+        if (!query.column_is_null(11)) event.value = query.column_double(11);
+        event.detail = query.column_text(12);
+        event.chattering = query.column_int64(13) != 0;
+        event.flood = query.column_int64(14) != 0;
+        event.escalation = query.column_int64(15) != 0;
+        event.actor = query.column_text(16);
+        event.reason = query.column_text(17);
+        event.shelved_until_wall_ms = query.column_int64(18);
+        rows.push_back(std::move(row));
+    }
+    if (rc != SQLITE_DONE) impl_->fail("reading the alarm history");
+    return rows;
+}
+
+std::optional<std::string> AlarmReader::engine_state() {
+    Statement query(impl_->connection.get(), "SELECT snapshot FROM engine_state WHERE id = 1");
+    const int rc = query.step();
+    if (rc == SQLITE_ROW) return query.column_text(0);
+    if (rc != SQLITE_DONE) impl_->fail("reading the rules engine's saved state");
+    return std::nullopt;
+}
+
+boost::json::object alarm_view_json(const rules::AlarmView& view) {
+    boost::json::object json;
+    json["rule"] = view.rule_id;
+    json["version"] = view.rule_version;
+    json["equipment"] = view.equipment;
+    json["area"] = view.area;
+    json["state"] = rules::alarm_state_name(view.state);
+    json["condition"] = view.status.condition;
+    json["severity"] = rules::severity_name(view.severity);
+    json["value"] = std::isfinite(view.value) ? boost::json::value(view.value) : nullptr;
+    json["detail"] = view.detail;
+    json["chattering"] = view.chattering;
+    if (view.shelved_until_wall_ms != 0) {
+        json["shelved_until"] = rules::format_iso_time(view.shelved_until_wall_ms);
+        json["shelved_by"] = view.shelved_by;
+    }
+    if (!view.reason.empty()) json["reason"] = view.reason;
+    return json;
+}
+
+boost::json::object alarm_event_json(std::int64_t id, const rules::AlarmEvent& event) {
+    boost::json::object json;
+    json["id"] = id;
+    json["time"] = rules::format_iso_time(event.time.wall_ms);
+    json["rule"] = event.rule_id;
+    json["version"] = event.rule_version;
+    json["equipment"] = event.equipment;
+    json["area"] = event.area;
+    json["action"] = rules::alarm_action_name(event.action);
+    json["from"] = rules::alarm_state_name(event.from);
+    json["to"] = rules::alarm_state_name(event.to);
+    json["severity"] = rules::severity_name(event.severity);
+    json["condition"] = event.condition;
+    json["value"] = std::isfinite(event.value) ? boost::json::value(event.value) : nullptr;
+    json["detail"] = event.detail;
+    json["chattering"] = event.chattering;
+    json["flood"] = event.flood;
+    json["escalation"] = event.escalation;
+    if (!event.actor.empty()) json["actor"] = event.actor;
+    if (!event.reason.empty()) json["reason"] = event.reason;
+    if (event.shelved_until_wall_ms != 0) {
+        json["shelved_until"] = rules::format_iso_time(event.shelved_until_wall_ms);
+    }
+    return json;
+}
+
+}  // namespace fw::alarms

@@ -1,0 +1,80 @@
+#pragma once
+// Alarm rows in the store (schemas/0003_alarms.sql): the write side runs inside store WriteJobs
+// on the writer thread; the read side opens its own read-only connection (CLI, startup).
+
+#include <boost/json.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rules/alarm.hpp"
+#include "rules/engine.hpp"
+
+struct sqlite3;
+
+namespace fw::alarms {
+
+// --- write side (writer thread, inside a WriteJob; each throws std::runtime_error on failure) ---
+
+// Inserts the events in order and returns their row ids.
+std::vector<std::int64_t> insert_alarm_events(sqlite3* db,
+                                              const std::vector<rules::AlarmEvent>& events);
+// Upserts each alarm's current row; `last_event_ids` and `changed_ms` are per view.
+struct AlarmRowUpdate {
+    rules::AlarmView view;
+    std::int64_t last_event_id = 0;
+    std::int64_t changed_ms = 0;
+};
+void upsert_alarms(sqlite3* db, const std::vector<AlarmRowUpdate>& rows);
+// Makes `alarms` hold exactly these alarms (start and reload: rules may have gone), keeping the
+// last event id and change time of the ones that stay.
+void replace_alarms(sqlite3* db, const std::vector<rules::AlarmView>& views);
+void save_engine_state(sqlite3* db, std::int64_t saved_ms, const std::string& snapshot);
+
+// --- read side (own read-only connection; throws store::StoreError naming the file) ---
+
+struct AlarmRow {
+    rules::AlarmView view;
+    std::int64_t last_event_id = 0;
+    std::int64_t last_change_ms = 0;
+};
+
+struct StoredAlarmEventRow {
+    std::int64_t id = 0;
+    rules::AlarmEvent event;
+};
+
+struct HistoryFilter {
+    std::int64_t since_ms = 0;
+    std::int64_t until_ms = 0;
+    std::string rule;       // empty: every rule
+    std::string equipment;  // empty: all equipment
+    std::size_t limit = 10000;  // the newest `limit` when there are more
+    std::int64_t after_id = 0;  // only rows with a bigger id
+};
+
+class AlarmReader {
+  public:
+    explicit AlarmReader(const std::string& path);
+    ~AlarmReader();
+    AlarmReader(const AlarmReader&) = delete;
+    AlarmReader& operator=(const AlarmReader&) = delete;
+
+    std::vector<AlarmRow> alarms();
+    // Oldest first.
+    std::vector<StoredAlarmEventRow> history(const HistoryFilter& filter);
+    std::optional<std::string> engine_state();
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// JSON for scripts and the CLI (`floorwatch alarms --json`, control replies).
+boost::json::object alarm_view_json(const rules::AlarmView& view);
+boost::json::object alarm_event_json(std::int64_t id, const rules::AlarmEvent& event);
+
+}  // namespace fw::alarms

@@ -1,0 +1,282 @@
+#include "daemon/orders/order_publisher.hpp"
+
+#include <mqtt/async_client.h>
+
+#include <condition_variable>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "daemon/core/log.hpp"
+#include "daemon/core/units.hpp"
+
+namespace fw::orders {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+constexpr auto kWaitSlice = std::chrono::milliseconds(100);
+constexpr auto kDisconnectTimeout = std::chrono::milliseconds(1000);
+
+std::string describe(const ::mqtt::exception& error) {
+    std::string text = error.get_message();
+    return text.empty() ? std::string(error.what()) : text;
+}
+
+}  // namespace
+
+std::string order_topic_root(const std::string& site, const std::string& node) {
+    return "floorwatch/" + site + "/" + node;
+}
+
+struct OrderPublisher::Impl : public virtual ::mqtt::callback {
+    explicit Impl(mqtt::BrokerConfig config)
+        : broker(std::move(config)), instance("orders:mqtt/" + broker.name) {
+        broker.client_id += "-orders";
+    }
+
+    // Paho's callback thread: never block, never call the client.
+    void connection_lost(const std::string& cause) override {
+        {
+            std::lock_guard lock(mutex);
+            lost = true;
+            stats.connected = false;
+            stats.last_error = cause.empty() ? std::string("connection lost") : cause;
+        }
+        wake.notify_all();
+    }
+
+    struct Latest {
+        std::string payload;
+        std::uint64_t version = 0;
+    };
+
+    void run() {
+        auto backoff = broker.reconnect_min;
+        while (!stopping()) {
+            if (!connect()) {
+                log_warning(instance, "cannot connect to {} to publish orders: {}; retrying in {}",
+                            broker.uri, last_error(), format_duration(backoff));
+                sleep(backoff);
+                backoff = std::min(backoff * 2, broker.reconnect_max);
+                continue;
+            }
+            backoff = broker.reconnect_min;
+            {
+                // The broker may have lost its retained messages: publish every latest state.
+                std::lock_guard lock(mutex);
+                for (const auto& [topic, latest] : latest_by_topic) pending.insert(topic);
+                stats.pending = pending.size();
+            }
+            publish_until_lost();
+        }
+        disconnect();
+    }
+
+    bool connect() {
+        std::string password;
+        if (!broker.password_file.empty()) {
+            std::ifstream file(broker.password_file, std::ios::binary);
+            if (!file) {
+                set_error("cannot read password_file " + broker.password_file);
+                return false;
+            }
+            std::ostringstream text;
+            text << file.rdbuf();
+            password = text.str();
+            while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) {
+                password.pop_back();
+            }
+        }
+        try {
+            if (!client) {
+                ::mqtt::iclient_persistence* no_persistence = nullptr;
+                client = std::make_unique<::mqtt::async_client>(broker.uri, broker.client_id,
+                                                                no_persistence);
+                client->set_callback(*this);
+            }
+            ::mqtt::connect_options options;
+            options.set_mqtt_version(MQTTVERSION_3_1_1);
+            options.set_clean_session(true);
+            options.set_keep_alive_interval(broker.keep_alive);
+            options.set_connect_timeout(broker.connect_timeout);
+            options.set_automatic_reconnect(false);
+            if (!broker.username.empty()) options.set_user_name(broker.username);
+            if (!broker.password_file.empty()) options.set_password(password);
+            if (broker.uri.starts_with("ssl://")) {
+                ::mqtt::ssl_options ssl;
+                const mqtt::TlsConfig tls = broker.tls.value_or(mqtt::TlsConfig{});
+                if (!tls.ca_file.empty()) ssl.set_trust_store(tls.ca_file);
+                if (!tls.cert_file.empty()) ssl.set_key_store(tls.cert_file);
+                if (!tls.key_file.empty()) ssl.set_private_key(tls.key_file);
+                ssl.set_enable_server_cert_auth(true);
+                ssl.set_verify(tls.verify_hostname);
+                options.set_ssl(std::move(ssl));
+            }
+            {
+                std::lock_guard lock(mutex);
+                lost = false;
+            }
+            auto token = client->connect(options);
+            if (!wait(*token, broker.connect_timeout + std::chrono::seconds(1))) {
+                set_error("connect timed out");
+                return false;
+            }
+        } catch (const ::mqtt::exception& error) {
+            set_error(describe(error));
+            return false;
+        }
+        {
+            std::lock_guard lock(mutex);
+            stats.connected = true;
+            stats.last_error.clear();
+        }
+        log_info(instance, "connected to {} as {}; publishing order states", broker.uri,
+                 broker.client_id);
+        return true;
+    }
+
+    void publish_until_lost() {
+        std::unique_lock lock(mutex);
+        while (!stop_requested && !lost) {
+            if (pending.empty()) {
+                wake.wait(lock, [&] { return stop_requested || lost || !pending.empty(); });
+                continue;
+            }
+            const std::string topic = *pending.begin();
+            const Latest latest = latest_by_topic[topic];
+            lock.unlock();
+            bool delivered = false;
+            std::string error;
+            try {
+                auto message = ::mqtt::make_message(topic, latest.payload, 1, true);
+                auto token = client->publish(message);
+                delivered = wait(*token, broker.connect_timeout);
+                if (!delivered) error = "no acknowledgement from the broker";
+            } catch (const ::mqtt::exception& failure) {
+                error = describe(failure);
+            }
+            lock.lock();
+            if (!delivered) {
+                ++stats.failed;
+                stats.last_error = error;
+                if (!stop_requested) {
+                    lock.unlock();
+                    log_warning(instance, "publishing {} failed: {}; reconnecting", topic, error);
+                    try {
+                        if (client->is_connected())
+                            client->disconnect()->wait_for(kDisconnectTimeout);
+                    } catch (const ::mqtt::exception&) {
+                        // Already gone; the reconnect below starts afresh.
+                    }
+                    lock.lock();
+                }
+                stats.connected = false;
+                return;
+            }
+            ++stats.published;
+            auto it = latest_by_topic.find(topic);
+            if (it != latest_by_topic.end() && it->second.version == latest.version) {
+                pending.erase(topic);
+                // A cleared topic needs no republishing after a reconnect.
+                if (latest.payload.empty()) latest_by_topic.erase(it);
+            }
+            stats.pending = pending.size();
+        }
+    }
+
+    bool wait(::mqtt::token& token, std::chrono::milliseconds timeout) {
+        const auto deadline = SteadyClock::now() + timeout;
+        while (SteadyClock::now() < deadline) {
+            if (token.wait_for(kWaitSlice)) return true;
+            if (stopping()) return false;
+        }
+        return false;
+    }
+
+    void sleep(std::chrono::milliseconds pause) {
+        std::unique_lock lock(mutex);
+        wake.wait_for(lock, pause, [&] { return stop_requested; });
+    }
+
+    void disconnect() {
+        if (!client) return;
+        try {
+            if (client->is_connected()) {
+                client->disconnect(kDisconnectTimeout)->wait_for(kDisconnectTimeout * 2);
+            }
+        } catch (const ::mqtt::exception& error) {
+            log_debug(instance, "disconnect: {}", describe(error));
+        }
+    }
+
+    bool stopping() {
+        std::lock_guard lock(mutex);
+        return stop_requested;
+    }
+
+    void set_error(std::string error) {
+        std::lock_guard lock(mutex);
+        stats.connected = false;
+        stats.last_error = std::move(error);
+    }
+
+    std::string last_error() {
+        std::lock_guard lock(mutex);
+        return stats.last_error;
+    }
+
+    mqtt::BrokerConfig broker;
+    const std::string instance;
+    mutable std::mutex mutex;
+    std::condition_variable wake;
+    bool stop_requested = false;
+    bool lost = false;
+    std::uint64_t next_version = 1;
+    std::map<std::string, Latest> latest_by_topic;
+    std::set<std::string> pending;
+    PublisherStats stats;
+    std::unique_ptr<::mqtt::async_client> client;  // the publisher's thread only
+    std::thread thread;
+};
+
+OrderPublisher::OrderPublisher(mqtt::BrokerConfig broker)
+    : impl_(std::make_unique<Impl>(std::move(broker))) {}
+
+OrderPublisher::~OrderPublisher() {
+    stop();
+}
+
+void OrderPublisher::start() {
+    if (impl_->thread.joinable()) return;
+    impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
+}
+
+void OrderPublisher::publish(const std::string& topic, std::string payload) {
+    {
+        std::lock_guard lock(impl_->mutex);
+        impl_->latest_by_topic[topic] = {std::move(payload), impl_->next_version++};
+        impl_->pending.insert(topic);
+        impl_->stats.pending = impl_->pending.size();
+    }
+    impl_->wake.notify_all();
+}
+
+void OrderPublisher::stop() {
+    {
+        std::lock_guard lock(impl_->mutex);
+        impl_->stop_requested = true;
+    }
+    impl_->wake.notify_all();
+    if (impl_->thread.joinable()) impl_->thread.join();
+    impl_->client.reset();
+}
+
+PublisherStats OrderPublisher::stats() const {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->stats;
+}
+
+}  // namespace fw::orders

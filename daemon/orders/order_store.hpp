@@ -1,0 +1,123 @@
+#pragma once
+// The work-order tables of the store (schemas/0004_work_orders.sql): writing an action's events,
+// the outbox rows and the writer's cursor in one transaction (called from a store WriteJob on the
+// writer thread), and reading everything back (the daemon at start, the CLI's read-only
+// commands). Plain functions over a connection: no threads, no state.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "daemon/workorders/commands.hpp"
+#include "daemon/workorders/event.hpp"
+#include "daemon/workorders/order.hpp"
+
+struct sqlite3;
+
+namespace fw::orders {
+
+using workorders::Attachment;
+using workorders::Event;
+using workorders::Hlc;
+
+struct WriterCursor {
+    std::string origin;
+    std::uint64_t next_sequence = 1;
+    Hlc last_hlc;
+};
+
+// (prefix, plant-local day "2026-11-29") -> the last human-number counter used.
+using DayCounters = std::map<std::pair<std::string, std::string>, std::uint32_t>;
+
+// A row of order_events that could not be read back as an event (someone edited the file).
+struct UnreadableRow {
+    std::int64_t row_id = 0;
+    std::string order_id;
+    std::string event_id;
+    std::string problem;
+};
+
+struct StoredOrders {
+    std::vector<Event> events;  // every readable event, in the order written (row id)
+    std::vector<UnreadableRow> unreadable;
+    std::vector<WriterCursor> cursors;  // one per origin that wrote here
+    std::string anonymity_key;
+    std::int64_t last_alarm_event_id = 0;
+    DayCounters day_counters;
+    std::map<std::string, Attachment, std::less<>> attachments;  // by sha256, metadata only
+
+    const WriterCursor* cursor_of(std::string_view origin) const;
+};
+
+// Reads every work-order table. Throws std::runtime_error naming the table when the store has
+// none of them (a file from before schema 4).
+StoredOrders load_orders(sqlite3* db);
+
+// Every order folded from its events, and each order's events in written order.
+struct OrderIndex {
+    std::map<std::string, workorders::OrderState, std::less<>> states;
+    std::map<std::string, std::vector<Event>, std::less<>> events_by_order;
+    std::map<std::string, std::string, std::less<>> id_by_number;  // upper-case human number
+    std::vector<workorders::OrderState> all() const;
+    // An order by id or human number (case-insensitive); nullptr when there is none.
+    const workorders::OrderState* find(std::string_view id_or_number) const;
+};
+OrderIndex index_orders(const std::vector<Event>& events);
+
+// What one accepted command writes, in one savepoint of the writer's transaction.
+struct EventBatch {
+    std::vector<Event> events;
+    WriterCursor cursor;  // after the events
+    std::optional<std::pair<std::pair<std::string, std::string>, std::uint32_t>> day_counter;
+    std::optional<std::int64_t> alarm_event_id;  // the alarm event these events answer
+    std::int64_t queued_ms = 0;
+};
+// Throws std::runtime_error (the job fails alone) on any SQLite error, e.g. a repeated event id.
+void write_event_batch(sqlite3* db, const EventBatch& batch);
+// Moves the alarm cursor forward (never back).
+void write_alarm_cursor(sqlite3* db, std::int64_t alarm_event_id);
+
+struct AttachmentUpload {
+    Attachment attachment;
+    std::string data;  // the bytes
+    std::string uploaded_by;
+    std::int64_t uploaded_ms = 0;
+};
+// Content-addressed: uploading the same bytes again keeps the first row.
+void write_attachment(sqlite3* db, const AttachmentUpload& upload);
+// The bytes of a stored attachment; nullopt when there is none with that hash.
+std::optional<std::string> read_attachment_data(sqlite3* db, const std::string& sha256);
+
+struct IncidentRecord {
+    std::int64_t id = 0;
+    std::string kind;  // "incident" or "hours"
+    std::int64_t at_ms = 0;
+    std::int64_t until_ms = 0;  // hours: the end of the period; incidents: = at_ms
+    std::string area;           // empty: the whole site
+    double hours = 0;
+    std::string description;
+    std::string recorded_by;
+    std::int64_t recorded_ms = 0;
+};
+void write_incident(sqlite3* db, const IncidentRecord& record);
+std::vector<IncidentRecord> load_incidents(sqlite3* db);
+
+// The alarm events after `after_id`, oldest first (the daemon's catch-up at start).
+struct AlarmEventRow {
+    std::int64_t id = 0;
+    std::string rule_id;
+    std::string rule_version;
+    std::string equipment;
+    std::string area;
+    std::string action;
+    bool escalation = false;
+    std::int64_t time_ms = 0;
+    std::string detail;
+    std::optional<double> value;
+};
+std::vector<AlarmEventRow> load_alarm_events_after(sqlite3* db, std::int64_t after_id);
+
+}  // namespace fw::orders

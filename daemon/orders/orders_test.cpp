@@ -1,0 +1,191 @@
+// fw::orders: attachment encoding and sniffing, the store round trip, the reports against a
+// hand-computed fixture, and the order service on a real store and control socket.
+#include <doctest/doctest.h>
+
+#include "daemon/orders/attachments.hpp"
+
+using namespace fw::orders;
+
+TEST_CASE("base64 round-trips every length and refuses what is not base64") {
+    std::string bytes;
+    for (int i = 0; i < 20; ++i) {
+        CHECK(base64_decode(base64_encode(bytes)) == bytes);
+        bytes += static_cast<char>(i * 37 + 200);
+    }
+    CHECK(base64_encode("foobar") == "Zm9vYmFy");
+    CHECK(base64_encode("fo") == "Zm8=");
+    CHECK(base64_decode("Zm8=") == "fo");
+    CHECK_FALSE(base64_decode("Zm8").has_value());
+    CHECK_FALSE(base64_decode("Zm=8").has_value());
+    CHECK_FALSE(base64_decode("Z!8=").has_value());
+}
+
+TEST_CASE("the media type comes from the bytes, not the name") {
+    CHECK(sniff_media_type(std::string("\xff\xd8\xff\xe0rest", 8)) == "image/jpeg");
+    CHECK(sniff_media_type(std::string("\x89PNG\r\n\x1a\n....", 12)) == "image/png");
+    CHECK(sniff_media_type("%PDF-1.7") == "application/pdf");
+    CHECK(sniff_media_type("MZ\x90") == "");
+}
+
+// --- the order service on a real store, with a controlled clock and alarm events fed directly ---
+
+#include <boost/asio/io_context.hpp>
+#include <filesystem>
+
+#include "daemon/orders/order_service.hpp"
+#include "daemon/orders/order_store.hpp"
+#include "daemon/store/sqlite_util.hpp"
+#include "tests/support/process.hpp"
+
+namespace {
+
+using fw::alarms::StoredAlarmEvent;
+using fw::rules::AlarmAction;
+using fw::workorders::ManualClock;
+
+constexpr std::int64_t kStart = 1795000000000;  // 2026-11-18 07:06:40 UTC
+
+StoredAlarmEvent alarm(std::int64_t id, std::string rule, AlarmAction action,
+                       bool escalation = false) {
+    StoredAlarmEvent stored;
+    stored.id = id;
+    stored.event.rule_id = std::move(rule);
+    stored.event.rule_version = "00112233aabbccdd";
+    stored.event.equipment = "press-2";
+    stored.event.area = "stamping";
+    stored.event.action = action;
+    stored.event.escalation = escalation;
+    stored.event.detail = "above 4.5";
+    stored.event.value = 5.2;
+    return stored;
+}
+
+struct Plant {
+    fw::test::TempDir dir{"fw-orders-unit"};
+    fw::Config config;
+    ManualClock clock{kStart};
+    boost::asio::io_context core;
+    std::unique_ptr<fw::store::Writer> writer;
+    fw::rules::RuleInfo vibration;
+    fw::rules::RuleInfo recurrence;
+
+    Plant() {
+        config.gateway.site = "unit";
+        config.gateway.node = "gw";
+        config.store.path = (dir / "fw.db").string();
+        config.equipment = {{"press-2", "stamping", ""}};
+        vibration.config.id = "press2-vibration";
+        vibration.config.hazard =
+            fw::rules::HazardConfig{"vibration", fw::rules::Risk::medium, "Press 2 vibration"};
+        vibration.version = "00112233aabbccdd";
+        recurrence.config.id = "vibration-again";
+        recurrence.config.kind = fw::rules::RuleKind::recurrence;
+        recurrence.config.hazard_type = "vibration";
+        recurrence.version = "ffeeddccbbaa9988";
+        writer = fw::store::Writer::open(
+            {.path = config.store.path, .commit_interval = std::chrono::milliseconds(20)});
+    }
+
+    fw::orders::AlarmHooks hooks() {
+        return {nullptr, [this](std::string_view id) -> const fw::rules::RuleInfo* {
+                    if (id == vibration.config.id) return &vibration;
+                    if (id == recurrence.config.id) return &recurrence;
+                    return nullptr;
+                }};
+    }
+
+    void settle(fw::orders::OrderService& service) {
+        for (int i = 0; i < 500; ++i) {
+            core.restart();
+            core.run_for(std::chrono::milliseconds(10));
+            if (!service.writes_in_flight() && i > 2) return;
+        }
+        FAIL("the service did not settle");
+    }
+
+    fw::orders::StoredOrders stored() {
+        auto connection = fw::store::detail::open_store_file(
+            config.store.path, fw::store::detail::OpenMode::read_only, false);
+        return fw::orders::load_orders(connection.get());
+    }
+};
+
+}  // namespace
+
+TEST_CASE("order service: alarms open, recur and escalate orders; overdue once; state survives") {
+    Plant plant;
+    {
+        fw::orders::OrderService service(plant.core, *plant.writer, plant.config, nullptr,
+                                         plant.hooks(), &plant.clock);
+        service.start();
+        service.on_alarm_events({alarm(1, "press2-vibration", AlarmAction::activate)});
+        plant.settle(service);
+        auto index = fw::orders::index_orders(plant.stored().events);
+        REQUIRE(index.states.size() == 1);
+        const auto& opened = index.states.begin()->second;
+        CHECK(opened.rule_id == "press2-vibration");
+        CHECK(opened.rule_version == "00112233aabbccdd");
+        CHECK(opened.risk == fw::workorders::Risk::medium);
+        CHECK(opened.number == "HZ-20261118-0001");
+        CHECK(opened.description == "press2-vibration: above 4.5 (value 5.2)");
+
+        // Cleared and active again: an occurrence. A rule without a hazard block: nothing.
+        plant.clock.advance(std::chrono::minutes(5));
+        service.on_alarm_events({alarm(2, "press2-vibration", AlarmAction::clear),
+                                 alarm(3, "press2-vibration", AlarmAction::activate),
+                                 alarm(4, "unknown-rule", AlarmAction::activate)});
+        plant.settle(service);
+        // The recurrence rule escalates the open order to red, back into review at red's chain.
+        service.on_alarm_events({alarm(5, "vibration-again", AlarmAction::activate, true)});
+        plant.settle(service);
+        CHECK(service.stats().last_alarm_event_id == 5);
+
+        index = fw::orders::index_orders(plant.stored().events);
+        REQUIRE(index.states.size() == 1);
+        const auto& escalated = index.states.begin()->second;
+        CHECK(escalated.occurrences == 2);
+        CHECK(escalated.risk == fw::workorders::Risk::red);
+        CHECK(escalated.escalations == 1);
+        CHECK(escalated.review_chain.size() == 3);
+
+        // Red review is due in 4 h: nothing before, one overdue event after, and only one.
+        plant.clock.advance(std::chrono::hours(3));
+        service.check_overdue();
+        plant.settle(service);
+        CHECK_FALSE(
+            fw::orders::index_orders(plant.stored().events).states.begin()->second.overdue());
+        plant.clock.advance(std::chrono::hours(2));
+        service.check_overdue();
+        plant.settle(service);
+        service.check_overdue();
+        plant.settle(service);
+        const auto events = plant.stored().events;
+        CHECK(std::count_if(events.begin(), events.end(), [](const auto& event) {
+                  return event.type == fw::workorders::EventType::overdue;
+              }) == 1);
+        CHECK(fw::orders::index_orders(events).states.begin()->second.overdue());
+        service.stop();
+    }
+
+    // A restart loads the same orders and the alarm cursor; an old alarm event is not re-applied.
+    fw::orders::OrderService again(plant.core, *plant.writer, plant.config, nullptr, plant.hooks(),
+                                   &plant.clock);
+    again.start();
+    CHECK(again.stats().orders == 1);
+    CHECK(again.stats().last_alarm_event_id == 5);
+    const auto before = plant.stored().events.size();
+    again.on_alarm_events({alarm(3, "press2-vibration", AlarmAction::activate)});
+    plant.settle(again);
+    CHECK(plant.stored().events.size() == before);
+
+    const auto stored = plant.stored();
+    REQUIRE(stored.cursors.size() == 1);
+    CHECK(stored.cursors[0].origin == "unit.gw");
+    CHECK(stored.cursors[0].next_sequence == before + 1);
+    CHECK(fw::workorders::verify_events(
+              stored.events,
+              fw::workorders::LocalSequence{"unit.gw", stored.cursors[0].next_sequence})
+              .empty());
+    CHECK(stored.anonymity_key.size() == 64);
+    again.stop();
+}

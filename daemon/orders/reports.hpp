@@ -1,0 +1,41 @@
+#pragma once
+// The KPIs and the weekly report as people read them (`floorwatch kpi`, `floorwatch report
+// weekly`): pure functions over order states and recorded incidents, so the figures are tested
+// against hand-computed fixtures. daemon/workorders/kpi.hpp defines every figure.
+
+#include <boost/json.hpp>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "daemon/orders/order_store.hpp"
+#include "daemon/workorders/kpi.hpp"
+
+namespace fw::orders {
+
+// Closed orders reported within this window before `now` still count towards a risk point.
+inline constexpr std::int64_t kRecentWindowMs = 30LL * 24 * 3600 * 1000;
+
+// Recordable incidents and hours worked inside the filter (at_ms in [since, until); with an
+// area, only records of that area).
+struct IncidentTotals {
+    std::size_t incidents = 0;
+    double hours = 0;
+};
+IncidentTotals incident_totals(const std::vector<IncidentRecord>& records,
+                               const workorders::KpiFilter& filter);
+
+// Every KPI of README "KPIs" as one JSON object (durations in ms and in hours).
+boost::json::object kpi_report(const std::vector<workorders::OrderState>& orders,
+                               const std::vector<IncidentRecord>& incidents,
+                               const workorders::KpiFilter& filter, std::int64_t now_ms);
+// The same for a terminal.
+std::string kpi_text(const boost::json::object& report);
+
+// Markdown: the week [week_end - 7 d, week_end): top-5 risk points, open and overdue to-do list,
+// KPIs against the previous week.
+std::string weekly_report(const std::vector<workorders::OrderState>& orders,
+                          const std::vector<IncidentRecord>& incidents, std::int64_t week_end_ms,
+                          std::int64_t now_ms, const std::string& title);
+
+}  // namespace fw::orders

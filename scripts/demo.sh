@@ -150,6 +150,16 @@ print(orders[0]["number"] if orders else "")')
            as_user 64004 orders act "$order" submit --note "torqued to 80 Nm" --photo "$photo" ;;
         7) echo "demo: max accepts; $order is closed"
            as_user 64003 orders act "$order" accept --note "checked on site" ;;
+        8) echo "demo: tom reports a hazard himself, anonymously: the light curtain of press-1 is bridged"
+           as_user 64004 report --equipment press-1 --type guarding --risk high \
+               --description "light curtain bridged with a jumper" \
+               --measures "press locked out, tagged" --anonymous
+           echo "demo: anna records an incident and the hours worked this month"
+           as_user 64002 incidents record --description "cut finger at the coil cart" --area stamping
+           as_user 64002 incidents hours --since 30d --until 0s --hours 12400 ;;
+        9) echo "---- floorwatch kpi (last 30 days) ----"; cli kpi --since 30d || true
+           echo "---- floorwatch verify (every order's hash chain) ----"; cli verify || true
+           echo "---- floorwatch report weekly ----"; cli report weekly || true ;;
         *) return 0 ;;
     esac && order_step=$((order_step + 1))
     echo "---- floorwatch orders show $order ----"

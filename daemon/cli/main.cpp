@@ -90,14 +90,7 @@ int cmd_samples(const Options& options) {
     const std::int64_t since = parse_time(options.get("since").value_or("10m"), now);
     const std::int64_t until =
         options.get("until") ? parse_time(*options.get("until"), now) : now + 1;
-    std::size_t limit = 10000;
-    if (auto text = options.get("limit")) {
-        try {
-            limit = std::stoul(*text);
-        } catch (const std::exception&) {
-            throw UsageError(fmt::format("--limit needs a positive number, got '{}'", *text));
-        }
-    }
+    const std::size_t limit = parse_limit(options);
 
     auto reader = fw::store::Reader::open(store_path(options));
     if (!reader->has_channel(*channel)) {

@@ -396,8 +396,12 @@ int run_verify_command(int argc, char** argv) {
             }
         }
     }
-    if (view.stored.cursors.empty())
-        breaks = workorders::verify_events(view.stored.events, std::nullopt);
+    if (view.stored.cursors.empty()) {
+        // No cursor row (the store never wrote an order, or the row was deleted): chains only.
+        for (auto& found : workorders::verify_events(view.stored.events, std::nullopt)) {
+            breaks.push_back(std::move(found));
+        }
+    }
     if (options.json) {
         json::array list;
         for (const auto& found : breaks) {

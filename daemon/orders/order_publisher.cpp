@@ -3,27 +3,19 @@
 #include <mqtt/async_client.h>
 
 #include <condition_variable>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
-#include <sstream>
 #include <thread>
 
 #include "daemon/core/log.hpp"
 #include "daemon/core/units.hpp"
+#include "drivers/mqtt/paho_session.hpp"
 
 namespace fw::orders {
 namespace {
 
-using SteadyClock = std::chrono::steady_clock;
-constexpr auto kWaitSlice = std::chrono::milliseconds(100);
-constexpr auto kDisconnectTimeout = std::chrono::milliseconds(1000);
-
-std::string describe(const ::mqtt::exception& error) {
-    std::string text = error.get_message();
-    return text.empty() ? std::string(error.what()) : text;
-}
+using mqtt::paho::describe;
 
 }  // namespace
 
@@ -78,17 +70,12 @@ struct OrderPublisher::Impl : public virtual ::mqtt::callback {
     bool connect() {
         std::string password;
         if (!broker.password_file.empty()) {
-            std::ifstream file(broker.password_file, std::ios::binary);
-            if (!file) {
+            auto read = mqtt::paho::read_password_file(broker.password_file);
+            if (!read) {
                 set_error("cannot read password_file " + broker.password_file);
                 return false;
             }
-            std::ostringstream text;
-            text << file.rdbuf();
-            password = text.str();
-            while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) {
-                password.pop_back();
-            }
+            password = std::move(*read);
         }
         try {
             if (!client) {
@@ -97,29 +84,11 @@ struct OrderPublisher::Impl : public virtual ::mqtt::callback {
                                                                 no_persistence);
                 client->set_callback(*this);
             }
-            ::mqtt::connect_options options;
-            options.set_mqtt_version(MQTTVERSION_3_1_1);
-            options.set_clean_session(true);
-            options.set_keep_alive_interval(broker.keep_alive);
-            options.set_connect_timeout(broker.connect_timeout);
-            options.set_automatic_reconnect(false);
-            if (!broker.username.empty()) options.set_user_name(broker.username);
-            if (!broker.password_file.empty()) options.set_password(password);
-            if (broker.uri.starts_with("ssl://")) {
-                ::mqtt::ssl_options ssl;
-                const mqtt::TlsConfig tls = broker.tls.value_or(mqtt::TlsConfig{});
-                if (!tls.ca_file.empty()) ssl.set_trust_store(tls.ca_file);
-                if (!tls.cert_file.empty()) ssl.set_key_store(tls.cert_file);
-                if (!tls.key_file.empty()) ssl.set_private_key(tls.key_file);
-                ssl.set_enable_server_cert_auth(true);
-                ssl.set_verify(tls.verify_hostname);
-                options.set_ssl(std::move(ssl));
-            }
             {
                 std::lock_guard lock(mutex);
                 lost = false;
             }
-            auto token = client->connect(options);
+            auto token = client->connect(mqtt::paho::connect_options(broker, password, true));
             if (!wait(*token, broker.connect_timeout + std::chrono::seconds(1))) {
                 set_error("connect timed out");
                 return false;
@@ -165,12 +134,8 @@ struct OrderPublisher::Impl : public virtual ::mqtt::callback {
                 if (!stop_requested) {
                     lock.unlock();
                     log_warning(instance, "publishing {} failed: {}; reconnecting", topic, error);
-                    try {
-                        if (client->is_connected())
-                            client->disconnect()->wait_for(kDisconnectTimeout);
-                    } catch (const ::mqtt::exception&) {
-                        // Already gone; the reconnect below starts afresh.
-                    }
+                    // The reconnect in run() starts afresh.
+                    mqtt::paho::disconnect_quietly(*client, instance);
                     lock.lock();
                 }
                 stats.connected = false;
@@ -188,12 +153,7 @@ struct OrderPublisher::Impl : public virtual ::mqtt::callback {
     }
 
     bool wait(::mqtt::token& token, std::chrono::milliseconds timeout) {
-        const auto deadline = SteadyClock::now() + timeout;
-        while (SteadyClock::now() < deadline) {
-            if (token.wait_for(kWaitSlice)) return true;
-            if (stopping()) return false;
-        }
-        return false;
+        return mqtt::paho::wait_for(token, timeout, [this] { return stopping(); });
     }
 
     void sleep(std::chrono::milliseconds pause) {
@@ -202,14 +162,7 @@ struct OrderPublisher::Impl : public virtual ::mqtt::callback {
     }
 
     void disconnect() {
-        if (!client) return;
-        try {
-            if (client->is_connected()) {
-                client->disconnect(kDisconnectTimeout)->wait_for(kDisconnectTimeout * 2);
-            }
-        } catch (const ::mqtt::exception& error) {
-            log_debug(instance, "disconnect: {}", describe(error));
-        }
+        if (client) mqtt::paho::disconnect_quietly(*client, instance);
     }
 
     bool stopping() {

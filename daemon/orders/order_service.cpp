@@ -780,10 +780,11 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         upload.data += *chunk;
         const auto& limits = config.workflow.attachments;
         if (upload.data.size() > limits.max_size) {
-            uploads.erase(it);
-            return reply.error(
+            const std::string too_large =
                 fmt::format("{} is larger than {} bytes (workflow.attachments.max_size)",
-                            upload.name, limits.max_size));
+                            upload.name, limits.max_size);
+            uploads.erase(it);
+            return reply.error(too_large);
         }
         if (!flag_arg(args, "last")) return reply.ok(json::object{{"upload", id}});
 

@@ -18,6 +18,32 @@ namespace {
 using store::detail::Statement;
 using workorders::OrderState;
 
+// SQLITE_ROW: true; SQLITE_DONE: false; anything else throws. A read that silently stopped early
+// would look like fewer orders, counters or cursors than there are, and the daemon would then
+// repeat numbers, replay alarm events or open duplicate orders.
+bool next_row(sqlite3* db, Statement& statement) {
+    const int rc = statement.step();
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    throw std::runtime_error(
+        fmt::format("reading the work orders from the store failed: {}", sqlite3_errmsg(db)));
+}
+
+// One read transaction: every table read sees the same committed state, so `floorwatch verify`
+// never sees a cursor that is ahead of the events it read.
+class ReadTransaction {
+  public:
+    explicit ReadTransaction(sqlite3* db) : db_(db) {
+        sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr);
+    }
+    ~ReadTransaction() { sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr); }
+    ReadTransaction(const ReadTransaction&) = delete;
+    ReadTransaction& operator=(const ReadTransaction&) = delete;
+
+  private:
+    sqlite3* db_;
+};
+
 std::string sqlite_message(sqlite3* db, std::string_view what) {
     return fmt::format("{}: {}", what, sqlite3_errmsg(db));
 }
@@ -99,12 +125,13 @@ const WriterCursor* StoredOrders::cursor_of(std::string_view origin) const {
 
 StoredOrders load_orders(sqlite3* db) {
     StoredOrders stored;
+    const ReadTransaction snapshot(db);
     try {
         Statement events(db,
                          "SELECT id, origin, sequence, order_id, type, actor, role, wall_ms, "
                          "clock_synced, hlc_ms, hlc_logical, format, payload, prev_hash, hash "
                          "FROM order_events ORDER BY id");
-        while (events.step() == SQLITE_ROW) {
+        while (next_row(db, events)) {
             std::string problem;
             if (auto event = event_from_row(events, problem)) {
                 stored.events.push_back(std::move(*event));
@@ -117,26 +144,26 @@ StoredOrders load_orders(sqlite3* db) {
         Statement cursors(db,
                           "SELECT origin, next_sequence, hlc_ms, hlc_logical FROM order_writer "
                           "ORDER BY origin");
-        while (cursors.step() == SQLITE_ROW) {
+        while (next_row(db, cursors)) {
             stored.cursors.push_back({cursors.column_text(0),
                                       static_cast<std::uint64_t>(cursors.column_int64(1)),
                                       Hlc{cursors.column_int64(2),
                                           static_cast<std::uint32_t>(cursors.column_int64(3))}});
         }
         Statement key(db, "SELECT value FROM order_keys WHERE name = 'anonymity'");
-        if (key.step() == SQLITE_ROW) stored.anonymity_key = key.column_text(0);
+        if (next_row(db, key)) stored.anonymity_key = key.column_text(0);
         Statement alarm_cursor(db,
                                "SELECT last_alarm_event_id FROM order_alarm_cursor WHERE id = 1");
-        if (alarm_cursor.step() == SQLITE_ROW) {
+        if (next_row(db, alarm_cursor)) {
             stored.last_alarm_event_id = alarm_cursor.column_int64(0);
         }
         Statement counters(db, "SELECT prefix, day, last_counter FROM order_number_counters");
-        while (counters.step() == SQLITE_ROW) {
+        while (next_row(db, counters)) {
             stored.day_counters[{counters.column_text(0), counters.column_text(1)}] =
                 static_cast<std::uint32_t>(counters.column_int64(2));
         }
         Statement attachments(db, "SELECT sha256, media_type, size, name FROM order_attachments");
-        while (attachments.step() == SQLITE_ROW) {
+        while (next_row(db, attachments)) {
             Attachment attachment{attachments.column_text(0), attachments.column_text(1),
                                   static_cast<std::uint64_t>(attachments.column_int64(2)),
                                   attachments.column_text(3)};
@@ -304,7 +331,7 @@ std::vector<IncidentRecord> load_incidents(sqlite3* db) {
                         "SELECT id, kind, at_ms, until_ms, area, hours, description, "
                         "recorded_by, recorded_ms FROM recorded_incidents ORDER BY at_ms, id");
     std::vector<IncidentRecord> records;
-    while (statement.step() == SQLITE_ROW) {
+    while (next_row(db, statement)) {
         records.push_back(
             {statement.column_int64(0), statement.column_text(1), statement.column_int64(2),
              statement.column_int64(3), statement.column_text(4), statement.column_double(5),
@@ -319,7 +346,7 @@ std::vector<AlarmEventRow> load_alarm_events_after(sqlite3* db, std::int64_t aft
                         "time_ms, detail, value FROM alarm_events WHERE id > ?1 ORDER BY id");
     statement.bind(1, after_id);
     std::vector<AlarmEventRow> rows;
-    while (statement.step() == SQLITE_ROW) {
+    while (next_row(db, statement)) {
         rows.push_back(
             {statement.column_int64(0), statement.column_text(1), statement.column_text(2),
              statement.column_text(3), statement.column_text(4), statement.column_text(5),

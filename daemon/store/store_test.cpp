@@ -705,3 +705,44 @@ TEST_CASE("samples are committed in slices, so a large backlog never holds a job
     const auto samples = Reader::open(dir.file("fw.db"))->samples("ch", 0, kAllTime, 20000);
     CHECK(samples.size() == 12000);
 }
+
+TEST_CASE("jobs: a disk-full failure inside a job is retried with the transaction, never lost") {
+    TempDir dir;
+    auto options = options_for(dir.file("fw.db"));
+    auto writer = Writer::open(options);
+    std::atomic<int> attempts{0};
+    std::atomic<int> done{0};
+    std::string error = "not called";
+    std::mutex mutex;
+    fw::store::WriteJob job;
+    job.write = [&attempts](sqlite3* db) {
+        // The first attempt finds the disk full: the database may not grow by another page.
+        const bool disk_full = attempts.fetch_add(1) == 0;
+        const std::string limit = disk_full ? "PRAGMA max_page_count = 1"
+                                            : "PRAGMA max_page_count = 1073741823";
+        sqlite3_exec(db, limit.c_str(), nullptr, nullptr, nullptr);
+        const std::string insert = "INSERT INTO plant_events (name, time_ms, attributes) VALUES "
+                                   "('kept', 1, '" + std::string(100000, 'x') + "')";
+        char* message = nullptr;
+        if (sqlite3_exec(db, insert.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+            std::string text = message != nullptr ? message : "?";
+            sqlite3_free(message);
+            throw std::runtime_error(text);
+        }
+    };
+    job.done = [&](const std::string& result) {
+        std::lock_guard lock(mutex);
+        error = result;
+        ++done;
+    };
+    writer->enqueue_job(std::move(job));
+    REQUIRE(eventually([&] { return done.load() == 1; }));
+    CHECK(attempts.load() >= 2);
+    CHECK(writer->stats().write_errors >= 1);
+    {
+        std::lock_guard lock(mutex);
+        CHECK(error.empty());
+    }
+    CHECK(RawDb(options.path).integer("SELECT count(*) FROM plant_events WHERE name = 'kept'") ==
+          1);
+}

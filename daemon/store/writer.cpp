@@ -18,6 +18,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <new>
 #include <thread>
 #include <tuple>
 #include <unordered_map>
@@ -356,16 +357,22 @@ class SqliteWriter final : public Writer {
 
     // Moves what the next transaction writes out of pending_. Jobs (alarm events, operators'
     // actions) go first in a transaction of their own, without the samples that may have piled
-    // up: someone is waiting for them. Samples go in slices of at most kMaxSamplesPerTransaction
-    // so that a job never waits behind one long commit. Returns whether pending_ is now empty.
-    bool take_work_locked(PendingWork& work) {
+    // up: someone is waiting for them — unless the samples are due too (`samples_due`), so that
+    // a flood of alarm events never starves the samples. Samples go in slices of at most
+    // kMaxSamplesPerTransaction so that a job never waits behind one long commit. Returns
+    // whether pending_ is now empty.
+    bool take_work_locked(PendingWork& work, bool samples_due) {
         if (!pending_.jobs.empty()) {
             std::swap(work.jobs, pending_.jobs);
-            std::swap(work.channels, pending_.channels);  // small; samples may need them
-            return pending_.empty();
+            if (!samples_due) {
+                std::swap(work.channels, pending_.channels);  // small; samples may need them
+                return pending_.empty();
+            }
         }
         if (pending_.sample_count <= kMaxSamplesPerTransaction) {
+            std::deque<WriteJob> jobs = std::move(work.jobs);
             std::swap(work, pending_);
+            work.jobs = std::move(jobs);
             return true;
         }
         std::swap(work.channels, pending_.channels);
@@ -410,8 +417,9 @@ class SqliteWriter final : public Writer {
                                               enqueued_sequence_ > settled_sequence_) ||
                                              !pending_.jobs.empty()));
                 });
-                jobs_only = !pending_.jobs.empty();
-                if (take_work_locked(work)) settles = enqueued_sequence_;
+                const bool samples_due = SteadyClock::now() >= next_commit;
+                jobs_only = !pending_.jobs.empty() && !samples_due;
+                if (take_work_locked(work, samples_due)) settles = enqueued_sequence_;
                 stopping = stop_requested_;
                 retention = retention_;
             }
@@ -657,9 +665,31 @@ class SqliteWriter final : public Writer {
         return true;
     }
 
-    // Each job in its own savepoint, so one failing job (a constraint it broke) does not take the
-    // samples and the other jobs down with it. Returns false only when the transaction itself is
-    // broken (the savepoint statements fail), and then everything is retried.
+    // A job's failure that is about the disk or the database (full, I/O error, locked, out of
+    // memory, damaged) is the transaction's: everything is rolled back and retried, so the job is
+    // never lost to it. Anything else (a constraint the job broke) fails that job alone.
+    static bool transient_failure(int sqlite_code) {
+        switch (sqlite_code & 0xff) {
+            case SQLITE_FULL:
+            case SQLITE_IOERR:
+            case SQLITE_NOMEM:
+            case SQLITE_BUSY:
+            case SQLITE_LOCKED:
+            case SQLITE_CORRUPT:
+            case SQLITE_NOTADB:
+            case SQLITE_READONLY:
+            case SQLITE_CANTOPEN:
+            case SQLITE_PROTOCOL:
+            case SQLITE_INTERRUPT:
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    // Each job in its own savepoint, so one job that breaks a constraint does not take the samples
+    // and the other jobs down with it. Returns false when the transaction itself has to be
+    // retried (a failure about the disk, or the savepoint statements failing).
     bool write_jobs(const PendingWork& work) {
         WriterStatements& sql = *statements_;
         job_errors_.assign(work.jobs.size(), std::string());
@@ -667,7 +697,10 @@ class SqliteWriter final : public Writer {
             if (sql.savepoint.run() != SQLITE_DONE) return false;
             try {
                 work.jobs[i].write(connection_.get());
+            } catch (const std::bad_alloc&) {
+                return false;
             } catch (const std::exception& error) {
+                if (transient_failure(sqlite3_extended_errcode(connection_.get()))) return false;
                 job_errors_[i] = error.what();
                 if (sql.rollback_to_savepoint.run() != SQLITE_DONE) return false;
                 if (auto suppressed = log_limiter_.admit("job_failed", SteadyClock::now())) {
@@ -743,6 +776,7 @@ class SqliteWriter final : public Writer {
                 return report_failure("old plant events");
             }
             if (sqlite3_changes64(connection_.get()) < kPruneChunkRows) break;
+            if (interrupted()) return false;
         }
 
         for (;;) {

@@ -1,4 +1,5 @@
 #include "drivers/mqtt/broker_client.hpp"
+#include "drivers/mqtt/paho_session.hpp"
 
 #include <mqtt/async_client.h>
 
@@ -21,8 +22,6 @@ using SteadyClock = std::chrono::steady_clock;
 
 constexpr auto kHealthInterval = std::chrono::seconds(5);
 constexpr auto kRejectLogInterval = std::chrono::minutes(1);
-constexpr auto kWaitSlice = std::chrono::milliseconds(100);
-constexpr auto kDisconnectTimeout = std::chrono::milliseconds(1000);
 constexpr std::string_view kHealthDevice = "connection";
 
 // Counters of one input; written on Paho's callback thread, read by the health reports.
@@ -39,11 +38,7 @@ struct LastRejection {
     std::int64_t time_ms = 0;
 };
 
-std::string describe(const ::mqtt::exception& error) {
-    std::string text = error.get_message();
-    if (text.empty()) text = error.what();
-    return text;
-}
+using paho::describe;
 
 }  // namespace
 
@@ -183,46 +178,6 @@ struct BrokerClient::Impl : public virtual ::mqtt::callback {
         return health.last_error;
     }
 
-    std::optional<std::string> read_password() {
-        std::ifstream file(broker.password_file, std::ios::binary);
-        if (!file) return std::nullopt;
-        std::ostringstream text;
-        text << file.rdbuf();
-        std::string password = text.str();
-        while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) {
-            password.pop_back();
-        }
-        return password;
-    }
-
-    ::mqtt::connect_options connect_options(const std::string& password) {
-        ::mqtt::connect_options options;
-        options.set_mqtt_version(MQTTVERSION_3_1_1);
-        // A persistent session: QoS 1/2 messages published while the gateway is away are kept by
-        // the broker. Subscriptions are renewed on every connect anyway.
-        options.set_clean_session(false);
-        options.set_keep_alive_interval(broker.keep_alive);
-        options.set_connect_timeout(broker.connect_timeout);
-        options.set_automatic_reconnect(false);
-        if (!broker.username.empty()) options.set_user_name(broker.username);
-        if (!broker.password_file.empty()) options.set_password(password);
-        if (broker.uri.starts_with("ssl://")) {
-            ::mqtt::ssl_options ssl;
-            const TlsConfig tls = broker.tls.value_or(TlsConfig{});
-            if (!tls.ca_file.empty()) ssl.set_trust_store(tls.ca_file);
-            if (!tls.cert_file.empty()) ssl.set_key_store(tls.cert_file);
-            if (!tls.key_file.empty()) ssl.set_private_key(tls.key_file);
-            ssl.set_enable_server_cert_auth(true);
-            ssl.set_verify(tls.verify_hostname);
-            ssl.set_error_handler([this](const std::string& message) {
-                std::lock_guard lock(mutex);
-                tls_error = message;
-            });
-            options.set_ssl(std::move(ssl));
-        }
-        return options;
-    }
-
     // One connect and subscribe attempt. Returns whether the client is now connected and
     // subscribed; on failure the reason is in health.last_error.
     bool attempt_connect() {
@@ -234,7 +189,7 @@ struct BrokerClient::Impl : public virtual ::mqtt::callback {
         }
         std::string password;
         if (!broker.password_file.empty()) {
-            auto read = read_password();
+            auto read = paho::read_password_file(broker.password_file);
             if (!read) {
                 set_offline("cannot read password_file " + broker.password_file +
                             " (check that it exists and floorwatchd may read it)");
@@ -249,7 +204,13 @@ struct BrokerClient::Impl : public virtual ::mqtt::callback {
                                                                 no_persistence);
                 client->set_callback(*this);
             }
-            auto token = client->connect(connect_options(password));
+            // A persistent session: QoS 1/2 messages published while the gateway is away are kept
+            // by the broker. Subscriptions are renewed on every connect anyway.
+            auto token = client->connect(paho::connect_options(
+                broker, password, false, [this](const std::string& message) {
+                    std::lock_guard lock(mutex);
+                    tls_error = message;
+                }));
             if (!wait(*token, broker.connect_timeout + std::chrono::seconds(1))) {
                 set_offline(stopping() ? "stopping" : "connect timed out");
                 return false;
@@ -301,14 +262,9 @@ struct BrokerClient::Impl : public virtual ::mqtt::callback {
         }
     }
 
-    // Waits for a token in slices so stop() is never held up by a broker that does not answer.
+    // In slices, so stop() is never held up by a broker that does not answer.
     bool wait(::mqtt::token& token, std::chrono::milliseconds timeout) {
-        const auto deadline = SteadyClock::now() + timeout;
-        while (SteadyClock::now() < deadline) {
-            if (token.wait_for(kWaitSlice)) return true;
-            if (stopping()) return false;
-        }
-        return false;
+        return paho::wait_for(token, timeout, [this] { return stopping(); });
     }
 
     void wait_while_connected() {
@@ -334,13 +290,7 @@ struct BrokerClient::Impl : public virtual ::mqtt::callback {
 
     void disconnect() {
         if (!client) return;
-        try {
-            if (client->is_connected()) {
-                client->disconnect(kDisconnectTimeout)->wait_for(kDisconnectTimeout * 2);
-            }
-        } catch (const ::mqtt::exception& error) {
-            log_debug(instance, "disconnect: {}", describe(error));
-        }
+        paho::disconnect_quietly(*client, instance);
         set_offline("stopped");
     }
 

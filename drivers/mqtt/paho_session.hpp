@@ -1,0 +1,42 @@
+#pragma once
+// What every Paho client of floorwatch does the same way: the connect options a broker's config
+// asks for (MQTT 3.1.1, keep-alive, TLS with hostname verification, password read from its file
+// at each connect), waiting on a token without holding up a stop, and a quiet disconnect. Used by
+// the subscribing broker clients (drivers/mqtt) and the order publisher (daemon/orders).
+
+#include <mqtt/async_client.h>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "drivers/mqtt/mqtt_config.hpp"
+
+namespace fw::mqtt::paho {
+
+// Paho's message for the exception, or what() when it has none.
+std::string describe(const ::mqtt::exception& error);
+
+// The password file's content without a trailing newline; nullopt when it cannot be read.
+std::optional<std::string> read_password_file(const std::string& path);
+
+// `clean_session`: false for subscribers (the broker keeps QoS 1 messages while the gateway is
+// away), true for publishers. Paho's automatic reconnect stays off: each client runs its own
+// backoff loop, because Paho's does not retry a first connect that fails. `on_tls_error` gets
+// OpenSSL's message of a failed handshake.
+::mqtt::connect_options connect_options(const BrokerConfig& broker, const std::string& password,
+                                        bool clean_session,
+                                        std::function<void(const std::string&)> on_tls_error = {});
+
+// Waits for the token in 100 ms slices, giving up when `stopping()` turns true, so a broker that
+// does not answer never holds up a stop. Returns whether the token completed in time.
+bool wait_for(::mqtt::token& token, std::chrono::milliseconds timeout,
+              const std::function<bool()>& stopping);
+
+// Disconnects if connected (1 s for the broker to answer); failures are logged at debug level
+// under `instance`, since the connection is being given up anyway.
+void disconnect_quietly(::mqtt::async_client& client, std::string_view instance);
+
+}  // namespace fw::mqtt::paho

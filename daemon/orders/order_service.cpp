@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
 #include <deque>
+#include <future>
 #include <map>
 #include <optional>
 #include <set>
@@ -218,7 +219,15 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
     }
 
     void start_publisher() {
-        publisher.reset();
+        if (publisher) {
+            // Stopping waits for the broker to answer the disconnect (up to about 2 s): off the
+            // core thread, so a reload never holds up alarms, replies or the watchdog.
+            std::erase_if(retiring, [](std::future<void>& stopped) {
+                return stopped.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+            });
+            retiring.push_back(std::async(std::launch::async,
+                                          [old = std::move(publisher)]() mutable { old.reset(); }));
+        }
         const auto& brokers = config.mqtt.brokers;
         if (brokers.empty()) return;
         const mqtt::BrokerConfig* chosen = &brokers.front();
@@ -925,6 +934,8 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
     std::uint64_t upload_counter = 0;
 
     std::unique_ptr<OrderPublisher> publisher;
+
+    std::vector<std::future<void>> retiring;  // publishers being stopped after a reload
     std::string publisher_broker;
     std::string topic_root;
     std::map<std::string, std::string> published_assignee;

@@ -16,6 +16,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <deque>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <new>
@@ -39,9 +40,11 @@ constexpr std::string_view kLogInstance = "store";
 // shutdown. The only other writer is an operator's sqlite3 shell.
 constexpr int kWriterBusyTimeoutMs = 1000;
 constexpr std::int64_t kPruneChunkRows = 5000;
-// A commit of this many samples takes a few milliseconds on a gateway's flash; a job (an alarm
-// event) arriving meanwhile waits at most that long.
-constexpr std::size_t kMaxSamplesPerTransaction = 5000;
+// While jobs wait, samples are committed in slices of this many: such a commit takes a few
+// milliseconds, and jobs take every other turn. Without waiting jobs a backlog is committed whole,
+// which is far cheaper per sample when there are many channels.
+constexpr std::size_t kSamplesPerSliceWhileJobsWait = 5000;
+constexpr int kCheckpointPages = 1000;
 constexpr int kShutdownCommitAttempts = 3;
 constexpr auto kShutdownRetryPause = std::chrono::milliseconds(500);
 constexpr auto kLogRepeatInterval = std::chrono::seconds(30);
@@ -163,6 +166,9 @@ class SqliteWriter final : public Writer {
           connection_(std::move(connection)),
           statements_(connection_.get()) {
         load_channel_ids();
+        // Checkpoints are ours to schedule, not SQLite's: its automatic one runs inside whichever
+        // commit crosses the threshold, and that may be the one an operator or an alarm waits for.
+        sqlite3_wal_hook(connection_.get(), &SqliteWriter::note_wal_size, this);
         thread_ = std::thread([this] { run(); });
     }
 
@@ -356,23 +362,30 @@ class SqliteWriter final : public Writer {
     }
 
     // Moves what the next transaction writes out of pending_. Jobs (alarm events, operators'
-    // actions) go first in a transaction of their own, without the samples that may have piled
-    // up: someone is waiting for them — unless the samples are due too (`samples_due`), so that
-    // a flood of alarm events never starves the samples. Samples go in slices of at most
-    // kMaxSamplesPerTransaction so that a job never waits behind one long commit. Returns
-    // whether pending_ is now empty.
-    bool take_work_locked(PendingWork& work, bool samples_due) {
-        if (!pending_.jobs.empty()) {
+    // actions) go in a transaction of their own, without the samples that may have piled up:
+    // someone is waiting for them. When samples are due as well, jobs and sample slices take
+    // turns (`jobs_turn`), so a flood of alarm events never starves the samples and a job waits
+    // at most for one slice (kSamplesPerSliceWhileJobsWait). Returns whether pending_ is now
+    // empty.
+    bool take_work_locked(PendingWork& work, bool samples_due, bool jobs_turn) {
+        if (!pending_.jobs.empty() && (!samples_due || jobs_turn)) {
             std::swap(work.jobs, pending_.jobs);
-            if (!samples_due) {
-                std::swap(work.channels, pending_.channels);  // small; samples may need them
-                return pending_.empty();
-            }
+            std::swap(work.channels, pending_.channels);  // small; jobs may refer to them
+            return pending_.empty();
         }
-        if (pending_.sample_count <= kMaxSamplesPerTransaction) {
-            std::deque<WriteJob> jobs = std::move(work.jobs);
+        std::deque<WriteJob> jobs_later;  // their turn comes with the next transaction
+        std::swap(jobs_later, pending_.jobs);
+        const bool emptied = take_samples_locked(
+            work, jobs_later.empty() ? std::numeric_limits<std::size_t>::max()
+                                     : kSamplesPerSliceWhileJobsWait);
+        std::swap(jobs_later, pending_.jobs);
+        return emptied && pending_.jobs.empty();
+    }
+
+    // The samples part of the queue, at most one slice of them, with the small tables; jobs stay.
+    bool take_samples_locked(PendingWork& work, std::size_t max_samples) {
+        if (pending_.sample_count <= max_samples) {
             std::swap(work, pending_);
-            work.jobs = std::move(jobs);
             return true;
         }
         std::swap(work.channels, pending_.channels);
@@ -382,8 +395,7 @@ class SqliteWriter final : public Writer {
         std::swap(work.input_health, pending_.input_health);
         while (!pending_.sample_batches.empty() &&
                (work.sample_count == 0 ||
-                work.sample_count + pending_.sample_batches.front().size() <=
-                    kMaxSamplesPerTransaction)) {
+                work.sample_count + pending_.sample_batches.front().size() <= max_samples)) {
             work.sample_count += pending_.sample_batches.front().size();
             pending_.sample_count -= pending_.sample_batches.front().size();
             work.sample_batches.push_back(std::move(pending_.sample_batches.front()));
@@ -402,6 +414,7 @@ class SqliteWriter final : public Writer {
         auto last_prune = SteadyClock::now() - retention_.prune_interval;
         bool backing_off = false;
         int shutdown_failures = 0;
+        bool jobs_turn = true;
         for (;;) {
             PendingWork work;
             std::optional<std::uint64_t> settles;  // set when this transaction empties the queue
@@ -418,8 +431,8 @@ class SqliteWriter final : public Writer {
                                              !pending_.jobs.empty()));
                 });
                 const bool samples_due = SteadyClock::now() >= next_commit;
-                jobs_only = !pending_.jobs.empty() && !samples_due;
-                if (take_work_locked(work, samples_due)) settles = enqueued_sequence_;
+                if (take_work_locked(work, samples_due, jobs_turn)) settles = enqueued_sequence_;
+                jobs_only = !work.jobs.empty();
                 stopping = stop_requested_;
                 retention = retention_;
             }
@@ -433,6 +446,8 @@ class SqliteWriter final : public Writer {
                 requeue(std::move(work));
             }
             backing_off = !committed;
+            if (committed) jobs_turn = !jobs_only;
+            if (committed) checkpoint_if_due(jobs_only);
             const auto now = SteadyClock::now();
             // Samples keep their group-commit rhythm across job transactions; a slice leaves
             // the rest to be written at once.
@@ -665,6 +680,31 @@ class SqliteWriter final : public Writer {
         return true;
     }
 
+    // Called by SQLite after each commit with the number of pages in the WAL.
+    static int note_wal_size(void* self, sqlite3*, const char*, int pages) {
+        static_cast<SqliteWriter*>(self)->wal_pages_ = pages;
+        return SQLITE_OK;
+    }
+
+    // After a samples transaction once the WAL holds kCheckpointPages (SQLite's own default),
+    // after a jobs-only one only when the WAL has grown far beyond it. PASSIVE: readers are never
+    // waited for; what they still need is copied back at a later checkpoint.
+    void checkpoint_if_due(bool after_jobs_only) {
+        const int due_at = after_jobs_only ? kCheckpointPages * 8 : kCheckpointPages;
+        if (wal_pages_ < due_at) return;
+        int wal_frames = 0;
+        int checkpointed = 0;
+        const int rc = sqlite3_wal_checkpoint_v2(connection_.get(), nullptr,
+                                                 SQLITE_CHECKPOINT_PASSIVE, &wal_frames,
+                                                 &checkpointed);
+        if (rc == SQLITE_OK) {
+            wal_pages_ = 0;
+        } else if (auto suppressed = log_limiter_.admit("checkpoint", SteadyClock::now())) {
+            log_warning(kLogInstance, "{}: WAL checkpoint failed: {} ({} more such messages held "
+                        "back)", path_, sqlite3_errmsg(connection_.get()), *suppressed);
+        }
+    }
+
     // A job's failure that is about the disk or the database (full, I/O error, locked, out of
     // memory, damaged) is the transaction's: everything is rolled back and retried, so the job is
     // never lost to it. Anything else (a constraint the job broke) fails that job alone.
@@ -847,6 +887,7 @@ class SqliteWriter final : public Writer {
     std::unordered_map<std::string, std::int64_t> channel_ids_;
     std::vector<std::string> channels_inserted_in_transaction_;
     std::vector<std::string> job_errors_;  // of the transaction being written, by job index
+    int wal_pages_ = 0;                    // pages in the WAL after the last commit
     std::thread thread_;
 };
 

@@ -68,27 +68,19 @@ struct OrderPublisher::Impl : public virtual ::mqtt::callback {
     }
 
     bool connect() {
-        std::string password;
-        if (!broker.password_file.empty()) {
-            auto read = mqtt::paho::read_password_file(broker.password_file);
-            if (!read) {
-                set_error("cannot read password_file " + broker.password_file);
-                return false;
-            }
-            password = std::move(*read);
+        std::string password_error;
+        const auto password = mqtt::paho::connect_password(broker, password_error);
+        if (!password) {
+            set_error(password_error);
+            return false;
         }
         try {
-            if (!client) {
-                ::mqtt::iclient_persistence* no_persistence = nullptr;
-                client = std::make_unique<::mqtt::async_client>(broker.uri, broker.client_id,
-                                                                no_persistence);
-                client->set_callback(*this);
-            }
+            if (!client) client = mqtt::paho::make_client(broker, broker.client_id, *this);
             {
                 std::lock_guard lock(mutex);
                 lost = false;
             }
-            auto token = client->connect(mqtt::paho::connect_options(broker, password, true));
+            auto token = client->connect(mqtt::paho::connect_options(broker, *password, true));
             if (!wait(*token, broker.connect_timeout + std::chrono::seconds(1))) {
                 set_error("connect timed out");
                 return false;

@@ -187,27 +187,18 @@ struct BrokerClient::Impl : public virtual ::mqtt::callback {
             connection_lost_flag = false;
             tls_error.clear();
         }
-        std::string password;
-        if (!broker.password_file.empty()) {
-            auto read = paho::read_password_file(broker.password_file);
-            if (!read) {
-                set_offline("cannot read password_file " + broker.password_file +
-                            " (check that it exists and floorwatchd may read it)");
-                return false;
-            }
-            password = std::move(*read);
+        std::string password_error;
+        const auto password = paho::connect_password(broker, password_error);
+        if (!password) {
+            set_offline(password_error);
+            return false;
         }
         try {
-            if (!client) {
-                ::mqtt::iclient_persistence* no_persistence = nullptr;
-                client = std::make_unique<::mqtt::async_client>(broker.uri, broker.client_id,
-                                                                no_persistence);
-                client->set_callback(*this);
-            }
+            if (!client) client = paho::make_client(broker, broker.client_id, *this);
             // A persistent session: QoS 1/2 messages published while the gateway is away are kept
             // by the broker. Subscriptions are renewed on every connect anyway.
             auto token = client->connect(paho::connect_options(
-                broker, password, false, [this](const std::string& message) {
+                broker, *password, false, [this](const std::string& message) {
                     std::lock_guard lock(mutex);
                     tls_error = message;
                 }));

@@ -32,6 +32,25 @@ std::optional<std::string> read_password_file(const std::string& path) {
     return password;
 }
 
+std::optional<std::string> connect_password(const BrokerConfig& broker, std::string& error) {
+    if (broker.password_file.empty()) return std::string();
+    auto password = read_password_file(broker.password_file);
+    if (!password) {
+        error = "cannot read password_file " + broker.password_file +
+                " (check that it exists and floorwatchd may read it)";
+    }
+    return password;
+}
+
+std::unique_ptr<::mqtt::async_client> make_client(const BrokerConfig& broker,
+                                                  const std::string& client_id,
+                                                  ::mqtt::callback& callback) {
+    ::mqtt::iclient_persistence* no_persistence = nullptr;
+    auto client = std::make_unique<::mqtt::async_client>(broker.uri, client_id, no_persistence);
+    client->set_callback(callback);
+    return client;
+}
+
 ::mqtt::connect_options connect_options(const BrokerConfig& broker, const std::string& password,
                                         bool clean_session,
                                         std::function<void(const std::string&)> on_tls_error) {

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,6 +22,16 @@ std::string describe(const ::mqtt::exception& error);
 
 // The password file's content without a trailing newline; nullopt when it cannot be read.
 std::optional<std::string> read_password_file(const std::string& path);
+
+// The password to connect with, read at each connect so a rotated file takes effect: "" when the
+// broker has no password_file; nullopt, with the reason for the log, when the file is unreadable.
+std::optional<std::string> connect_password(const BrokerConfig& broker, std::string& error);
+
+// A client without Paho's own persistence (the SQLite store is the record), reporting to
+// `callback`, whose methods run on Paho's thread and must not block or call the client.
+std::unique_ptr<::mqtt::async_client> make_client(const BrokerConfig& broker,
+                                                  const std::string& client_id,
+                                                  ::mqtt::callback& callback);
 
 // `clean_session`: false for subscribers (the broker keeps QoS 1 messages while the gateway is
 // away), true for publishers. Paho's automatic reconnect stays off: each client runs its own

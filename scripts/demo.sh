@@ -154,9 +154,9 @@ print(orders[0]["number"] if orders else "")')
            as_user 64004 report --equipment press-1 --type guarding --risk high \
                --description "light curtain bridged with a jumper" \
                --measures "press locked out, tagged" --anonymous
-           echo "demo: anna records an incident and the hours worked this month"
+           echo "demo: anna records an incident and the hours worked in the last 7 days"
            as_user 64002 incidents record --description "cut finger at the coil cart" --area stamping
-           as_user 64002 incidents hours --since 30d --until 0s --hours 12400 ;;
+           as_user 64002 incidents hours --since 7d --until 0s --hours 2900 ;;
         9) echo "---- floorwatch kpi (last 30 days) ----"; cli kpi --since 30d || true
            echo "---- floorwatch verify (every order's hash chain) ----"; cli verify || true
            echo "---- floorwatch report weekly ----"; cli report weekly || true ;;

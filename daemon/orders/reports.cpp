@@ -38,7 +38,9 @@ std::string date_of(std::int64_t ms) {
                        static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()));
 }
 
+// Hours for people; under an hour in minutes, so a quick fix does not read as "0.0 h".
 std::string hours_text(double ms) {
+    if (ms < kMsPerHour) return fmt::format("{:.0f} min", ms / 60000.0);
     return fmt::format("{:.1f} h", ms / kMsPerHour);
 }
 

@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
     # toolchain
-    build-essential cmake pkg-config ninja-build
+    build-essential cmake pkg-config ninja-build ccache clang-format
     # libraries (DESIGN.md "Conventions")
     libmodbus-dev libsqlite3-dev sqlite3 libboost1.81-dev libboost-json1.81-dev
     libyaml-cpp-dev libfmt-dev doctest-dev libsystemd-dev libssl-dev

@@ -8,6 +8,11 @@ cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
 
+# ccache (CMakeLists.txt, FW_CCACHE): paths relative to the repository, so a fresh clone in another
+# folder hits the cache the previous run left; the working directory is not hashed for the same
+# reason (debug info names it, which only gdb reads).
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
+
 echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DFW_SANITIZE=ON \
     -DFW_WARNINGS_AS_ERRORS=ON -DFW_BUILD_BENCH=OFF

@@ -24,8 +24,8 @@ constexpr auto kLogRepeatInterval = std::chrono::seconds(60);
 
 // Shelving and taking an alarm out of service hide it from everyone: when the config names
 // users, only these roles may; acknowledging is for anyone allowed on the socket.
-constexpr std::array kSupervisorRoles{workorders::Role::team_lead, workorders::Role::safety,
-                                      workorders::Role::manager, workorders::Role::admin};
+constexpr std::array kSupervisorRoles{workflow::Role::team_lead, workflow::Role::safety,
+                                      workflow::Role::manager, workflow::Role::admin};
 
 rules::TimePoint now_point() {
     const auto mono = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -56,7 +56,7 @@ struct AlarmService::Impl {
     boost::asio::io_context& core;
     store::Writer& writer;
     std::string store_path;
-    workorders::WorkflowConfig workflow;
+    workflow::WorkflowConfig workflow;
     std::unique_ptr<rules::Engine> engine;
     control::Server* control;
     boost::asio::steady_timer tick_timer{core};

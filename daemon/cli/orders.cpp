@@ -14,14 +14,14 @@
 #include "daemon/orders/order_store.hpp"
 #include "daemon/orders/reports.hpp"
 #include "daemon/store/sqlite_util.hpp"
-#include "daemon/workorders/views.hpp"
+#include "daemon/workflow/views.hpp"
 
 namespace fw::cli {
 namespace {
 
 namespace json = boost::json;
 using orders::OrderIndex;
-using workorders::OrderState;
+using workflow::OrderState;
 
 constexpr std::size_t kUploadChunk = 512 * 1024;
 
@@ -103,7 +103,7 @@ void print_order_line(const OrderState& order, std::int64_t now_ms) {
     const auto* step = order.current_step();
     std::cout << fmt::format(
         "{:<20} {:<6} {:<19} {:<10} {:<10} {:<24} {:<7} {}\n", order.number,
-        workorders::risk_name(order.risk), workorders::order_status_name(order.status),
+        workflow::risk_name(order.risk), workflow::order_status_name(order.status),
         order.equipment.empty() ? order.area : order.equipment,
         order.assignee.empty() ? "-" : order.assignee,
         step != nullptr && order.open() ? format_time(step->deadline_ms) : std::string("-"),
@@ -114,7 +114,7 @@ int orders_list(const Options& options) {
     const auto view = read_store(options);
     const std::int64_t now = wall_now_ms();
     const auto state = options.get("state");
-    if (state && !workorders::order_status_from_name(*state)) {
+    if (state && !workflow::order_status_from_name(*state)) {
         throw UsageError(fmt::format(
             "unknown state '{}' (reported, in_review, rectifying, awaiting_acceptance, closed, "
             "dismissed)",
@@ -122,7 +122,7 @@ int orders_list(const Options& options) {
     }
     std::vector<const OrderState*> shown;
     for (const auto& [id, order] : view.index.states) {
-        if (state && workorders::order_status_name(order.status) != *state) continue;
+        if (state && workflow::order_status_name(order.status) != *state) continue;
         if (!state && !options.has("all") && !order.open()) continue;
         if (auto equipment = options.get("equipment"); equipment && order.equipment != *equipment)
             continue;
@@ -137,7 +137,7 @@ int orders_list(const Options& options) {
     if (options.json) {
         json::array list;
         for (const auto* order : shown) {
-            auto item = workorders::order_view(*order);
+            auto item = workflow::order_view(*order);
             item["overdue"] = overdue_now(*order, now);
             list.push_back(std::move(item));
         }
@@ -183,21 +183,21 @@ int orders_show(const Options& options) {
     const auto& events = view.index.events_by_order.at(order->id);
     const std::int64_t now = wall_now_ms();
     if (options.json) {
-        auto item = workorders::order_view(*order);
+        auto item = workflow::order_view(*order);
         item["overdue"] = overdue_now(*order, now);
-        item["timeline"] = workorders::timeline_view(events);
+        item["timeline"] = workflow::timeline_view(events);
         std::cout << json::serialize(item) << '\n';
         return 0;
     }
-    const auto item = workorders::order_view(*order);
+    const auto item = workflow::order_view(*order);
     std::cout << fmt::format("{}  {}\n", order->number, order->title);
     std::cout << fmt::format("  id          {}\n", order->id);
-    std::cout << fmt::format("  state       {}{}\n", workorders::order_status_name(order->status),
+    std::cout << fmt::format("  state       {}{}\n", workflow::order_status_name(order->status),
                              overdue_now(*order, now) ? "  (OVERDUE)" : "");
     std::cout << fmt::format(
-        "  risk        {}{}\n", workorders::risk_name(order->risk),
+        "  risk        {}{}\n", workflow::risk_name(order->risk),
         order->risk != order->reported_risk
-            ? fmt::format(" (reported {})", workorders::risk_name(order->reported_risk))
+            ? fmt::format(" (reported {})", workflow::risk_name(order->reported_risk))
             : "");
     std::cout << fmt::format("  where       {} ({})\n",
                              order->equipment.empty() ? "-" : order->equipment, order->area);
@@ -215,14 +215,14 @@ int orders_show(const Options& options) {
     std::string chain;
     for (std::size_t i = 0; i < order->review_chain.size(); ++i) {
         chain += fmt::format(
-            "{}{}{}", i == 0 ? "" : " → ", workorders::role_name(order->review_chain[i]),
+            "{}{}{}", i == 0 ? "" : " → ", workflow::role_name(order->review_chain[i]),
             i < order->approvals.size() ? fmt::format(" ✓ {}", order->approvals[i].user) : "");
     }
     std::cout << fmt::format("  review      round {}: {}\n", order->review_round, chain);
     if (!order->assignee.empty()) std::cout << fmt::format("  assignee    {}\n", order->assignee);
     if (const auto* step = order->current_step(); step != nullptr && order->open()) {
         std::cout << fmt::format("  step        {} due {}\n",
-                                 workorders::step_kind_name(step->kind),
+                                 workflow::step_kind_name(step->kind),
                                  format_time(step->deadline_ms));
     }
     std::cout << fmt::format("  occurrences {}   rejections {}\n", order->occurrences,
@@ -236,7 +236,7 @@ int orders_show(const Options& options) {
                                  attachment.media_type, attachment.size, attachment.sha256);
     }
     std::cout << "Timeline:\n";
-    for (const auto& entry : workorders::timeline_view(events)) {
+    for (const auto& entry : workflow::timeline_view(events)) {
         const auto& event = entry.as_object();
         std::cout << fmt::format("  {}  {:<10} {:<10} {:<10} {}\n",
                                  format_time(event.at("wall_ms").as_int64()),
@@ -247,7 +247,7 @@ int orders_show(const Options& options) {
     }
     for (const auto& superseded : order->superseded) {
         std::cout << fmt::format("  superseded {} {} by {}: {}\n", superseded.event_id,
-                                 workorders::event_type_name(superseded.type), superseded.actor,
+                                 workflow::event_type_name(superseded.type), superseded.actor,
                                  superseded.reason);
     }
     return 0;
@@ -376,17 +376,17 @@ int run_report_command(int argc, char** argv) {
 int run_verify_command(int argc, char** argv) {
     const Options options = parse_options(argc, argv, OptionSpec{});
     const auto view = read_store(options);
-    std::optional<workorders::LocalSequence> local;
-    std::vector<workorders::ChainBreak> breaks;
+    std::optional<workflow::LocalSequence> local;
+    std::vector<workflow::ChainBreak> breaks;
     for (const auto& row : view.stored.unreadable) {
         breaks.push_back(
-            {row.order_id, row.event_id, workorders::ChainFault::modified,
+            {row.order_id, row.event_id, workflow::ChainFault::modified,
              fmt::format("order_events row {} cannot be read: {}", row.row_id, row.problem)});
     }
     // Every origin that wrote here must still have each of its events.
     for (const auto& cursor : view.stored.cursors) {
-        auto found = workorders::verify_events(
-            view.stored.events, workorders::LocalSequence{cursor.origin, cursor.next_sequence});
+        auto found = workflow::verify_events(
+            view.stored.events, workflow::LocalSequence{cursor.origin, cursor.next_sequence});
         for (auto& found_break : found) {
             if (std::ranges::none_of(breaks, [&](const auto& known) {
                     return known.order_id == found_break.order_id &&
@@ -398,7 +398,7 @@ int run_verify_command(int argc, char** argv) {
     }
     if (view.stored.cursors.empty()) {
         // No cursor row (the store never wrote an order, or the row was deleted): chains only.
-        for (auto& found : workorders::verify_events(view.stored.events, std::nullopt)) {
+        for (auto& found : workflow::verify_events(view.stored.events, std::nullopt)) {
             breaks.push_back(std::move(found));
         }
     }
@@ -407,7 +407,7 @@ int run_verify_command(int argc, char** argv) {
         for (const auto& found : breaks) {
             list.push_back({{"order_id", found.order_id},
                             {"event_id", found.event_id},
-                            {"fault", workorders::chain_fault_name(found.fault)},
+                            {"fault", workflow::chain_fault_name(found.fault)},
                             {"detail", found.detail}});
         }
         std::cout << json::serialize(json::object{{"events", view.stored.events.size()},
@@ -426,7 +426,7 @@ int run_verify_command(int argc, char** argv) {
         const auto* order = view.index.find(found.order_id);
         std::cout << fmt::format("BROKEN order {}{} at event {}: {}: {}\n", found.order_id,
                                  order != nullptr ? fmt::format(" ({})", order->number) : "",
-                                 found.event_id, workorders::chain_fault_name(found.fault),
+                                 found.event_id, workflow::chain_fault_name(found.fault),
                                  found.detail);
     }
     std::cout << fmt::format("{} break(s) in {} event(s)\n", breaks.size(),
@@ -438,7 +438,7 @@ int run_kpi_command(int argc, char** argv) {
     const Options options = parse_options(argc, argv, {"since", "until", "area"});
     const auto view = read_store(options);
     const std::int64_t now = wall_now_ms();
-    workorders::KpiFilter filter;
+    workflow::KpiFilter filter;
     if (auto since = options.get("since")) filter.since_ms = parse_time(*since, now);
     if (auto until = options.get("until")) filter.until_ms = parse_time(*until, now);
     if (auto area = options.get("area")) filter.area = *area;

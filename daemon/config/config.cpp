@@ -772,10 +772,10 @@ constexpr std::string_view kRoleListPattern = "^[a-z_]+( *, *[a-z_]+)*$";
 constexpr std::string_view kRoleListHint = "role names separated by ',', e.g. 'team_lead, safety'";
 
 // Fills `roles` from the text at `path`, or reports why it cannot.
-void read_role_list(const std::string& text, std::vector<workorders::Role>& roles,
+void read_role_list(const std::string& text, std::vector<workflow::Role>& roles,
                     const std::string& path, Reader& reader) {
     if (reader.failed(path)) return;
-    auto parsed = workorders::parse_role_list(text);
+    auto parsed = workflow::parse_role_list(text);
     if (!parsed.error.empty()) {
         reader.issue(path, parsed.error);
         return;
@@ -783,10 +783,10 @@ void read_role_list(const std::string& text, std::vector<workorders::Role>& role
     roles = std::move(parsed.roles);
 }
 
-template <workorders::Risk kRisk>
-Section<workorders::RiskPolicyFor<kRisk>> risk_policy_section() {
-    using workorders::RiskPolicy;
-    Section<workorders::RiskPolicyFor<kRisk>> section;
+template <workflow::Risk kRisk>
+Section<workflow::RiskPolicyFor<kRisk>> risk_policy_section() {
+    using workflow::RiskPolicy;
+    Section<workflow::RiskPolicyFor<kRisk>> section;
     section
         .string("review", &RiskPolicy::review,
                 "Review levels in approval order, e.g. 'team_lead, safety'; each level is approved "
@@ -810,8 +810,8 @@ Section<workorders::RiskPolicyFor<kRisk>> risk_policy_section() {
     return section;
 }
 
-Section<workorders::AreaPrefix> area_prefix_section() {
-    using workorders::AreaPrefix;
+Section<workflow::AreaPrefix> area_prefix_section() {
+    using workflow::AreaPrefix;
     Section<AreaPrefix> section;
     section.string("area", &AreaPrefix::area, "An area of the declared equipment.")
         .required()
@@ -822,8 +822,8 @@ Section<workorders::AreaPrefix> area_prefix_section() {
     return section;
 }
 
-Section<workorders::AttachmentLimits> attachment_limits_section() {
-    using workorders::AttachmentLimits;
+Section<workflow::AttachmentLimits> attachment_limits_section() {
+    using workflow::AttachmentLimits;
     Section<AttachmentLimits> section;
     section.size("max_size", &AttachmentLimits::max_size, "Largest photo or file accepted.")
         .between(1024, 1024LL * 1024 * 1024);
@@ -834,7 +834,7 @@ Section<workorders::AttachmentLimits> attachment_limits_section() {
     section.finish_with([](AttachmentLimits& limits, const std::string& path, Reader& reader) {
         const std::string types_path = join_path(path, "types");
         if (reader.failed(types_path)) return;
-        auto parsed = workorders::parse_media_types(limits.types);
+        auto parsed = workflow::parse_media_types(limits.types);
         if (!parsed.error.empty()) {
             reader.issue(types_path, parsed.error);
             return;
@@ -844,8 +844,8 @@ Section<workorders::AttachmentLimits> attachment_limits_section() {
     return section;
 }
 
-Section<workorders::UserConfig> workflow_user_section() {
-    using workorders::UserConfig;
+Section<workflow::UserConfig> workflow_user_section() {
+    using workflow::UserConfig;
     Section<UserConfig> section;
     section.string("name", &UserConfig::name, "User name, unique; recorded on every action.")
         .required()
@@ -872,7 +872,7 @@ Section<workorders::UserConfig> workflow_user_section() {
     return section;
 }
 
-void finish_workflow(workorders::WorkflowConfig& workflow, const std::string& path,
+void finish_workflow(workflow::WorkflowConfig& workflow, const std::string& path,
                      Reader& reader) {
     read_role_list(workflow.overdue_notify, workflow.overdue_notify_roles,
                    join_path(path, "overdue_notify"), reader);
@@ -896,10 +896,10 @@ void finish_workflow(workorders::WorkflowConfig& workflow, const std::string& pa
     report_repeats(areas, "area", reader);
 }
 
-Section<workorders::WorkflowConfig> workflow_section() {
-    using workorders::Risk;
-    using workorders::RiskPolicyFor;
-    using workorders::WorkflowConfig;
+Section<workflow::WorkflowConfig> workflow_section() {
+    using workflow::Risk;
+    using workflow::RiskPolicyFor;
+    using workflow::WorkflowConfig;
     Section<WorkflowConfig> section;
     section.section<RiskPolicyFor<Risk::low>>(
         "low", risk_policy_section<Risk::low>(),

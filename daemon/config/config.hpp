@@ -13,7 +13,7 @@
 #include "drivers/mqtt/mqtt_config.hpp"
 #include "rules/rule_check.hpp"
 #include "rules/rule_config.hpp"
-#include "daemon/workorders/workflow_config.hpp"
+#include "daemon/workflow/workflow_config.hpp"
 
 namespace fw {
 
@@ -64,7 +64,7 @@ struct Config {
     modbus::ModbusConfig modbus;
     mqtt::MqttConfig mqtt;
     std::vector<rules::RuleConfig> rules;  // as written; templates are expanded by the engine
-    workorders::WorkflowConfig workflow;  // hazard work orders: review, deadlines, users
+    workflow::WorkflowConfig workflow;  // hazard work orders: review, deadlines, users
 
     const EquipmentConfig* find_equipment(const std::string& id) const {
         for (const auto& item : equipment) {

@@ -18,8 +18,8 @@
 #include "daemon/orders/order_publisher.hpp"
 #include "daemon/orders/order_store.hpp"
 #include "daemon/store/sqlite_util.hpp"
-#include "daemon/workorders/commands.hpp"
-#include "daemon/workorders/views.hpp"
+#include "daemon/workflow/commands.hpp"
+#include "daemon/workflow/views.hpp"
 #include "rules/time_zone.hpp"
 
 namespace fw::orders {
@@ -27,12 +27,12 @@ namespace {
 
 namespace asio = boost::asio;
 namespace json = boost::json;
-using workorders::Actor;
-using workorders::Command;
-using workorders::Event;
-using workorders::OrderState;
-using workorders::Outcome;
-using workorders::Role;
+using workflow::Actor;
+using workflow::Command;
+using workflow::Event;
+using workflow::OrderState;
+using workflow::Outcome;
+using workflow::Role;
 
 constexpr std::string_view kInstance = "orders";
 constexpr auto kOverdueInterval = std::chrono::seconds(30);
@@ -42,9 +42,9 @@ constexpr std::size_t kMaxOpenUploads = 8;
 constexpr auto kUploadExpiry = std::chrono::minutes(10);
 
 // The wall clock, and whether the kernel says it is synchronised (NTP, GPS, PTP).
-class SystemClock final : public workorders::Clock {
+class SystemClock final : public workflow::Clock {
   public:
-    workorders::WallTime now() const override {
+    workflow::WallTime now() const override {
         timex status{};
         const int state = ntp_adjtime(&status);
         return {wall_now_ms(), state >= 0 && state != TIME_ERROR};
@@ -117,14 +117,14 @@ struct Upload {
 
 struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
     Impl(asio::io_context& core_context, store::Writer& store_writer, const Config& initial,
-         control::Server* control_server, AlarmHooks hooks, const workorders::Clock* given_clock)
+         control::Server* control_server, AlarmHooks hooks, const workflow::Clock* given_clock)
         : core(core_context),
           writer(store_writer),
           config(initial),
           control(control_server),
           alarms(std::move(hooks)),
           clock(given_clock != nullptr ? given_clock : &system_clock),
-          origin(workorders::origin_of(initial.gateway.site, initial.gateway.node)),
+          origin(workflow::origin_of(initial.gateway.site, initial.gateway.node)),
           event_writer(origin, 1),
           overdue_timer(core_context) {
         load_zone();
@@ -187,7 +187,7 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
                       row.event_id, row.order_id, row.row_id, row.problem);
         }
         if (const auto* cursor = stored.cursor_of(origin)) {
-            event_writer = workorders::EventWriter(origin, cursor->next_sequence, cursor->last_hlc);
+            event_writer = workflow::EventWriter(origin, cursor->next_sequence, cursor->last_hlc);
         }
         anonymity_key = stored.anonymity_key;
         day_counters = std::move(stored.day_counters);
@@ -315,7 +315,7 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         if (found != nullptr) head = index.events_by_order[found->id].back().hash;
 
         std::optional<std::pair<std::pair<std::string, std::string>, std::uint32_t>> counter;
-        if (auto* report = std::get_if<workorders::ReportCommand>(&action.command)) {
+        if (auto* report = std::get_if<workflow::ReportCommand>(&action.command)) {
             const auto local = zone.local_time(clock->now().ms);
             report->local_date =
                 std::chrono::year_month_day{std::chrono::year(local.year),
@@ -327,15 +327,15 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
             counter = std::make_pair(std::move(key), report->day_counter);
         }
 
-        auto scratch = std::make_shared<workorders::EventWriter>(event_writer);
-        auto outcome = std::make_shared<Outcome>(workorders::handle(
+        auto scratch = std::make_shared<workflow::EventWriter>(event_writer);
+        auto outcome = std::make_shared<Outcome>(workflow::handle(
             action.command, action.actor, state, head,
-            workorders::HandlerContext{config.workflow, *clock, *scratch, anonymity_key}));
+            workflow::HandlerContext{config.workflow, *clock, *scratch, anonymity_key}));
         if (!outcome->accepted()) {
             ++stats.actions_refused;
             if (action.alarm_event_id) {
                 log_warning(kInstance, "alarm event {}: {} refused: {}", *action.alarm_event_id,
-                            workorders::command_name(action.command), outcome->refusal);
+                            workflow::command_name(action.command), outcome->refusal);
                 write_alarm_cursor_only(*action.alarm_event_id, std::move(action.then), outcome);
                 return;
             }
@@ -386,7 +386,7 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
     }
 
     void on_written(
-        const workorders::EventWriter& scratch, const Outcome& outcome,
+        const workflow::EventWriter& scratch, const Outcome& outcome,
         const std::optional<std::pair<std::pair<std::string, std::string>, std::uint32_t>>& counter,
         std::optional<std::int64_t> alarm_event_id, const std::string& error) {
         if (!error.empty()) {
@@ -412,13 +412,13 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         for (const auto& event : outcome.events) {
             log_info(kInstance, "{} {}: {} by {} ({})",
                      outcome.state.number.empty() ? id : outcome.state.number,
-                     workorders::event_type_name(event.type),
-                     workorders::order_status_name(outcome.state.status), event.actor,
-                     workorders::role_name(event.role));
+                     workflow::event_type_name(event.type),
+                     workflow::order_status_name(outcome.state.status), event.actor,
+                     workflow::role_name(event.role));
         }
         for (const auto& notice : outcome.notices) {
             std::vector<std::string> who;
-            for (const Role role : notice.roles) who.emplace_back(workorders::role_name(role));
+            for (const Role role : notice.roles) who.emplace_back(workflow::role_name(role));
             if (!notice.user.empty()) who.push_back(notice.user);
             log_warning(kInstance, "notice for {}: {}",
                         who.empty() ? std::string("-") : fmt::format("{}", fmt::join(who, ", ")),
@@ -443,11 +443,11 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
 
     void publish(const OrderState& state) {
         if (!publisher) return;
-        json::object view = workorders::order_view(state);
+        json::object view = workflow::order_view(state);
         const std::string payload = json::serialize(view);
         publisher->publish(topic_root + "/orders/" + state.id, payload);
         const std::string assignee =
-            state.open() && state.status == workorders::OrderStatus::rectifying ? state.assignee
+            state.open() && state.status == workflow::OrderStatus::rectifying ? state.assignee
                                                                                 : std::string();
         auto& previous = published_assignee[state.id];
         if (!previous.empty() && previous != assignee) {
@@ -519,7 +519,7 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         const std::string description = trigger.value ? fmt::format("{}: {} (value {:.4g})", what,
                                                                     trigger.detail, *trigger.value)
                                                       : fmt::format("{}: {}", what, trigger.detail);
-        const workorders::RuleSource source{
+        const workflow::RuleSource source{
             trigger.rule_id, trigger.rule_version.empty() ? rule->version : trigger.rule_version};
         const auto all = index.all();
         Action action;
@@ -532,17 +532,17 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
                     ? rule_config.hazard_type
                     : (rule_config.hazard ? rule_config.hazard->type : "");
             if (const auto target =
-                    workorders::order_to_escalate(all, trigger.equipment, hazard_type)) {
+                    workflow::order_to_escalate(all, trigger.equipment, hazard_type)) {
                 action.order_id = *target;
-                action.command = workorders::EscalateCommand{
+                action.command = workflow::EscalateCommand{
                     fmt::format("recurrence rule {}: {}", trigger.rule_id, trigger.detail),
                     trigger.rule_id};
             } else {
-                workorders::ReportCommand report;
+                workflow::ReportCommand report;
                 report.equipment = trigger.equipment;
                 report.area = area;
                 report.hazard_type = hazard_type;
-                report.risk = workorders::Risk::red;
+                report.risk = workflow::Risk::red;
                 report.title = rule_config.hazard && !rule_config.hazard->title.empty()
                                    ? rule_config.hazard->title
                                    : "";
@@ -551,12 +551,12 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
                 action.command = std::move(report);
             }
         } else if (rule_config.hazard) {
-            if (const auto open = workorders::open_order_for_activation(all, trigger.rule_id,
+            if (const auto open = workflow::open_order_for_activation(all, trigger.rule_id,
                                                                         trigger.equipment)) {
                 action.order_id = *open;
-                action.command = workorders::RecordOccurrenceCommand{source};
+                action.command = workflow::RecordOccurrenceCommand{source};
             } else {
-                workorders::ReportCommand report;
+                workflow::ReportCommand report;
                 report.equipment = trigger.equipment;
                 report.area = area;
                 report.hazard_type = rule_config.hazard->type;
@@ -588,10 +588,10 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
     }
 
     void check_overdue() {
-        for (const auto& due : workorders::overdue_steps(index.all(), clock->now().ms)) {
+        for (const auto& due : workflow::overdue_steps(index.all(), clock->now().ms)) {
             if (!overdue_queued.insert({due.order_id, due.step_index}).second) continue;
             Action action;
-            action.command = workorders::MarkOverdueCommand{due.step_index};
+            action.command = workflow::MarkOverdueCommand{due.step_index};
             action.actor = Actor::system();
             action.order_id = due.order_id;
             action.then = [this, key = std::make_pair(due.order_id, due.step_index)](
@@ -630,7 +630,7 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
 
     // Attachment hashes -> stored attachments, or the reason one is unknown.
     std::optional<std::string> resolve_attachments(const std::vector<std::string>& hashes,
-                                                   std::vector<workorders::Attachment>& out) {
+                                                   std::vector<workflow::Attachment>& out) {
         for (const auto& hash : hashes) {
             const auto it = attachments.find(hash);
             if (it == attachments.end()) {
@@ -651,7 +651,7 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
             json::array notices;
             for (const auto& notice : outcome.notices)
                 notices.push_back(json::value(notice.message));
-            reply.ok(json::object{{"order", workorders::order_view(outcome.state)},
+            reply.ok(json::object{{"order", workflow::order_view(outcome.state)},
                                   {"events", std::move(events)},
                                   {"notices", std::move(notices)}});
         };
@@ -661,7 +661,7 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         if (!ready(reply)) return;
         auto actor = actor_for(caller, reply);
         if (!actor) return;
-        workorders::ReportCommand report;
+        workflow::ReportCommand report;
         report.equipment = text_arg(args, "equipment");
         report.area = text_arg(args, "area");
         if (!report.equipment.empty()) {
@@ -688,7 +688,7 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         report.hazard_type = text_arg(args, "hazard_type");
         const std::string risk = text_arg(args, "risk");
         if (!risk.empty()) {
-            const auto parsed = workorders::risk_from_name(risk);
+            const auto parsed = workflow::risk_from_name(risk);
             if (!parsed)
                 return reply.error(fmt::format("unknown risk '{}' (low, medium, high, red)", risk));
             report.risk = *parsed;
@@ -720,32 +720,32 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         const auto deadline = integer_arg(args, "deadline_ms");
         Command command;
         if (verb == "approve") {
-            command = workorders::ApproveCommand{};
+            command = workflow::ApproveCommand{};
         } else if (verb == "dismiss") {
             const std::string kind_name = text_arg(args, "kind");
             const auto kind =
-                workorders::dismiss_kind_from_name(kind_name.empty() ? "false_alarm" : kind_name);
+                workflow::dismiss_kind_from_name(kind_name.empty() ? "false_alarm" : kind_name);
             if (!kind)
                 return reply.error(
                     fmt::format("unknown dismissal kind '{}' (false_alarm, duplicate)", kind_name));
-            command = workorders::DismissCommand{*kind, reason};
+            command = workflow::DismissCommand{*kind, reason};
         } else if (verb == "assign") {
-            command = workorders::AssignCommand{text_arg(args, "assignee"), deadline};
+            command = workflow::AssignCommand{text_arg(args, "assignee"), deadline};
         } else if (verb == "reassign") {
-            command = workorders::ReassignCommand{text_arg(args, "assignee"), deadline, reason};
+            command = workflow::ReassignCommand{text_arg(args, "assignee"), deadline, reason};
         } else if (verb == "submit") {
-            workorders::SubmitCommand submit_command{note, {}};
+            workflow::SubmitCommand submit_command{note, {}};
             if (auto problem = resolve_attachments(strings_arg(args, "attachments"),
                                                    submit_command.attachments)) {
                 return reply.error(*problem);
             }
             command = std::move(submit_command);
         } else if (verb == "accept") {
-            command = workorders::AcceptCommand{note};
+            command = workflow::AcceptCommand{note};
         } else if (verb == "reject") {
-            command = workorders::RejectCommand{reason, deadline};
+            command = workflow::RejectCommand{reason, deadline};
         } else if (verb == "escalate") {
-            command = workorders::EscalateCommand{reason, ""};
+            command = workflow::EscalateCommand{reason, ""};
         } else {
             return reply.error(fmt::format(
                 "unknown action '{}' (approve, dismiss, assign, reassign, submit, accept, reject, "
@@ -813,11 +813,11 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
                             limits.types));
         }
         stored.attachment.size = stored.data.size();
-        stored.attachment.sha256 = workorders::sha256_hex(stored.data);
+        stored.attachment.sha256 = workflow::sha256_hex(stored.data);
         stored.uploaded_by = actor->user;
         stored.uploaded_ms = clock->now().ms;
         enqueue([this, stored = std::move(stored), reply = std::move(reply)]() mutable {
-            const workorders::Attachment meta = stored.attachment;
+            const workflow::Attachment meta = stored.attachment;
             writer.enqueue_job(store::WriteJob{
                 [stored = std::move(stored)](sqlite3* db) { write_attachment(db, stored); },
                 [weak = weak_from_this(), &core = core, meta, reply](const std::string& error) {
@@ -912,14 +912,14 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
     control::Server* control;
     AlarmHooks alarms;
     SystemClock system_clock;
-    const workorders::Clock* clock;
+    const workflow::Clock* clock;
     std::string origin;
     rules::TimeZone zone;
 
-    workorders::EventWriter event_writer;
+    workflow::EventWriter event_writer;
     std::string anonymity_key;
     DayCounters day_counters;
-    std::map<std::string, workorders::Attachment, std::less<>> attachments;
+    std::map<std::string, workflow::Attachment, std::less<>> attachments;
     OrderIndex index;
     std::int64_t alarm_cursor = 0;  // durable
     std::int64_t alarm_seen = 0;    // queued or durable
@@ -952,7 +952,7 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
 
 OrderService::OrderService(asio::io_context& core, store::Writer& writer, const Config& config,
                            control::Server* control, AlarmHooks alarms,
-                           const workorders::Clock* clock)
+                           const workflow::Clock* clock)
     : impl_(std::make_shared<Impl>(core, writer, config, control, std::move(alarms), clock)) {
     impl_->register_commands();
     impl_->subscribe_alarms();

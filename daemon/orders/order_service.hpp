@@ -27,7 +27,7 @@
 #include "daemon/config/config.hpp"
 #include "daemon/control/control.hpp"
 #include "daemon/store/store.hpp"
-#include "daemon/workorders/hlc.hpp"
+#include "daemon/workflow/hlc.hpp"
 #include "rules/engine.hpp"
 
 namespace fw::orders {
@@ -58,7 +58,7 @@ class OrderService {
     // reads (nullptr: the system clock, with NTP synchronisation from the kernel).
     OrderService(boost::asio::io_context& core, store::Writer& writer, const Config& config,
                  control::Server* control, AlarmHooks alarms,
-                 const workorders::Clock* clock = nullptr);
+                 const workflow::Clock* clock = nullptr);
     // The daemon's form: hooks from the AlarmService (may be nullptr: no automatic orders).
     OrderService(boost::asio::io_context& core, store::Writer& writer, const Config& config,
                  control::Server* control, alarms::AlarmService* alarms);

@@ -10,13 +10,13 @@
 
 #include "daemon/store/sqlite_util.hpp"
 #include "daemon/store/store.hpp"
-#include "daemon/workorders/numbering.hpp"
+#include "daemon/workflow/numbering.hpp"
 
 namespace fw::orders {
 namespace {
 
 using store::detail::Statement;
-using workorders::OrderState;
+using workflow::OrderState;
 
 // SQLITE_ROW: true; SQLITE_DONE: false; anything else throws. A read that silently stopped early
 // would look like fewer orders, counters or cursors than there are, and the daemon would then
@@ -78,7 +78,7 @@ std::optional<Event> event_from_row(Statement& row, std::string& problem) {
     event.id.sequence = static_cast<std::uint64_t>(row.column_int64(2));
     event.order_id = row.column_text(3);
     const std::string type = row.column_text(4);
-    const auto parsed_type = workorders::event_type_from_name(type);
+    const auto parsed_type = workflow::event_type_from_name(type);
     if (!parsed_type) {
         problem = fmt::format("unknown event type '{}'", type);
         return std::nullopt;
@@ -86,7 +86,7 @@ std::optional<Event> event_from_row(Statement& row, std::string& problem) {
     event.type = *parsed_type;
     event.actor = row.column_text(5);
     const std::string role = row.column_text(6);
-    const auto parsed_role = workorders::role_from_name(role);
+    const auto parsed_role = workflow::role_from_name(role);
     if (!parsed_role) {
         problem = fmt::format("unknown role '{}'", role);
         return std::nullopt;
@@ -106,9 +106,9 @@ std::optional<Event> event_from_row(Statement& row, std::string& problem) {
     event.payload = std::move(payload.as_object());
     event.prev_hash = row.column_text(13);
     event.hash = row.column_text(14);
-    if (row.column_int64(11) != workorders::kEventFormat) {
+    if (row.column_int64(11) != workflow::kEventFormat) {
         problem = fmt::format("event format {} is not {}", row.column_int64(11),
-                              workorders::kEventFormat);
+                              workflow::kEventFormat);
         return std::nullopt;
     }
     return event;
@@ -199,7 +199,7 @@ OrderIndex index_orders(const std::vector<Event>& events) {
     OrderIndex index;
     for (const auto& event : events) index.events_by_order[event.order_id].push_back(event);
     for (const auto& [id, order_events] : index.events_by_order) {
-        auto state = workorders::fold(order_events);
+        auto state = workflow::fold(order_events);
         if (!state.exists()) continue;
         if (!state.number.empty()) index.id_by_number[upper(state.number)] = id;
         index.states.emplace(id, std::move(state));
@@ -217,9 +217,9 @@ void write_event_batch(sqlite3* db, const EventBatch& batch) {
                             "INSERT INTO order_outbox (event_row, origin, sequence, queued_ms) "
                             "VALUES (?1, ?2, ?3, ?4)");
     for (const auto& event : batch.events) {
-        const std::string type(workorders::event_type_name(event.type));
-        const std::string role(workorders::role_name(event.role));
-        const std::string payload = workorders::canonical_json(event.payload);
+        const std::string type(workflow::event_type_name(event.type));
+        const std::string role(workflow::role_name(event.role));
+        const std::string payload = workflow::canonical_json(event.payload);
         insert_event.bind(1, std::string_view(event.id.origin));
         insert_event.bind(2, event.id.sequence);
         insert_event.bind(3, std::string_view(event.order_id));
@@ -230,7 +230,7 @@ void write_event_batch(sqlite3* db, const EventBatch& batch) {
         insert_event.bind(8, std::int64_t{event.clock_synced ? 1 : 0});
         insert_event.bind(9, event.hlc.physical_ms);
         insert_event.bind(10, std::int64_t{event.hlc.logical});
-        insert_event.bind(11, workorders::kEventFormat);
+        insert_event.bind(11, workflow::kEventFormat);
         insert_event.bind(12, std::string_view(payload));
         insert_event.bind(13, std::string_view(event.prev_hash));
         insert_event.bind(14, std::string_view(event.hash));

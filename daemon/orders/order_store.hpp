@@ -11,17 +11,17 @@
 #include <utility>
 #include <vector>
 
-#include "daemon/workorders/commands.hpp"
-#include "daemon/workorders/event.hpp"
-#include "daemon/workorders/order.hpp"
+#include "daemon/workflow/commands.hpp"
+#include "daemon/workflow/event.hpp"
+#include "daemon/workflow/order.hpp"
 
 struct sqlite3;
 
 namespace fw::orders {
 
-using workorders::Attachment;
-using workorders::Event;
-using workorders::Hlc;
+using workflow::Attachment;
+using workflow::Event;
+using workflow::Hlc;
 
 struct WriterCursor {
     std::string origin;
@@ -58,12 +58,12 @@ StoredOrders load_orders(sqlite3* db);
 
 // Every order folded from its events, and each order's events in written order.
 struct OrderIndex {
-    std::map<std::string, workorders::OrderState, std::less<>> states;
+    std::map<std::string, workflow::OrderState, std::less<>> states;
     std::map<std::string, std::vector<Event>, std::less<>> events_by_order;
     std::map<std::string, std::string, std::less<>> id_by_number;  // upper-case human number
-    std::vector<workorders::OrderState> all() const;
+    std::vector<workflow::OrderState> all() const;
     // An order by id or human number (case-insensitive); nullptr when there is none.
-    const workorders::OrderState* find(std::string_view id_or_number) const;
+    const workflow::OrderState* find(std::string_view id_or_number) const;
 };
 OrderIndex index_orders(const std::vector<Event>& events);
 

@@ -41,7 +41,7 @@ namespace {
 
 using fw::alarms::StoredAlarmEvent;
 using fw::rules::AlarmAction;
-using fw::workorders::ManualClock;
+using fw::workflow::ManualClock;
 
 constexpr std::int64_t kStart = 1795000000000;  // 2026-11-18 07:06:40 UTC
 
@@ -125,7 +125,7 @@ TEST_CASE("order service: alarms open, recur and escalate orders; overdue once; 
         const auto& opened = index.states.begin()->second;
         CHECK(opened.rule_id == "press2-vibration");
         CHECK(opened.rule_version == "00112233aabbccdd");
-        CHECK(opened.risk == fw::workorders::Risk::medium);
+        CHECK(opened.risk == fw::workflow::Risk::medium);
         CHECK(opened.number == "HZ-20261118-0001");
         CHECK(opened.description == "press2-vibration: above 4.5 (value 5.2)");
 
@@ -144,7 +144,7 @@ TEST_CASE("order service: alarms open, recur and escalate orders; overdue once; 
         REQUIRE(index.states.size() == 1);
         const auto& escalated = index.states.begin()->second;
         CHECK(escalated.occurrences == 2);
-        CHECK(escalated.risk == fw::workorders::Risk::red);
+        CHECK(escalated.risk == fw::workflow::Risk::red);
         CHECK(escalated.escalations == 1);
         CHECK(escalated.review_chain.size() == 3);
 
@@ -161,7 +161,7 @@ TEST_CASE("order service: alarms open, recur and escalate orders; overdue once; 
         plant.settle(service);
         const auto events = plant.stored().events;
         CHECK(std::count_if(events.begin(), events.end(), [](const auto& event) {
-                  return event.type == fw::workorders::EventType::overdue;
+                  return event.type == fw::workflow::EventType::overdue;
               }) == 1);
         CHECK(fw::orders::index_orders(events).states.begin()->second.overdue());
         service.stop();
@@ -182,9 +182,9 @@ TEST_CASE("order service: alarms open, recur and escalate orders; overdue once; 
     REQUIRE(stored.cursors.size() == 1);
     CHECK(stored.cursors[0].origin == "unit.gw");
     CHECK(stored.cursors[0].next_sequence == before + 1);
-    CHECK(fw::workorders::verify_events(
+    CHECK(fw::workflow::verify_events(
               stored.events,
-              fw::workorders::LocalSequence{"unit.gw", stored.cursors[0].next_sequence})
+              fw::workflow::LocalSequence{"unit.gw", stored.cursors[0].next_sequence})
               .empty());
     CHECK(stored.anonymity_key.size() == 64);
     again.stop();

@@ -7,15 +7,15 @@
 #include <cmath>
 #include <optional>
 
-#include "daemon/workorders/order.hpp"
+#include "daemon/workflow/order.hpp"
 
 namespace fw::orders {
 namespace {
 
-using workorders::Distribution;
-using workorders::KpiFilter;
-using workorders::OrderState;
-using workorders::OrderStatus;
+using workflow::Distribution;
+using workflow::KpiFilter;
+using workflow::OrderState;
+using workflow::OrderStatus;
 
 constexpr double kMsPerHour = 3600.0 * 1000.0;
 constexpr std::int64_t kWeekMs = 7LL * 24 * 3600 * 1000;
@@ -69,7 +69,7 @@ WeekFigures week_figures(const std::vector<OrderState>& orders,
         if (order.status == OrderStatus::closed) ++figures.closed;
         if (order.status == OrderStatus::dismissed) ++figures.dismissed;
     }
-    figures.to_close = workorders::time_to_close(orders, filter);
+    figures.to_close = workflow::time_to_close(orders, filter);
     figures.incidents = incident_totals(incidents, filter);
     return figures;
 }
@@ -104,7 +104,7 @@ boost::json::object kpi_report(const std::vector<OrderState>& orders,
                                const KpiFilter& filter, std::int64_t now_ms) {
     boost::json::object report;
     boost::json::array cohorts;
-    for (const auto& cohort : workorders::closure_by_cohort(orders, filter)) {
+    for (const auto& cohort : workflow::closure_by_cohort(orders, filter)) {
         cohorts.push_back({{"cohort", cohort.cohort},
                            {"reported", cohort.reported},
                            {"closed", cohort.closed},
@@ -112,21 +112,21 @@ boost::json::object kpi_report(const std::vector<OrderState>& orders,
                            {"closure_rate", cohort.closure_rate}});
     }
     report["closure_by_cohort"] = std::move(cohorts);
-    report["time_to_close"] = distribution_json(workorders::time_to_close(orders, filter));
+    report["time_to_close"] = distribution_json(workflow::time_to_close(orders, filter));
     boost::json::object steps;
-    for (const auto& [kind, figures] : workorders::time_per_step(orders, filter)) {
-        steps[workorders::step_kind_name(kind)] = distribution_json(figures);
+    for (const auto& [kind, figures] : workflow::time_per_step(orders, filter)) {
+        steps[workflow::step_kind_name(kind)] = distribution_json(figures);
     }
     report["time_per_step"] = std::move(steps);
-    report["overdue"] = workorders::overdue_count(orders, filter, now_ms);
+    report["overdue"] = workflow::overdue_count(orders, filter, now_ms);
     boost::json::array per_area;
-    for (const auto& [key, count] : workorders::reports_per_area_month(orders, filter)) {
+    for (const auto& [key, count] : workflow::reports_per_area_month(orders, filter)) {
         per_area.push_back({{"area", key.first}, {"month", key.second}, {"reported", count}});
     }
     report["reports_per_area_month"] = std::move(per_area);
     boost::json::array points;
     for (const auto& point :
-         workorders::top_risk_points(orders, filter, now_ms, kRecentWindowMs, 10)) {
+         workflow::top_risk_points(orders, filter, now_ms, kRecentWindowMs, 10)) {
         points.push_back({{"equipment", point.equipment},
                           {"area", point.area},
                           {"score", point.score},
@@ -135,7 +135,7 @@ boost::json::object kpi_report(const std::vector<OrderState>& orders,
     }
     report["top_risk_points"] = std::move(points);
     boost::json::array precision;
-    for (const auto& rule : workorders::rule_precision(orders, filter)) {
+    for (const auto& rule : workflow::rule_precision(orders, filter)) {
         precision.push_back({{"rule_id", rule.rule_id},
                              {"confirmed", rule.confirmed},
                              {"dismissed", rule.dismissed},
@@ -145,7 +145,7 @@ boost::json::object kpi_report(const std::vector<OrderState>& orders,
     const auto totals = incident_totals(incidents, filter);
     boost::json::object incident{{"recordable_incidents", totals.incidents},
                                  {"hours_worked", totals.hours}};
-    if (const auto rate = workorders::incident_rate(totals.incidents, totals.hours)) {
+    if (const auto rate = workflow::incident_rate(totals.incidents, totals.hours)) {
         incident["per_200k_hours"] = rate->per_200k_hours;
         incident["per_1m_hours"] = rate->per_1m_hours;
     } else {
@@ -228,7 +228,7 @@ std::string weekly_report(const std::vector<OrderState>& orders,
 
     text += "## Top 5 risk points\n\n";
     const auto points =
-        workorders::top_risk_points(orders, KpiFilter{}, now_ms, kRecentWindowMs, 5);
+        workflow::top_risk_points(orders, KpiFilter{}, now_ms, kRecentWindowMs, 5);
     if (points.empty()) {
         text += "No open or recently closed orders.\n\n";
     } else {
@@ -268,11 +268,11 @@ std::string weekly_report(const std::vector<OrderState>& orders,
             const auto* step = order->current_step();
             text += fmt::format(
                 "| {} | {} | {} | {} | {} | {} | {} | {} |\n", order->number,
-                workorders::risk_name(order->risk), workorders::order_status_name(order->status),
+                workflow::risk_name(order->risk), workflow::order_status_name(order->status),
                 order->equipment.empty() ? order->area : order->equipment, order->title,
                 order->assignee.empty() ? "–" : order->assignee,
                 step == nullptr ? std::string("–")
-                                : fmt::format("{} {}", workorders::step_kind_name(step->kind),
+                                : fmt::format("{} {}", workflow::step_kind_name(step->kind),
                                               date_of(step->deadline_ms)),
                 overdue_now(*order) ? "**yes**" : "no");
         }
@@ -303,13 +303,13 @@ std::string weekly_report(const std::vector<OrderState>& orders,
                         duration_cell(before.to_close, &Distribution::p90_ms));
     count_row("recordable incidents", now.incidents.incidents, before.incidents.incidents);
     const auto rate_cell = [](const IncidentTotals& totals) {
-        const auto rate = workorders::incident_rate(totals.incidents, totals.hours);
+        const auto rate = workflow::incident_rate(totals.incidents, totals.hours);
         return rate ? fmt::format("{:.2f}", rate->per_200k_hours) : std::string("–");
     };
     text += fmt::format("| incident rate per 200,000 h | {} | {} | |\n", rate_cell(now.incidents),
                         rate_cell(before.incidents));
     text += fmt::format("\nOverdue now: {} open order(s).\n",
-                        workorders::overdue_count(orders, KpiFilter{}, now_ms));
+                        workflow::overdue_count(orders, KpiFilter{}, now_ms));
     return text;
 }
 

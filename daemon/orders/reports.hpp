@@ -1,7 +1,7 @@
 #pragma once
 // The KPIs and the weekly report as people read them (`floorwatch kpi`, `floorwatch report
 // weekly`): pure functions over order states and recorded incidents, so the figures are tested
-// against hand-computed fixtures. daemon/workorders/kpi.hpp defines every figure.
+// against hand-computed fixtures. daemon/workflow/kpi.hpp defines every figure.
 
 #include <boost/json.hpp>
 #include <cstdint>
@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "daemon/orders/order_store.hpp"
-#include "daemon/workorders/kpi.hpp"
+#include "daemon/workflow/kpi.hpp"
 
 namespace fw::orders {
 
@@ -23,18 +23,18 @@ struct IncidentTotals {
     double hours = 0;
 };
 IncidentTotals incident_totals(const std::vector<IncidentRecord>& records,
-                               const workorders::KpiFilter& filter);
+                               const workflow::KpiFilter& filter);
 
 // Every KPI of README "KPIs" as one JSON object (durations in ms and in hours).
-boost::json::object kpi_report(const std::vector<workorders::OrderState>& orders,
+boost::json::object kpi_report(const std::vector<workflow::OrderState>& orders,
                                const std::vector<IncidentRecord>& incidents,
-                               const workorders::KpiFilter& filter, std::int64_t now_ms);
+                               const workflow::KpiFilter& filter, std::int64_t now_ms);
 // The same for a terminal.
 std::string kpi_text(const boost::json::object& report);
 
 // Markdown: the week [week_end - 7 d, week_end): top-5 risk points, open and overdue to-do list,
 // KPIs against the previous week.
-std::string weekly_report(const std::vector<workorders::OrderState>& orders,
+std::string weekly_report(const std::vector<workflow::OrderState>& orders,
                           const std::vector<IncidentRecord>& incidents, std::int64_t week_end_ms,
                           std::int64_t now_ms, const std::string& title);
 

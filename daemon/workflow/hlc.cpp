@@ -1,8 +1,8 @@
-#include "daemon/workorders/hlc.hpp"
+#include "daemon/workflow/hlc.hpp"
 
 #include <algorithm>
 
-namespace fw::workorders {
+namespace fw::workflow {
 
 Hlc HybridClock::send(std::int64_t wall_ms) {
     const std::int64_t physical = std::max(last_.physical_ms, wall_ms);
@@ -26,4 +26,4 @@ std::optional<Hlc> HybridClock::receive(Hlc remote, std::int64_t wall_ms) {
     return last_;
 }
 
-}  // namespace fw::workorders
+}  // namespace fw::workflow

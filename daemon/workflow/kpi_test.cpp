@@ -1,8 +1,8 @@
-#include "daemon/workorders/kpi.hpp"
+#include "daemon/workflow/kpi.hpp"
 
 #include <doctest/doctest.h>
 
-namespace fw::workorders {
+namespace fw::workflow {
 namespace {
 
 constexpr std::int64_t kHour = 3600LL * 1000;
@@ -173,4 +173,4 @@ TEST_CASE("kpi: rule precision and incident rates") {
 }
 
 }  // namespace
-}  // namespace fw::workorders
+}  // namespace fw::workflow

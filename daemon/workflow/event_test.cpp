@@ -1,12 +1,12 @@
-#include "daemon/workorders/event.hpp"
+#include "daemon/workflow/event.hpp"
 
 #include <doctest/doctest.h>
 
-#include "daemon/workorders/hlc.hpp"
-#include "daemon/workorders/numbering.hpp"
-#include "daemon/workorders/test_harness.hpp"
+#include "daemon/workflow/hlc.hpp"
+#include "daemon/workflow/numbering.hpp"
+#include "daemon/workflow/test_harness.hpp"
 
-namespace fw::workorders {
+namespace fw::workflow {
 namespace {
 
 using testing::kStartMs;
@@ -184,4 +184,4 @@ TEST_CASE("numbering: ids from the report event, human numbers per prefix and da
 }
 
 }  // namespace
-}  // namespace fw::workorders
+}  // namespace fw::workflow

@@ -12,11 +12,11 @@
 #include <variant>
 #include <vector>
 
-#include "daemon/workorders/event.hpp"
-#include "daemon/workorders/order.hpp"
-#include "daemon/workorders/workflow_config.hpp"
+#include "daemon/workflow/event.hpp"
+#include "daemon/workflow/order.hpp"
+#include "daemon/workflow/workflow_config.hpp"
 
-namespace fw::workorders {
+namespace fw::workflow {
 
 // Who asks: a configured user with their roles, or the daemon itself.
 struct Actor {
@@ -182,4 +182,4 @@ struct DueStep {
 };
 std::vector<DueStep> overdue_steps(const std::vector<OrderState>& orders, std::int64_t now_ms);
 
-}  // namespace fw::workorders
+}  // namespace fw::workflow

@@ -13,7 +13,7 @@
 
 #include "rules/rule_config.hpp"
 
-namespace fw::workorders {
+namespace fw::workflow {
 
 using Millis = std::chrono::milliseconds;
 // A rule's `hazard.risk` becomes the order's risk unchanged, so both use one enum.
@@ -103,4 +103,4 @@ struct WorkflowConfig {
     const UserConfig* find_user_by_uid(std::int64_t uid) const;
 };
 
-}  // namespace fw::workorders
+}  // namespace fw::workflow

@@ -1,4 +1,4 @@
-#include "daemon/workorders/commands.hpp"
+#include "daemon/workflow/commands.hpp"
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -7,10 +7,10 @@
 #include <array>
 #include <tuple>
 
-#include "daemon/workorders/numbering.hpp"
-#include "daemon/workorders/payload.hpp"
+#include "daemon/workflow/numbering.hpp"
+#include "daemon/workflow/payload.hpp"
 
-namespace fw::workorders {
+namespace fw::workflow {
 namespace {
 
 constexpr std::array<std::string_view, 2> kDismissKindNames{"false_alarm", "duplicate"};
@@ -526,4 +526,4 @@ std::vector<DueStep> overdue_steps(const std::vector<OrderState>& orders, std::i
     return due;
 }
 
-}  // namespace fw::workorders
+}  // namespace fw::workflow

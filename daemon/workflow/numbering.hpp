@@ -7,9 +7,9 @@
 #include <string>
 #include <string_view>
 
-#include "daemon/workorders/event.hpp"
+#include "daemon/workflow/event.hpp"
 
-namespace fw::workorders {
+namespace fw::workflow {
 
 // An order's id is the id of the event that reported it, written "<origin>.<sequence>"
 // ("demo-plant.gw-stamping-1.17"): origins are unique and a node never reuses a sequence, so no
@@ -29,4 +29,4 @@ struct HumanNumber {
 // Recognises what format_human_number writes (case-insensitive prefix), for `orders show N`.
 std::optional<HumanNumber> parse_human_number(std::string_view text);
 
-}  // namespace fw::workorders
+}  // namespace fw::workflow

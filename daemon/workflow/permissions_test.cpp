@@ -6,9 +6,9 @@
 #include <set>
 #include <sstream>
 
-#include "daemon/workorders/test_harness.hpp"
+#include "daemon/workflow/test_harness.hpp"
 
-namespace fw::workorders {
+namespace fw::workflow {
 namespace {
 
 using testing::Plant;
@@ -72,7 +72,7 @@ Command command_for(const std::string& action, const OrderState& order) {
 TEST_CASE("permissions: every state x action x role, as in testcases/permissions.table") {
     const char* source_dir = std::getenv("FW_SOURCE_DIR");
     REQUIRE_MESSAGE(source_dir != nullptr, "run through ctest, which sets FW_SOURCE_DIR");
-    std::ifstream file(std::string(source_dir) + "/daemon/workorders/testcases/permissions.table");
+    std::ifstream file(std::string(source_dir) + "/daemon/workflow/testcases/permissions.table");
     REQUIRE(file.good());
 
     const std::set<std::string> states{"reported",   "in_review",           "review_done",
@@ -121,4 +121,4 @@ TEST_CASE("permissions: every state x action x role, as in testcases/permissions
 }
 
 }  // namespace
-}  // namespace fw::workorders
+}  // namespace fw::workflow

@@ -10,9 +10,9 @@
 #include <utility>
 #include <vector>
 
-#include "daemon/workorders/order.hpp"
+#include "daemon/workflow/order.hpp"
 
-namespace fw::workorders {
+namespace fw::workflow {
 
 // Which orders count: reported in [since_ms, until_ms), in `area` when it is set.
 struct KpiFilter {
@@ -91,4 +91,4 @@ struct IncidentRate {
 // nullopt when no hours were worked (the rate is undefined, not zero).
 std::optional<IncidentRate> incident_rate(std::size_t recordable_incidents, double hours_worked);
 
-}  // namespace fw::workorders
+}  // namespace fw::workflow

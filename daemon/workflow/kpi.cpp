@@ -1,4 +1,4 @@
-#include "daemon/workorders/kpi.hpp"
+#include "daemon/workflow/kpi.hpp"
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -7,7 +7,7 @@
 #include <chrono>
 #include <numeric>
 
-namespace fw::workorders {
+namespace fw::workflow {
 
 bool KpiFilter::includes(const OrderState& order) const {
     return order.exists() && order.reported_ms >= since_ms && order.reported_ms < until_ms &&
@@ -183,4 +183,4 @@ std::optional<IncidentRate> incident_rate(std::size_t recordable_incidents, doub
     return rate;
 }
 
-}  // namespace fw::workorders
+}  // namespace fw::workflow

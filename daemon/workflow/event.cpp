@@ -1,6 +1,6 @@
-#include "daemon/workorders/event.hpp"
+#include "daemon/workflow/event.hpp"
 
-#include "daemon/workorders/payload.hpp"
+#include "daemon/workflow/payload.hpp"
 
 #include <fmt/format.h>
 #include <openssl/evp.h>
@@ -12,7 +12,7 @@
 #include <set>
 #include <stdexcept>
 
-namespace fw::workorders {
+namespace fw::workflow {
 namespace {
 
 constexpr std::array<std::string_view, kEventTypeCount> kEventTypeNames{
@@ -381,4 +381,4 @@ std::vector<ChainBreak> verify_events(std::span<const Event> events,
     return breaks;
 }
 
-}  // namespace fw::workorders
+}  // namespace fw::workflow

@@ -6,13 +6,13 @@
 #include <boost/json.hpp>
 #include <span>
 
-#include "daemon/workorders/event.hpp"
-#include "daemon/workorders/order.hpp"
+#include "daemon/workflow/event.hpp"
+#include "daemon/workflow/order.hpp"
 
-namespace fw::workorders {
+namespace fw::workflow {
 
 boost::json::object order_view(const OrderState& order);
 // One timeline entry per event, in the order given.
 boost::json::array timeline_view(std::span<const Event> events);
 
-}  // namespace fw::workorders
+}  // namespace fw::workflow

@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "daemon/workorders/event.hpp"
+#include "daemon/workflow/event.hpp"
 
-namespace fw::workorders {
+namespace fw::workflow {
 
 enum class OrderStatus { reported, in_review, rectifying, awaiting_acceptance, closed, dismissed };
 std::string_view order_status_name(OrderStatus status);
@@ -117,4 +117,4 @@ OrderState fold(std::span<const Event> events);
 // Every order's state from a mix of events.
 std::map<std::string, OrderState, std::less<>> fold_orders(std::span<const Event> events);
 
-}  // namespace fw::workorders
+}  // namespace fw::workflow

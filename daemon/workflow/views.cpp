@@ -1,8 +1,8 @@
-#include "daemon/workorders/views.hpp"
+#include "daemon/workflow/views.hpp"
 
-#include "daemon/workorders/payload.hpp"
+#include "daemon/workflow/payload.hpp"
 
-namespace fw::workorders {
+namespace fw::workflow {
 
 boost::json::object order_view(const OrderState& order) {
     boost::json::object view;
@@ -72,4 +72,4 @@ boost::json::array timeline_view(std::span<const Event> events) {
     return timeline;
 }
 
-}  // namespace fw::workorders
+}  // namespace fw::workflow

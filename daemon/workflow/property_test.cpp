@@ -5,10 +5,10 @@
 #include <random>
 #include <set>
 
-#include "daemon/workorders/test_harness.hpp"
-#include "daemon/workorders/views.hpp"
+#include "daemon/workflow/test_harness.hpp"
+#include "daemon/workflow/views.hpp"
 
-namespace fw::workorders {
+namespace fw::workflow {
 namespace {
 
 using testing::Plant;
@@ -242,4 +242,4 @@ TEST_CASE("property: verify finds every modified, removed or reordered event") {
 }
 
 }  // namespace
-}  // namespace fw::workorders
+}  // namespace fw::workflow

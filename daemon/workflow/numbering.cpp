@@ -1,11 +1,11 @@
-#include "daemon/workorders/numbering.hpp"
+#include "daemon/workflow/numbering.hpp"
 
 #include <fmt/format.h>
 
 #include <cctype>
 #include <charconv>
 
-namespace fw::workorders {
+namespace fw::workflow {
 namespace {
 
 std::optional<std::uint32_t> parse_digits(std::string_view text) {
@@ -55,4 +55,4 @@ std::optional<HumanNumber> parse_human_number(std::string_view text) {
     return number;
 }
 
-}  // namespace fw::workorders
+}  // namespace fw::workflow

@@ -1,4 +1,4 @@
-#include "daemon/workorders/order.hpp"
+#include "daemon/workflow/order.hpp"
 
 #include <fmt/format.h>
 
@@ -6,9 +6,9 @@
 #include <array>
 #include <set>
 
-#include "daemon/workorders/payload.hpp"
+#include "daemon/workflow/payload.hpp"
 
-namespace fw::workorders {
+namespace fw::workflow {
 namespace {
 
 constexpr std::array<std::string_view, 6> kStatusNames{
@@ -365,4 +365,4 @@ std::map<std::string, OrderState, std::less<>> fold_orders(std::span<const Event
     return states;
 }
 
-}  // namespace fw::workorders
+}  // namespace fw::workflow

@@ -2,7 +2,7 @@
 
 #include "daemon/config/config.hpp"
 
-namespace fw::workorders {
+namespace fw::workflow {
 namespace {
 
 using namespace std::chrono_literals;
@@ -82,4 +82,4 @@ TEST_CASE("workflow config: mistakes are reported at their place") {
 }
 
 }  // namespace
-}  // namespace fw::workorders
+}  // namespace fw::workflow

@@ -1,10 +1,10 @@
 #include <doctest/doctest.h>
 
-#include "daemon/workorders/commands.hpp"
-#include "daemon/workorders/test_harness.hpp"
-#include "daemon/workorders/views.hpp"
+#include "daemon/workflow/commands.hpp"
+#include "daemon/workflow/test_harness.hpp"
+#include "daemon/workflow/views.hpp"
 
-namespace fw::workorders {
+namespace fw::workflow {
 namespace {
 
 using testing::kStartMs;
@@ -353,4 +353,4 @@ TEST_CASE("anonymous reports: the reporter is only a keyed hash and is never sho
 }
 
 }  // namespace
-}  // namespace fw::workorders
+}  // namespace fw::workflow

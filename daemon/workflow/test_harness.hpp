@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "daemon/workorders/commands.hpp"
-#include "daemon/workorders/order.hpp"
+#include "daemon/workflow/commands.hpp"
+#include "daemon/workflow/order.hpp"
 
-namespace fw::workorders::testing {
+namespace fw::workflow::testing {
 
 using namespace std::chrono_literals;
 
@@ -120,4 +120,4 @@ class Plant {
     std::uint32_t next_counter = 1;
 };
 
-}  // namespace fw::workorders::testing
+}  // namespace fw::workflow::testing

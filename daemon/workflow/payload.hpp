@@ -8,9 +8,9 @@
 #include <string_view>
 #include <vector>
 
-#include "daemon/workorders/order.hpp"
+#include "daemon/workflow/order.hpp"
 
-namespace fw::workorders::payload {
+namespace fw::workflow::payload {
 
 std::string text(const boost::json::object& payload, std::string_view key);
 std::optional<std::int64_t> integer(const boost::json::object& payload, std::string_view key);
@@ -24,4 +24,4 @@ boost::json::array roles_to_json(const std::vector<Role>& roles);
 // Empty when a name is unknown.
 std::vector<Role> roles_from_json(const boost::json::object& payload, std::string_view key);
 
-}  // namespace fw::workorders::payload
+}  // namespace fw::workflow::payload

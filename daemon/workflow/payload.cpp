@@ -1,6 +1,6 @@
-#include "daemon/workorders/payload.hpp"
+#include "daemon/workflow/payload.hpp"
 
-namespace fw::workorders::payload {
+namespace fw::workflow::payload {
 
 std::string text(const boost::json::object& payload, std::string_view key) {
     const auto* value = payload.if_contains(key);
@@ -73,4 +73,4 @@ std::vector<Role> roles_from_json(const boost::json::object& payload, std::strin
     return roles;
 }
 
-}  // namespace fw::workorders::payload
+}  // namespace fw::workflow::payload

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <optional>
 
-namespace fw::workorders {
+namespace fw::workflow {
 
 struct Hlc {
     std::int64_t physical_ms = 0;  // Unix epoch milliseconds, never behind any time seen
@@ -63,4 +63,4 @@ class HybridClock {
     Hlc last_;
 };
 
-}  // namespace fw::workorders
+}  // namespace fw::workflow

@@ -11,10 +11,10 @@
 #include <string_view>
 #include <vector>
 
-#include "daemon/workorders/hlc.hpp"
-#include "daemon/workorders/workflow_config.hpp"
+#include "daemon/workflow/hlc.hpp"
+#include "daemon/workflow/workflow_config.hpp"
 
-namespace fw::workorders {
+namespace fw::workflow {
 
 // The format written into every event's canonical encoding; bumped if the encoding changes.
 inline constexpr std::int64_t kEventFormat = 1;
@@ -118,4 +118,4 @@ struct LocalSequence {
 std::vector<ChainBreak> verify_events(std::span<const Event> events,
                                       const std::optional<LocalSequence>& local);
 
-}  // namespace fw::workorders
+}  // namespace fw::workflow

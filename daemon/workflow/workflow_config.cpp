@@ -1,9 +1,9 @@
-#include "daemon/workorders/workflow_config.hpp"
+#include "daemon/workflow/workflow_config.hpp"
 
 #include <algorithm>
 #include <array>
 
-namespace fw::workorders {
+namespace fw::workflow {
 namespace {
 
 using namespace std::chrono_literals;
@@ -157,4 +157,4 @@ const UserConfig* WorkflowConfig::find_user_by_uid(std::int64_t uid) const {
     return nullptr;
 }
 
-}  // namespace fw::workorders
+}  // namespace fw::workflow

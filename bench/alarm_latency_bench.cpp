@@ -6,21 +6,20 @@
 // asserts nothing about speed. See bench/README.md.
 #include <fmt/format.h>
 #include <sqlite3.h>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
+#include <unistd.h>
 
 #include <algorithm>
-#include <cmath>
-#include <functional>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <string>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 
 #include "daemon/alarms/alarm_service.hpp"
@@ -49,8 +48,9 @@ std::string bench_config(const fs::path& db) {
         yaml += fmt::format("  - {{id: eq-{}, area: area-{}}}\n", e, e / 10);
     }
     // The bus is declared so that the channels exist; nothing polls it in this benchmark.
-    yaml += "modbus:\n  buses:\n    - name: bench\n      tcp: {host: 127.0.0.1, port: 1502}\n"
-            "      devices:\n";
+    yaml +=
+        "modbus:\n  buses:\n    - name: bench\n      tcp: {host: 127.0.0.1, port: 1502}\n"
+        "      devices:\n";
     for (std::size_t d = 0; d < kChannels / kPointsPerDevice; ++d) {
         yaml += fmt::format("        - name: dev-{}\n          unit_id: {}\n          points:\n", d,
                             d + 1);
@@ -83,7 +83,8 @@ Percentiles percentiles(std::vector<double> values) {
     if (values.empty()) return {};
     std::sort(values.begin(), values.end());
     const auto at = [&](double q) {
-        const auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(values.size())));
+        const auto rank =
+            static_cast<std::size_t>(std::ceil(q * static_cast<double>(values.size())));
         return values[std::min(values.size() - 1, rank == 0 ? 0 : rank - 1)];
     };
     return {values.size(), at(0.50), at(0.99), values.back()};
@@ -97,12 +98,13 @@ double ms_since(Clock::time_point start) {
 Percentiles raw_commit_baseline(const fs::path& path, std::size_t rounds) {
     sqlite3* db = nullptr;
     sqlite3_open(path.c_str(), &db);
-    sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE t (id "
-                     "INTEGER PRIMARY KEY, time_ms INTEGER, rule TEXT, value REAL)",
+    sqlite3_exec(db,
+                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE t (id "
+                 "INTEGER PRIMARY KEY, time_ms INTEGER, rule TEXT, value REAL)",
                  nullptr, nullptr, nullptr);
     sqlite3_stmt* insert = nullptr;
-    sqlite3_prepare_v2(db, "INSERT INTO t (time_ms, rule, value) VALUES (?1, ?2, ?3)", -1,
-                       &insert, nullptr);
+    sqlite3_prepare_v2(db, "INSERT INTO t (time_ms, rule, value) VALUES (?1, ?2, ?3)", -1, &insert,
+                       nullptr);
     std::vector<double> latencies;
     for (std::size_t i = 0; i < rounds; ++i) {
         const auto start = Clock::now();
@@ -179,7 +181,8 @@ PhaseResult run_phase(const fs::path& dir, std::size_t crossings, bool store_sam
         batch.reserve(kChannels);
         const std::int64_t now_ms = fw::wall_now_ms();
         for (std::size_t c = 0; c < kChannels; ++c) {
-            batch.push_back(fw::Sample{fmt::format("ch{}", c), now_ms, level[c], fw::Quality::good});
+            batch.push_back(
+                fw::Sample{fmt::format("ch{}", c), now_ms, level[c], fw::Quality::good});
         }
         samples += batch.size();
         service.on_samples(batch);  // what Pipeline::drain_ingest does, then the store
@@ -203,8 +206,7 @@ PhaseResult run_phase(const fs::path& dir, std::size_t crossings, bool store_sam
     }
     writer->close();
 
-    return {percentiles(std::move(latencies)), events,
-            static_cast<double>(samples) / seconds};
+    return {percentiles(std::move(latencies)), events, static_cast<double>(samples) / seconds};
 }
 
 }  // namespace
@@ -214,7 +216,8 @@ int main(int argc, char** argv) {
     const fs::path dir = fs::temp_directory_path() / fmt::format("fw-alarm-bench-{}", getpid());
     const auto loaded = run_phase(dir / "loaded", crossings, true);
     const auto quiet = run_phase(dir / "quiet", crossings, false);
-    const auto baseline = raw_commit_baseline(dir / "baseline.db", std::min<std::size_t>(crossings, 500));
+    const auto baseline =
+        raw_commit_baseline(dir / "baseline.db", std::min<std::size_t>(crossings, 500));
     fmt::print("alarm_latency_bench: {} channels, {} threshold rules, {} crossings each way\n",
                kChannels, kChannels, crossings);
     const auto print = [](std::string_view what, const PhaseResult& phase) {
@@ -225,9 +228,10 @@ int main(int argc, char** argv) {
                       loaded.samples_per_second),
           loaded);
     print("sample -> alarm event durable, samples not stored", quiet);
-    fmt::print("  baseline, raw INSERT + COMMIT of one row (WAL, synchronous=FULL): p50 {:.2f} ms, "
-               "p99 {:.2f} ms, max {:.2f} ms\n",
-               baseline.p50, baseline.p99, baseline.max);
+    fmt::print(
+        "  baseline, raw INSERT + COMMIT of one row (WAL, synchronous=FULL): p50 {:.2f} ms, "
+        "p99 {:.2f} ms, max {:.2f} ms\n",
+        baseline.p50, baseline.p99, baseline.max);
     fmt::print("  ratio p99 alarm / p99 raw commit: {:.2f} loaded, {:.2f} quiet\n",
                baseline.p99 > 0 ? loaded.latency.p99 / baseline.p99 : 0.0,
                baseline.p99 > 0 ? quiet.latency.p99 / baseline.p99 : 0.0);

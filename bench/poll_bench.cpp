@@ -11,6 +11,7 @@
 // 4. saturated: the same devices polled back to back: requests/s against the baseline's round
 //    trips/s (the ratio says what the poller's own overhead costs).
 
+#include <fmt/format.h>
 #include <modbus/modbus.h>
 #include <sys/resource.h>
 
@@ -19,8 +20,6 @@
 #include <cstdio>
 #include <string>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "daemon/core/log.hpp"
 #include "drivers/modbus/bus_poller.hpp"
@@ -55,8 +54,8 @@ std::vector<fw::modbus::PointConfig> make_points(int device, int points) {
         point.address = address;
         point.type = j % 2 == 0 ? fw::modbus::ValueType::float32 : fw::modbus::ValueType::int16;
         result.push_back(point);
-        address = static_cast<std::uint16_t>(
-            address + fw::modbus::width_of(point.type, point.table) + 1);
+        address =
+            static_cast<std::uint16_t>(address + fw::modbus::width_of(point.type, point.table) + 1);
     }
     return result;
 }
@@ -113,7 +112,8 @@ PollRun poll_for(std::uint16_t port, int devices, int points, std::chrono::milli
     poller.stop();
     // Every device cycle sends the planned requests and yields one sample per point (health
     // counters would do too, but they are reported only every 5 s).
-    const std::uint64_t cycles = (samples_after - samples_before) / static_cast<std::uint64_t>(points);
+    const std::uint64_t cycles =
+        (samples_after - samples_before) / static_cast<std::uint64_t>(points);
     const std::uint64_t requests =
         cycles * fw::modbus::plan_requests(bus.devices.front().points, bus.max_gap).size();
     return {elapsed, samples_after - samples_before, requests, cpu_after - cpu_before};
@@ -154,48 +154,52 @@ int main(int argc, char** argv) {
     fw::test::TempDir dir("fw-poll-bench");
     fw::test::write_text_file(dir / "sim.yaml", sim_config(devices, points));
     auto sim = fw::test::ChildProcess::spawn(
-        FW_SIM_BINARY,
-        {"--config", (dir / "sim.yaml").string(), "--ready-file", (dir / "ready").string(),
-         "--log-level", "warning"});
+        FW_SIM_BINARY, {"--config", (dir / "sim.yaml").string(), "--ready-file",
+                        (dir / "ready").string(), "--log-level", "warning"});
     if (!fw::test::wait_for_file(dir / "ready", 10s, &sim)) {
         std::fprintf(stderr, "floorwatch-sim did not start\n");
         return 1;
     }
-    const auto port = static_cast<std::uint16_t>(std::stoi(fw::test::read_text_file(dir / "ready")));
+    const auto port =
+        static_cast<std::uint16_t>(std::stoi(fw::test::read_text_file(dir / "ready")));
 
-    std::printf("poll_bench: %d devices x %d points on one Modbus TCP bus (floorwatch-sim, "
-                "127.0.0.1)\n\n",
-                devices, points);
+    std::printf(
+        "poll_bench: %d devices x %d points on one Modbus TCP bus (floorwatch-sim, "
+        "127.0.0.1)\n\n",
+        devices, points);
 
     const double round_trips = baseline_round_trips(port, 2s);
     std::printf("baseline   raw libmodbus loop, 1 register per request: %.0f round trips/s\n",
                 round_trips);
 
     const auto planned = fw::modbus::plan_requests(make_points(1, points), 16).size();
-    std::printf("planner    requests per device cycle: %zu (naive one per point: %d, %.1fx fewer)\n",
-                planned, points, static_cast<double>(points) / static_cast<double>(planned));
+    std::printf(
+        "planner    requests per device cycle: %zu (naive one per point: %d, %.1fx fewer)\n",
+        planned, points, static_cast<double>(points) / static_cast<double>(planned));
 
     const auto interval = 100ms;
     const PollRun sustained = poll_for(port, devices, points, interval, seconds);
     const double configured = devices * points * (1000.0 / static_cast<double>(interval.count()));
     const double points_per_second = static_cast<double>(sustained.samples) / sustained.seconds;
     const double cpu_percent = 100.0 * sustained.cpu_seconds / sustained.seconds;
-    std::printf("sustained  poll every %lld ms: %.0f points/s delivered of %.0f configured "
-                "(%.1f%%), %.0f requests/s\n",
-                static_cast<long long>(interval.count()), points_per_second, configured,
-                100.0 * points_per_second / configured,
-                static_cast<double>(sustained.requests) / sustained.seconds);
-    std::printf("           CPU of the polling process: %.2f%% of one core = %.3f%% per 1,000 "
-                "points/s\n",
-                cpu_percent, cpu_percent / (points_per_second / 1000.0));
+    std::printf(
+        "sustained  poll every %lld ms: %.0f points/s delivered of %.0f configured "
+        "(%.1f%%), %.0f requests/s\n",
+        static_cast<long long>(interval.count()), points_per_second, configured,
+        100.0 * points_per_second / configured,
+        static_cast<double>(sustained.requests) / sustained.seconds);
+    std::printf(
+        "           CPU of the polling process: %.2f%% of one core = %.3f%% per 1,000 "
+        "points/s\n",
+        cpu_percent, cpu_percent / (points_per_second / 1000.0));
 
     const PollRun saturated = poll_for(port, devices, points, 1ms, seconds / 2);
-    const double requests_per_second =
-        static_cast<double>(saturated.requests) / saturated.seconds;
-    std::printf("saturated  back-to-back polling: %.0f requests/s = %.2f of the baseline's round "
-                "trips/s, %.0f points/s\n",
-                requests_per_second, requests_per_second / round_trips,
-                static_cast<double>(saturated.samples) / saturated.seconds);
+    const double requests_per_second = static_cast<double>(saturated.requests) / saturated.seconds;
+    std::printf(
+        "saturated  back-to-back polling: %.0f requests/s = %.2f of the baseline's round "
+        "trips/s, %.0f points/s\n",
+        requests_per_second, requests_per_second / round_trips,
+        static_cast<double>(saturated.samples) / saturated.seconds);
     sim.stop();
     return 0;
 }

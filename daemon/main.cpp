@@ -5,7 +5,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -16,11 +15,11 @@
 #include <vector>
 
 #include "daemon/alarms/alarm_service.hpp"
-#include "daemon/orders/order_service.hpp"
 #include "daemon/config/config.hpp"
 #include "daemon/control/control.hpp"
 #include "daemon/core/log.hpp"
 #include "daemon/core/units.hpp"
+#include "daemon/orders/order_service.hpp"
 #include "daemon/pipeline.hpp"
 #include "daemon/store/store.hpp"
 #include "daemon/version.hpp"
@@ -56,8 +55,7 @@ int check_config(const std::string& path) {
         for (const auto& broker : config.mqtt.brokers) inputs += broker.inputs.size();
         std::cout << path << ": valid (" << config.modbus.buses.size() << " Modbus bus(es), "
                   << devices << " device(s), " << points << " point(s); "
-                  << config.mqtt.brokers.size() << " MQTT broker(s), " << inputs
-                  << " input(s))\n";
+                  << config.mqtt.brokers.size() << " MQTT broker(s), " << inputs << " input(s))\n";
         return 0;
     } catch (const fw::ConfigError& error) {
         for (const auto& issue : error.issues()) std::cerr << issue.to_string() << '\n';
@@ -69,14 +67,14 @@ int check_config(const std::string& path) {
 // The core loop: the io_context all domain work runs on. Pets the systemd watchdog from a timer on
 // this same loop, so a wedged core stops the petting and systemd restarts the service.
 class Daemon {
-public:
+  public:
     explicit Daemon(std::string config_path) : config_path_(std::move(config_path)) {}
 
     int run() {
         fw::Config config = fw::load_config(config_path_);
         fw::set_log_level(config.gateway.log_level);
-        log_info(kInstance, "floorwatch {} starting: site {}, node {}, config {}",
-                 fw::kVersion, config.gateway.site, config.gateway.node, config_path_);
+        log_info(kInstance, "floorwatch {} starting: site {}, node {}, config {}", fw::kVersion,
+                 config.gateway.site, config.gateway.node, config_path_);
         pipeline_.emplace(core_, std::move(config));
         const fw::Config& running = pipeline_->config();
         open_control_socket(running);
@@ -114,7 +112,7 @@ public:
         return 0;
     }
 
-private:
+  private:
     // The CLI's way in. Without it alarms are still raised and stored; only operator commands
     // are unavailable, so a bad socket path is logged, not fatal.
     void open_control_socket(const fw::Config& config) {
@@ -169,7 +167,8 @@ private:
             alarms_->reload(pipeline_->config());
             orders_->reload(pipeline_->config());
         } catch (const fw::ConfigError& error) {
-            log_error(kInstance, "reload refused, keeping the running configuration: {} error(s) in {}",
+            log_error(kInstance,
+                      "reload refused, keeping the running configuration: {} error(s) in {}",
                       error.issues().size(), config_path_);
             for (const auto& issue : error.issues()) log_error(kInstance, "{}", issue.to_string());
         }
@@ -205,13 +204,13 @@ private:
     void report_status() {
         const auto stats = pipeline_->stats();
         std::string status = fmt::format(
-            "{} device(s) on {} bus(es), {} offline; {} samples stored, {} dropped",
-            stats.devices, stats.buses, stats.devices_offline, stats.store.samples_committed,
+            "{} device(s) on {} bus(es), {} offline; {} samples stored, {} dropped", stats.devices,
+            stats.buses, stats.devices_offline, stats.store.samples_committed,
             stats.store.samples_dropped + stats.samples_dropped_ingest);
         if (stats.brokers > 0) {
-            status += fmt::format("; {} MQTT broker(s), {} offline; {} plant events stored",
-                                  stats.brokers, stats.brokers_offline,
-                                  stats.store.events_committed);
+            status +=
+                fmt::format("; {} MQTT broker(s), {} offline; {} plant events stored",
+                            stats.brokers, stats.brokers_offline, stats.store.events_committed);
         }
         const auto alarms = alarms_->stats();
         status += fmt::format("; {} alarm(s) active, {} unacknowledged", alarms.active,

@@ -1,7 +1,6 @@
 #include "daemon/pipeline.hpp"
 
 #include <boost/asio/post.hpp>
-
 #include <future>
 
 #include "daemon/core/log.hpp"
@@ -34,7 +33,9 @@ Pipeline::Pipeline(boost::asio::io_context& core, Config config)
       ingest_(kIngestCapacityBatches, OverflowPolicy::drop_oldest),
       event_ingest_(kIngestCapacityBatches, OverflowPolicy::drop_oldest) {}
 
-Pipeline::~Pipeline() { stop(); }
+Pipeline::~Pipeline() {
+    stop();
+}
 
 void Pipeline::start() {
     writer_->enqueue_channels(channel_infos());
@@ -118,11 +119,13 @@ void Pipeline::stop() {
 
 void Pipeline::reload(Config config) {
     if (config.store.path != config_.store.path) {
-        log_warning(kInstance, "store.path changed to {}: takes effect after a restart; still using {}",
+        log_warning(kInstance,
+                    "store.path changed to {}: takes effect after a restart; still using {}",
                     config.store.path, config_.store.path);
         config.store.path = config_.store.path;
     }
-    if (config.gateway.site != config_.gateway.site || config.gateway.node != config_.gateway.node) {
+    if (config.gateway.site != config_.gateway.site ||
+        config.gateway.node != config_.gateway.node) {
         log_warning(kInstance, "gateway.site/node changes take effect after a restart");
         config.gateway.site = config_.gateway.site;
         config.gateway.node = config_.gateway.node;

@@ -15,9 +15,8 @@
 // Domain logic will run on the core io_context, single-threaded; drivers and the store have their
 // own threads and meet the core only through bounded queues.
 
-#include <boost/asio/io_context.hpp>
-
 #include <atomic>
+#include <boost/asio/io_context.hpp>
 #include <functional>
 #include <map>
 #include <memory>
@@ -49,7 +48,7 @@ struct PipelineStats {
 };
 
 class Pipeline {
-public:
+  public:
     // Opens the store (throws store::StoreError) but starts nothing yet.
     Pipeline(boost::asio::io_context& core, Config config);
     ~Pipeline();
@@ -74,12 +73,12 @@ public:
     PipelineStats stats() const;
     const Config& config() const { return config_; }
 
-private:
+  private:
     void start_drivers();
     void stop_drivers();
-    void on_samples(SampleBatch&& batch);  // bus threads
+    void on_samples(SampleBatch&& batch);        // bus threads
     void on_health(const DeviceHealth& health);  // bus threads
-    void on_events(PlantEventBatch&& events);     // MQTT callback threads
+    void on_events(PlantEventBatch&& events);    // MQTT callback threads
     void post_drain();
     void drain_ingest();  // core thread
     std::vector<ChannelInfo> channel_infos() const;

@@ -27,7 +27,9 @@ std::string number_text(double value) {
 }
 
 // A measured change for people: 10.7, not the 10.700000000000003 that subtraction leaves.
-std::string reading_text(double value) { return fmt::format("{:.4g}", value); }
+std::string reading_text(double value) {
+    return fmt::format("{:.4g}", value);
+}
 
 // FNV-1a, 64 bits: a stable fingerprint of a rule's definition (not a security measure).
 std::string fingerprint(std::string_view text) {

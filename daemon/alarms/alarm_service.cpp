@@ -1,9 +1,9 @@
 #include "daemon/alarms/alarm_service.hpp"
 
-#include <boost/asio/post.hpp>
 #include <fmt/format.h>
 
 #include <atomic>
+#include <boost/asio/post.hpp>
 #include <chrono>
 #include <map>
 #include <set>
@@ -65,7 +65,8 @@ struct AlarmService::Impl {
     std::vector<rules::AlarmEvent> out;
     bool running = false;
     // Shared with the writer thread's done callbacks.
-    std::shared_ptr<std::atomic<std::size_t>> in_flight = std::make_shared<std::atomic<std::size_t>>(0);
+    std::shared_ptr<std::atomic<std::size_t>> in_flight =
+        std::make_shared<std::atomic<std::size_t>>(0);
     std::uint64_t events_written = 0;
     std::uint64_t write_failures = 0;
     LogRateLimiter log_limiter{kLogRepeatInterval};
@@ -115,11 +116,10 @@ struct AlarmService::Impl {
             upsert_alarms(db, rows);
             save_engine_state(db, saved_ms, snapshot);
         };
-        job.done = [this_alive = std::weak_ptr<Impl*>(alive), in_flight = in_flight,
-                    &core = core, shared_events, ids,
+        job.done = [this_alive = std::weak_ptr<Impl*>(alive), in_flight = in_flight, &core = core,
+                    shared_events, ids,
                     completion = std::move(completion)](const std::string& error) {
-            boost::asio::post(core, [this_alive, in_flight, shared_events, ids, completion,
-                                     error] {
+            boost::asio::post(core, [this_alive, in_flight, shared_events, ids, completion, error] {
                 in_flight->fetch_sub(1);
                 auto self = this_alive.lock();
                 if (!self) {
@@ -137,8 +137,7 @@ struct AlarmService::Impl {
                     const std::vector<std::int64_t>& ids, const std::string& error) {
         if (!error.empty()) {
             write_failures += events.size();
-            log_error(kInstance, "{} alarm event(s) could not be stored: {}", events.size(),
-                      error);
+            log_error(kInstance, "{} alarm event(s) could not be stored: {}", events.size(), error);
             return;
         }
         events_written += events.size();
@@ -178,9 +177,9 @@ struct AlarmService::Impl {
 
     void log_event(const rules::AlarmEvent& event) {
         using rules::AlarmAction;
-        const std::string subject =
-            event.rule_id.empty() ? fmt::format("area {}", event.area)
-                                  : fmt::format("{} on {}", event.rule_id, event.equipment);
+        const std::string subject = event.rule_id.empty()
+                                        ? fmt::format("area {}", event.area)
+                                        : fmt::format("{} on {}", event.rule_id, event.equipment);
         const std::string value =
             std::isfinite(event.value) ? fmt::format(" (value {:.6g})", event.value) : "";
         const std::string who = event.actor.empty() ? "" : fmt::format(" by {}", event.actor);
@@ -261,9 +260,10 @@ struct AlarmService::Impl {
             const std::string rule = text_arg(args, "rule");
             const std::string equipment = text_arg(args, "equipment");
             if (rule.empty() || equipment.empty()) {
-                reply.error(fmt::format("{} needs a rule and an equipment id (see 'floorwatch "
-                                        "alarms')",
-                                        name));
+                reply.error(
+                    fmt::format("{} needs a rule and an equipment id (see 'floorwatch "
+                                "alarms')",
+                                name));
                 return;
             }
             const Who who = identify(caller);
@@ -282,20 +282,20 @@ struct AlarmService::Impl {
             }
             log_info(kInstance, "{} by {} (uid {}) on {} / {}", name, who.name, caller.uid, rule,
                      equipment);
-            persist(std::move(events), [this, reply, rule, equipment](
-                                           const std::string& error) mutable {
-                if (!error.empty()) {
-                    reply.error("not recorded, the store refused it: " + error);
-                    return;
-                }
-                for (const auto& view : engine->alarms()) {
-                    if (view.rule_id == rule && view.equipment == equipment) {
-                        reply.ok(alarm_view_json(view));
-                        return;
-                    }
-                }
-                reply.ok();
-            });
+            persist(std::move(events),
+                    [this, reply, rule, equipment](const std::string& error) mutable {
+                        if (!error.empty()) {
+                            reply.error("not recorded, the store refused it: " + error);
+                            return;
+                        }
+                        for (const auto& view : engine->alarms()) {
+                            if (view.rule_id == rule && view.equipment == equipment) {
+                                reply.ok(alarm_view_json(view));
+                                return;
+                            }
+                        }
+                        reply.ok();
+                    });
         });
     }
 
@@ -306,18 +306,17 @@ struct AlarmService::Impl {
                                 const auto&, auto now, auto& events) {
                              return engine->acknowledge(rule, equipment, who.name, now, events);
                          });
-        register_command("alarm.shelve", true,
-                         [this](const auto& rule, const auto& equipment, const Who& who,
-                                const boost::json::object& args, auto now, auto& events) {
-                             const auto* duration = args.if_contains("duration_ms");
-                             if (duration == nullptr || !duration->is_int64()) {
-                                 return rules::OperationResult{
-                                     false, "shelving needs a duration (--for 2h)"};
-                             }
-                             return engine->shelve(rule, equipment, who.name,
-                                                   duration->get_int64(),
-                                                   text_arg(args, "reason"), now, events);
-                         });
+        register_command(
+            "alarm.shelve", true,
+            [this](const auto& rule, const auto& equipment, const Who& who,
+                   const boost::json::object& args, auto now, auto& events) {
+                const auto* duration = args.if_contains("duration_ms");
+                if (duration == nullptr || !duration->is_int64()) {
+                    return rules::OperationResult{false, "shelving needs a duration (--for 2h)"};
+                }
+                return engine->shelve(rule, equipment, who.name, duration->get_int64(),
+                                      text_arg(args, "reason"), now, events);
+            });
         register_command("alarm.unshelve", true,
                          [this](const auto& rule, const auto& equipment, const Who& who,
                                 const auto&, auto now, auto& events) {
@@ -331,8 +330,8 @@ struct AlarmService::Impl {
                                  return rules::OperationResult{
                                      false, "taking an alarm out of service needs a reason"};
                              }
-                             return engine->remove_from_service(rule, equipment, who.name,
-                                                                reason, now, events);
+                             return engine->remove_from_service(rule, equipment, who.name, reason,
+                                                                now, events);
                          });
         register_command("alarm.enable", true,
                          [this](const auto& rule, const auto& equipment, const Who& who,
@@ -437,9 +436,13 @@ void AlarmService::add_listener(AlarmListener listener) {
     impl_->listeners.push_back(std::move(listener));
 }
 
-const rules::Engine& AlarmService::engine() const { return *impl_->engine; }
+const rules::Engine& AlarmService::engine() const {
+    return *impl_->engine;
+}
 
-bool AlarmService::writes_in_flight() const { return impl_->in_flight->load() > 0; }
+bool AlarmService::writes_in_flight() const {
+    return impl_->in_flight->load() > 0;
+}
 
 AlarmServiceStats AlarmService::stats() const {
     AlarmServiceStats stats;

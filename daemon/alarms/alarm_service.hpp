@@ -15,7 +15,6 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
-
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -42,7 +41,7 @@ using AlarmListener = std::function<void(const std::vector<StoredAlarmEvent>& ev
 
 struct AlarmServiceStats {
     std::size_t alarms = 0;
-    std::size_t active = 0;        // condition true
+    std::size_t active = 0;  // condition true
     std::size_t unacknowledged = 0;
     std::uint64_t events_written = 0;
     std::uint64_t write_failures = 0;

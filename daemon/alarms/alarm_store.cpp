@@ -29,7 +29,9 @@ void bind_value(Statement& statement, int index, double value) {
     }
 }
 
-std::int64_t flag(bool value) { return value ? 1 : 0; }
+std::int64_t flag(bool value) {
+    return value ? 1 : 0;
+}
 
 template <typename Enum>
 Enum parse_name(const std::string& text, std::optional<Enum> (*from_name)(std::string_view),
@@ -41,11 +43,12 @@ Enum parse_name(const std::string& text, std::optional<Enum> (*from_name)(std::s
 
 std::vector<std::int64_t> insert_alarm_events(sqlite3* db,
                                               const std::vector<rules::AlarmEvent>& events) {
-    Statement insert(db,
-                     "INSERT INTO alarm_events (time_ms, rule_id, rule_version, equipment, area, "
-                     "action, from_state, to_state, severity, condition, value, detail, "
-                     "chattering, flood, escalation, actor, reason, shelved_until_ms) VALUES (?1, "
-                     "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)");
+    Statement insert(
+        db,
+        "INSERT INTO alarm_events (time_ms, rule_id, rule_version, equipment, area, "
+        "action, from_state, to_state, severity, condition, value, detail, "
+        "chattering, flood, escalation, actor, reason, shelved_until_ms) VALUES (?1, "
+        "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)");
     std::vector<std::int64_t> ids;
     ids.reserve(events.size());
     for (const auto& event : events) {
@@ -194,8 +197,8 @@ std::vector<AlarmRow> AlarmReader::alarms() {
         view.state = parse_name(query.column_text(4), &rules::alarm_state_from_name,
                                 rules::AlarmState::normal);
         view.status.condition = query.column_int64(5) != 0;
-        view.severity = parse_name(query.column_text(6), &rules::severity_from_name,
-                                   rules::Severity::warning);
+        view.severity =
+            parse_name(query.column_text(6), &rules::severity_from_name, rules::Severity::warning);
         if (!query.column_is_null(7)) view.value = query.column_double(7);
         view.detail = query.column_text(8);
         view.chattering = query.column_int64(9) != 0;
@@ -242,8 +245,8 @@ std::vector<StoredAlarmEventRow> AlarmReader::history(const HistoryFilter& filte
                                 rules::AlarmState::normal);
         event.to = parse_name(query.column_text(8), &rules::alarm_state_from_name,
                               rules::AlarmState::normal);
-        event.severity = parse_name(query.column_text(9), &rules::severity_from_name,
-                                    rules::Severity::warning);
+        event.severity =
+            parse_name(query.column_text(9), &rules::severity_from_name, rules::Severity::warning);
         event.condition = query.column_int64(10) != 0;
         if (!query.column_is_null(11)) event.value = query.column_double(11);
         event.detail = query.column_text(12);

@@ -3,7 +3,6 @@
 // on the writer thread; the read side opens its own read-only connection (CLI, startup).
 
 #include <boost/json.hpp>
-
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -50,8 +49,8 @@ struct StoredAlarmEventRow {
 struct HistoryFilter {
     std::int64_t since_ms = 0;
     std::int64_t until_ms = 0;
-    std::string rule;       // empty: every rule
-    std::string equipment;  // empty: all equipment
+    std::string rule;           // empty: every rule
+    std::string equipment;      // empty: all equipment
     std::size_t limit = 10000;  // the newest `limit` when there are more
     std::int64_t after_id = 0;  // only rows with a bigger id
 };

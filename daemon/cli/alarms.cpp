@@ -27,9 +27,9 @@ int list_alarms(const Options& options) {
         for (const auto& row : rows) {
             if (!all && row.view.state == AlarmState::normal) continue;
             auto json = alarms::alarm_view_json(row.view);
-            json["last_change"] =
-                row.last_change_ms != 0 ? boost::json::value(format_time(row.last_change_ms))
-                                        : nullptr;
+            json["last_change"] = row.last_change_ms != 0
+                                      ? boost::json::value(format_time(row.last_change_ms))
+                                      : nullptr;
             list.push_back(std::move(json));
         }
         std::cout << boost::json::serialize(list) << '\n';
@@ -41,8 +41,7 @@ int list_alarms(const Options& options) {
         if (!all && view.state == AlarmState::normal) continue;
         if (shown++ == 0) {
             std::cout << fmt::format("{:<30} {:<10} {:<14} {:<8} {:>8}  {:<24} {}\n", "RULE",
-                                     "EQUIPMENT", "STATE", "SEVERITY", "VALUE", "SINCE",
-                                     "DETAIL");
+                                     "EQUIPMENT", "STATE", "SEVERITY", "VALUE", "SINCE", "DETAIL");
         }
         std::string detail = view.detail;
         if (view.state == AlarmState::shelved) {
@@ -108,8 +107,7 @@ int alarm_history(const Options& options) {
     return 0;
 }
 
-void print_alarm(const Options& options, const boost::json::value& result,
-                 std::string_view done) {
+void print_alarm(const Options& options, const boost::json::value& result, std::string_view done) {
     if (options.json) {
         std::cout << boost::json::serialize(result) << '\n';
         return;
@@ -128,11 +126,11 @@ void print_alarm(const Options& options, const boost::json::value& result,
 }  // namespace
 
 int run_alarms_command(int argc, char** argv) {
-    const Options options = parse_options(
-        argc, argv,
-        OptionSpec{.valued = {"since", "until", "rule", "equipment", "limit"},
-                   .flags = {"all"},
-                   .max_words = 1});
+    const Options options =
+        parse_options(argc, argv,
+                      OptionSpec{.valued = {"since", "until", "rule", "equipment", "limit"},
+                                 .flags = {"all"},
+                                 .max_words = 1});
     if (options.words.empty()) {
         if (options.values.contains("since") || options.values.contains("rule")) {
             throw UsageError("--since, --rule ... belong to 'floorwatch alarms history'");
@@ -146,7 +144,8 @@ int run_alarms_command(int argc, char** argv) {
 int run_alarm_command(int argc, char** argv) {
     const Options options = parse_options(
         argc, argv, OptionSpec{.valued = {"for", "reason"}, .flags = {}, .max_words = 3});
-    const std::string& action = options.word(0, "an action: ack, shelve, unshelve, disable, enable");
+    const std::string& action =
+        options.word(0, "an action: ack, shelve, unshelve, disable, enable");
     const std::string& rule = options.word(1, "a rule id and an equipment id (floorwatch alarms)");
     const std::string& equipment = options.word(2, "an equipment id after the rule id");
     boost::json::object args{{"rule", rule}, {"equipment", equipment}};
@@ -161,8 +160,8 @@ int run_alarm_command(int argc, char** argv) {
         if (!duration_text) throw UsageError("alarm shelve needs --for DURATION (e.g. 2h)");
         const auto duration = parse_duration(*duration_text);
         if (!duration) {
-            throw UsageError(fmt::format("--for needs a duration like 30m or 2h, got '{}'",
-                                         *duration_text));
+            throw UsageError(
+                fmt::format("--for needs a duration like 30m or 2h, got '{}'", *duration_text));
         }
         if (!options.get("reason")) throw UsageError("alarm shelve needs --reason TEXT");
         args["duration_ms"] = static_cast<std::int64_t>(duration->count());

@@ -122,7 +122,8 @@ std::int64_t parse_time(const std::string& text, std::int64_t now_ms) {
     if (end == nullptr) end = strptime(text.c_str(), "%Y-%m-%dT%H:%M", &utc);
     if (end == nullptr || !(*end == '\0' || (*end == 'Z' && end[1] == '\0'))) {
         throw UsageError(fmt::format(
-            "'{}' is neither a duration (10m, 2h, 7d) nor a UTC time (2026-11-29T08:00:00Z)", text));
+            "'{}' is neither a duration (10m, 2h, 7d) nor a UTC time (2026-11-29T08:00:00Z)",
+            text));
     }
     return static_cast<std::int64_t>(timegm(&utc)) * 1000;
 }

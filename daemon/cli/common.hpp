@@ -5,7 +5,6 @@
 // read-only, so they work whether or not floorwatchd is running.
 
 #include <boost/json.hpp>
-
 #include <cstdint>
 #include <map>
 #include <optional>

@@ -1,9 +1,9 @@
 // floorwatch — the command-line tool for people on the floor and plant IT. Reads the store
 // read-only (the daemon owns all writes), so it works whether or not floorwatchd is running.
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include <boost/json.hpp>
 #include <cmath>
 #include <ctime>
 #include <filesystem>
@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "daemon/cli/alarms.hpp"
-#include "daemon/cli/orders.hpp"
 #include "daemon/cli/common.hpp"
+#include "daemon/cli/orders.hpp"
 #include "daemon/config/config.hpp"
 #include "daemon/core/units.hpp"
 #include "daemon/store/store.hpp"
@@ -135,26 +135,24 @@ int cmd_channels(const Options& options) {
     const auto rows = reader->channels();
     boost::json::array json_rows;
     if (!options.json) {
-        std::cout << fmt::format("{:<24} {:<12} {:<10} {:<6} {:>9}  {:<24} {:>10}  {}\n",
-                                 "CHANNEL", "EQUIPMENT", "AREA", "UNIT", "SAMPLES",
-                                 "LATEST (UTC)", "VALUE", "QUALITY");
+        std::cout << fmt::format("{:<24} {:<12} {:<10} {:<6} {:>9}  {:<24} {:>10}  {}\n", "CHANNEL",
+                                 "EQUIPMENT", "AREA", "UNIT", "SAMPLES", "LATEST (UTC)", "VALUE",
+                                 "QUALITY");
     }
     for (const auto& row : rows) {
         const auto latest = reader->samples(row.info.name, 0, fw::wall_now_ms() + 1, 1);
         const fw::store::StoredSample* last = latest.empty() ? nullptr : &latest.back();
         if (options.json) {
-            boost::json::object object{{"channel", row.info.name},
-                                       {"equipment", row.info.equipment},
-                                       {"area", row.info.area},
-                                       {"unit", row.info.unit},
-                                       {"source", row.info.source},
-                                       {"samples", row.sample_count}};
+            boost::json::object object{
+                {"channel", row.info.name},  {"equipment", row.info.equipment},
+                {"area", row.info.area},     {"unit", row.info.unit},
+                {"source", row.info.source}, {"samples", row.sample_count}};
             if (last) {
-                object["latest"] = boost::json::object{
-                    {"time", format_time(last->time_ms)},
-                    {"time_ms", last->time_ms},
-                    {"value", json_value(last->value)},
-                    {"quality", fw::quality_name(last->quality)}};
+                object["latest"] =
+                    boost::json::object{{"time", format_time(last->time_ms)},
+                                        {"time_ms", last->time_ms},
+                                        {"value", json_value(last->value)},
+                                        {"quality", fw::quality_name(last->quality)}};
             }
             json_rows.push_back(std::move(object));
             continue;
@@ -182,8 +180,7 @@ int cmd_devices(const Options& options) {
                 {"online", device.online},
                 {"last_error", device.last_error},
                 {"last_change", device.last_change_ms ? format_time(device.last_change_ms) : ""},
-                {"last_success",
-                 device.last_success_ms ? format_time(device.last_success_ms) : ""},
+                {"last_success", device.last_success_ms ? format_time(device.last_success_ms) : ""},
                 {"poll_interval_ms", device.poll_interval_ms},
                 {"polls", device.polls},
                 {"polls_failed", device.polls_failed},
@@ -201,10 +198,11 @@ int cmd_devices(const Options& options) {
                      "MQTT brokers?)\n";
         return 0;
     }
-    std::cout << fmt::format("{:<8} {:<10} {:<20} {:<8} {:<24} {:>8} {:>7} {:>8} {:>6} {:>6} "
-                             "{:>9}  {}\n",
-                             "DRIVER", "BUS", "DEVICE", "STATE", "LAST OK (UTC)", "POLLS",
-                             "FAILED", "TIMEOUTS", "EXC", "RECONN", "INTERVAL", "LAST ERROR");
+    std::cout << fmt::format(
+        "{:<8} {:<10} {:<20} {:<8} {:<24} {:>8} {:>7} {:>8} {:>6} {:>6} "
+        "{:>9}  {}\n",
+        "DRIVER", "BUS", "DEVICE", "STATE", "LAST OK (UTC)", "POLLS", "FAILED", "TIMEOUTS", "EXC",
+        "RECONN", "INTERVAL", "LAST ERROR");
     for (const auto& device : devices) {
         std::cout << fmt::format(
             "{:<8} {:<10} {:<20} {:<8} {:<24} {:>8} {:>7} {:>8} {:>6} {:>6} {:>9}  {}\n",

@@ -221,8 +221,7 @@ int orders_show(const Options& options) {
     std::cout << fmt::format("  review      round {}: {}\n", order->review_round, chain);
     if (!order->assignee.empty()) std::cout << fmt::format("  assignee    {}\n", order->assignee);
     if (const auto* step = order->current_step(); step != nullptr && order->open()) {
-        std::cout << fmt::format("  step        {} due {}\n",
-                                 workflow::step_kind_name(step->kind),
+        std::cout << fmt::format("  step        {} due {}\n", workflow::step_kind_name(step->kind),
                                  format_time(step->deadline_ms));
     }
     std::cout << fmt::format("  occurrences {}   rejections {}\n", order->occurrences,

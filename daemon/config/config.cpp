@@ -696,13 +696,15 @@ Section<rules::RuleConfig> rule_section() {
                         &rules::rule_kind_from_name, "What the rule watches.");
     section.string("channel", &RuleConfig::channel, "The channel it reads.")
         .pattern(std::string(kChannelPattern), std::string(kChannelHint));
-    section.string("equipment", &RuleConfig::equipment,
-                   "Equipment id; default: the channel's. Compound rules need it.")
+    section
+        .string("equipment", &RuleConfig::equipment,
+                "Equipment id; default: the channel's. Compound rules need it.")
         .pattern(std::string(kIdPattern), std::string(kIdHint));
     section.string("description", &RuleConfig::description, "Free text for people.");
     section.enumeration("severity", &RuleConfig::severity, rules::severity_names(),
-                        &rules::severity_from_name, "Severity of rate, health, recurrence and "
-                                                    "compound alarms.");
+                        &rules::severity_from_name,
+                        "Severity of rate, health, recurrence and "
+                        "compound alarms.");
     section.list("limits", &RuleConfig::limits, rule_limit_section(),
                  "Threshold limits, each with its severity.");
     section.number("deadband", &RuleConfig::deadband,
@@ -727,11 +729,13 @@ Section<rules::RuleConfig> rule_section() {
         .no_default();
     section.number("max", &RuleConfig::max, "Health rules: highest physically possible value.")
         .no_default();
-    section.string("hazard_type", &RuleConfig::hazard_type,
-                   "Recurrence rules: count activations of rules with this hazard type.")
+    section
+        .string("hazard_type", &RuleConfig::hazard_type,
+                "Recurrence rules: count activations of rules with this hazard type.")
         .pattern(std::string(kIdPattern), std::string(kIdHint));
-    section.integer("count", &RuleConfig::count,
-                    "Recurrence rules: activations within window that escalate.")
+    section
+        .integer("count", &RuleConfig::count,
+                 "Recurrence rules: activations within window that escalate.")
         .between(2, 1000);
     section.enumeration("mode", &RuleConfig::mode, rules::compound_mode_names(),
                         &rules::compound_mode_from_name,
@@ -751,18 +755,19 @@ Section<rules::RuleConfig> rule_section() {
         [](RuleConfig& rule, rules::HazardConfig&& hazard) { rule.hazard = hazard; },
         "The hazard work order the rule raises.");
     // Templates give way key by key to what the user wrote, so remember which keys those are.
-    section.finish_with([keys = section.shape().keys(), hazard_keys = rule_hazard_section().shape().keys()](
-                            RuleConfig& rule, const std::string& path, Reader& reader) {
-        for (const auto& key : keys) {
-            if (reader.present(join_path(path, key))) rule.explicit_keys.insert(key);
-        }
-        for (const auto& key : hazard_keys) {
-            if (reader.present(join_path(join_path(path, "hazard"), key))) {
-                rule.explicit_keys.insert("hazard." + key);
+    section.finish_with(
+        [keys = section.shape().keys(), hazard_keys = rule_hazard_section().shape().keys()](
+            RuleConfig& rule, const std::string& path, Reader& reader) {
+            for (const auto& key : keys) {
+                if (reader.present(join_path(path, key))) rule.explicit_keys.insert(key);
             }
-        }
-        if (rule.explicit_keys.contains("hazard")) rule.explicit_keys.erase("hazard");
-    });
+            for (const auto& key : hazard_keys) {
+                if (reader.present(join_path(join_path(path, "hazard"), key))) {
+                    rule.explicit_keys.insert("hazard." + key);
+                }
+            }
+            if (rule.explicit_keys.contains("hazard")) rule.explicit_keys.erase("hazard");
+        });
     return section;
 }
 
@@ -872,8 +877,7 @@ Section<workflow::UserConfig> workflow_user_section() {
     return section;
 }
 
-void finish_workflow(workflow::WorkflowConfig& workflow, const std::string& path,
-                     Reader& reader) {
+void finish_workflow(workflow::WorkflowConfig& workflow, const std::string& path, Reader& reader) {
     read_role_list(workflow.overdue_notify, workflow.overdue_notify_roles,
                    join_path(path, "overdue_notify"), reader);
     std::vector<NamedAt> names;

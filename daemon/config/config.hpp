@@ -9,11 +9,11 @@
 #include <vector>
 
 #include "daemon/core/log.hpp"
+#include "daemon/workflow/workflow_config.hpp"
 #include "drivers/modbus/modbus_config.hpp"
 #include "drivers/mqtt/mqtt_config.hpp"
 #include "rules/rule_check.hpp"
 #include "rules/rule_config.hpp"
-#include "daemon/workflow/workflow_config.hpp"
 
 namespace fw {
 
@@ -64,7 +64,7 @@ struct Config {
     modbus::ModbusConfig modbus;
     mqtt::MqttConfig mqtt;
     std::vector<rules::RuleConfig> rules;  // as written; templates are expanded by the engine
-    workflow::WorkflowConfig workflow;  // hazard work orders: review, deadlines, users
+    workflow::WorkflowConfig workflow;     // hazard work orders: review, deadlines, users
 
     const EquipmentConfig* find_equipment(const std::string& id) const {
         for (const auto& item : equipment) {
@@ -77,8 +77,8 @@ struct Config {
 // One problem found in a config file, located in the file and in the document.
 struct ConfigIssue {
     std::string file;
-    int line = 0;    // 1-based; 0 when unknown (e.g. file unreadable)
-    int column = 0;  // 1-based
+    int line = 0;      // 1-based; 0 when unknown (e.g. file unreadable)
+    int column = 0;    // 1-based
     std::string path;  // "modbus.buses[0].devices[2].points[1].type"
     std::string message;
 
@@ -89,11 +89,11 @@ struct ConfigIssue {
 
 // Thrown by load_config with every issue found, not just the first.
 class ConfigError : public std::runtime_error {
-public:
+  public:
     explicit ConfigError(std::vector<ConfigIssue> issues);
     const std::vector<ConfigIssue>& issues() const { return issues_; }
 
-private:
+  private:
     std::vector<ConfigIssue> issues_;
 };
 

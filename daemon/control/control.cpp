@@ -1,5 +1,6 @@
 #include "daemon/control/control.hpp"
 
+#include <fmt/format.h>
 #include <grp.h>
 #include <pwd.h>
 #include <sys/socket.h>
@@ -7,18 +8,16 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <array>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/json.hpp>
-#include <fmt/format.h>
-
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <istream>
-#include <array>
 #include <set>
 
 #include "daemon/core/log.hpp"
@@ -37,8 +36,7 @@ Caller identify(Socket& socket) {
     Caller caller;
     ucred credentials{};
     socklen_t length = sizeof credentials;
-    if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &credentials, &length) ==
-        0) {
+    if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0) {
         caller.uid = credentials.uid;
         caller.pid = credentials.pid;
     }
@@ -161,21 +159,21 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     Impl(asio::io_context& core, const std::string& path) : acceptor(core), socket_path(path) {}
 
     void accept_next() {
-        acceptor.async_accept([self = shared_from_this()](const boost::system::error_code& error,
-                                                          Socket socket) {
-            if (error) {
-                if (error != asio::error::operation_aborted) {
-                    log_warning(kInstance, "accept failed: {}", error.message());
-                    self->accept_next();
+        acceptor.async_accept(
+            [self = shared_from_this()](const boost::system::error_code& error, Socket socket) {
+                if (error) {
+                    if (error != asio::error::operation_aborted) {
+                        log_warning(kInstance, "accept failed: {}", error.message());
+                        self->accept_next();
+                    }
+                    return;
                 }
-                return;
-            }
-            auto connection = std::make_shared<Connection>(self, std::move(socket));
-            std::erase_if(self->connections, [](const auto& weak) { return weak.expired(); });
-            self->connections.insert(connection);
-            connection->read_next();
-            self->accept_next();
-        });
+                auto connection = std::make_shared<Connection>(self, std::move(socket));
+                std::erase_if(self->connections, [](const auto& weak) { return weak.expired(); });
+                self->connections.insert(connection);
+                connection->read_next();
+                self->accept_next();
+            });
     }
 
     asio::local::stream_protocol::acceptor acceptor;
@@ -202,9 +200,9 @@ Server::Server(asio::io_context& core, std::string socket_path, unsigned mode,
     if (!error) impl_->acceptor.bind(asio::local::stream_protocol::endpoint(path_), error);
     if (!error) impl_->acceptor.listen(asio::socket_base::max_listen_connections, error);
     if (error) {
-        throw std::runtime_error(fmt::format(
-            "control socket {}: {} (does its directory exist and is it writable?)", path_,
-            error.message()));
+        throw std::runtime_error(
+            fmt::format("control socket {}: {} (does its directory exist and is it writable?)",
+                        path_, error.message()));
     }
     if (::chmod(path_.c_str(), static_cast<mode_t>(mode)) != 0) {
         throw std::runtime_error(
@@ -216,20 +214,23 @@ Server::Server(asio::io_context& core, std::string socket_path, unsigned mode,
         std::array<char, 4096> buffer{};
         if (::getgrnam_r(group.c_str(), &entry, buffer.data(), buffer.size(), &found) != 0 ||
             found == nullptr) {
-            throw std::runtime_error(fmt::format(
-                "control socket {}: group '{}' does not exist (create it or change "
-                "control.group)",
-                path_, group));
+            throw std::runtime_error(
+                fmt::format("control socket {}: group '{}' does not exist (create it or change "
+                            "control.group)",
+                            path_, group));
         }
         if (::chown(path_.c_str(), static_cast<uid_t>(-1), found->gr_gid) != 0) {
-            throw std::runtime_error(fmt::format("control socket {}: chown to group '{}' failed: {}",
-                                                 path_, group, std::strerror(errno)));
+            throw std::runtime_error(
+                fmt::format("control socket {}: chown to group '{}' failed: {}", path_, group,
+                            std::strerror(errno)));
         }
     }
     impl_->accept_next();
 }
 
-Server::~Server() { close(); }
+Server::~Server() {
+    close();
+}
 
 void Server::handle(std::string command, Handler handler) {
     impl_->handlers[std::move(command)] = std::move(handler);
@@ -297,7 +298,8 @@ boost::json::value Client::call(const std::string& command, const boost::json::o
         const ssize_t sent = ::send(fd, rest.data(), rest.size(), MSG_NOSIGNAL);
         if (sent <= 0) {
             close_fd();
-            throw ControlError(fmt::format("sending to floorwatchd failed: {}", std::strerror(errno)));
+            throw ControlError(
+                fmt::format("sending to floorwatchd failed: {}", std::strerror(errno)));
         }
         rest.remove_prefix(static_cast<std::size_t>(sent));
     }
@@ -308,10 +310,10 @@ boost::json::value Client::call(const std::string& command, const boost::json::o
         if (received <= 0) {
             const int error = errno;
             close_fd();
-            throw ControlError(received == 0
-                                   ? std::string("floorwatchd closed the connection without an answer")
-                                   : fmt::format("no answer from floorwatchd: {}",
-                                                 std::strerror(error)));
+            throw ControlError(
+                received == 0
+                    ? std::string("floorwatchd closed the connection without an answer")
+                    : fmt::format("no answer from floorwatchd: {}", std::strerror(error)));
         }
         response.append(chunk.data(), static_cast<std::size_t>(received));
     }

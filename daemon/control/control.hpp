@@ -12,11 +12,10 @@
 // Handlers run on the core io_context and may answer later (after the store has made an action
 // durable), through the Reply they are given.
 
-#include <boost/asio/io_context.hpp>
-#include <boost/json/value.hpp>
-
 #include <sys/types.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/json/value.hpp>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -36,12 +35,12 @@ struct Caller {
 // Answers one request exactly once; later calls are ignored. Safe to keep and call after the
 // handler returned (the connection may be gone by then: the answer is then dropped).
 class Reply {
-public:
+  public:
     explicit Reply(std::function<void(boost::json::value)> send) : send_(std::move(send)) {}
     void ok(boost::json::value result = nullptr);
     void error(const std::string& message);
 
-private:
+  private:
     std::function<void(boost::json::value)> send_;
     bool answered_ = false;
 };
@@ -50,7 +49,7 @@ using Handler =
     std::function<void(const Caller& caller, const boost::json::object& args, Reply reply)>;
 
 class Server {
-public:
+  public:
     // Binds `socket_path` (a stale socket file from a crashed run is replaced; any other file there
     // is an error), sets its mode (e.g. 0660) and, when `group` is not empty, its group. Throws
     // std::runtime_error naming the path on failure.
@@ -66,14 +65,14 @@ public:
     void close();
     const std::string& path() const { return path_; }
 
-private:
+  private:
     struct Impl;
     std::shared_ptr<Impl> impl_;
     std::string path_;
 };
 
 class ControlError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
@@ -81,12 +80,12 @@ public:
 // ControlError with the daemon's message otherwise, or a message that says how to fix the
 // connection (daemon not running, permission denied) when the socket cannot be reached.
 class Client {
-public:
+  public:
     explicit Client(std::string socket_path,
                     std::chrono::milliseconds timeout = std::chrono::seconds(30));
     boost::json::value call(const std::string& command, const boost::json::object& args);
 
-private:
+  private:
     std::string path_;
     std::chrono::milliseconds timeout_;
 };

@@ -1,5 +1,7 @@
 // The control interface over a real Unix socket: requests, deferred replies, refusals, who asks.
 
+#include "daemon/control/control.hpp"
+
 #include <doctest/doctest.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -10,12 +12,10 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
-
 #include <cstring>
 #include <future>
 #include <thread>
 
-#include "daemon/control/control.hpp"
 #include "tests/support/process.hpp"
 
 using namespace std::chrono_literals;
@@ -159,10 +159,11 @@ TEST_CASE("a stale socket from a crash is replaced; any other file in the way is
 
     const std::string in_the_way = (dir / "file.sock").string();
     fw::test::write_text_file(in_the_way, "important");
-    CHECK(contains(error_of([&] { fw::control::Server(io, in_the_way, 0600, ""); }),
-                   "not a socket"));
+    CHECK(
+        contains(error_of([&] { fw::control::Server(io, in_the_way, 0600, ""); }), "not a socket"));
     CHECK(fw::test::read_text_file(in_the_way) == "important");
-    CHECK(contains(
-        error_of([&] { fw::control::Server(io, (dir / "x.sock").string(), 0600, "no-such-group"); }),
-        "group 'no-such-group' does not exist"));
+    CHECK(contains(error_of([&] {
+                       fw::control::Server(io, (dir / "x.sock").string(), 0600, "no-such-group");
+                   }),
+                   "group 'no-such-group' does not exist"));
 }

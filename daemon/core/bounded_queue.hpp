@@ -17,7 +17,7 @@ enum class OverflowPolicy { drop_oldest, block };
 
 template <typename T>
 class BoundedQueue {
-public:
+  public:
     BoundedQueue(std::size_t capacity, OverflowPolicy policy)
         : capacity_(capacity == 0 ? 1 : capacity), policy_(policy) {}
 
@@ -88,7 +88,7 @@ public:
         return dropped_;
     }
 
-private:
+  private:
     const std::size_t capacity_;
     const OverflowPolicy policy_;
     mutable std::mutex mutex_;

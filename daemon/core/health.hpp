@@ -12,17 +12,18 @@ struct DeviceHealth {
     std::string bus;     // "line1"
     std::string device;  // "press-1-sensors"
     bool online = false;
-    std::string last_error;             // empty while the last poll succeeded
-    std::int64_t last_change_ms = 0;    // wall time of the last online/offline change
-    std::int64_t last_success_ms = 0;   // wall time of the last fully good poll, 0 = never
-    std::int64_t poll_interval_ms = 0;  // current interval, longer than configured while backing off
-    std::uint64_t polls = 0;            // poll cycles attempted
-    std::uint64_t polls_failed = 0;     // cycles with at least one failed request
-    std::uint64_t requests = 0;         // Modbus requests sent
+    std::string last_error;            // empty while the last poll succeeded
+    std::int64_t last_change_ms = 0;   // wall time of the last online/offline change
+    std::int64_t last_success_ms = 0;  // wall time of the last fully good poll, 0 = never
+    std::int64_t poll_interval_ms =
+        0;                           // current interval, longer than configured while backing off
+    std::uint64_t polls = 0;         // poll cycles attempted
+    std::uint64_t polls_failed = 0;  // cycles with at least one failed request
+    std::uint64_t requests = 0;      // Modbus requests sent
     std::uint64_t timeouts = 0;
-    std::uint64_t exceptions = 0;       // Modbus exception replies
-    std::uint64_t reconnects = 0;       // connection (re-)opens after a loss
-    std::uint64_t samples = 0;          // samples produced, any quality
+    std::uint64_t exceptions = 0;  // Modbus exception replies
+    std::uint64_t reconnects = 0;  // connection (re-)opens after a loss
+    std::uint64_t samples = 0;     // samples produced, any quality
 };
 
 // Message counters of one input of a message-based driver (an MQTT subscription): what arrived and

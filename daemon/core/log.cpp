@@ -34,8 +34,12 @@ std::string_view log_level_name(LogLevel level) {
     return kLevelNames[static_cast<std::size_t>(level)];
 }
 
-void set_log_level(LogLevel level) { g_level.store(level, std::memory_order_relaxed); }
-LogLevel log_level() { return g_level.load(std::memory_order_relaxed); }
+void set_log_level(LogLevel level) {
+    g_level.store(level, std::memory_order_relaxed);
+}
+LogLevel log_level() {
+    return g_level.load(std::memory_order_relaxed);
+}
 
 void log_line(LogLevel level, std::string_view instance, std::string_view message) {
     const auto index = static_cast<std::size_t>(level);

@@ -22,7 +22,9 @@ std::string_view log_level_name(LogLevel level);
 
 void set_log_level(LogLevel level);
 LogLevel log_level();
-inline bool log_enabled(LogLevel level) { return level >= log_level(); }
+inline bool log_enabled(LogLevel level) {
+    return level >= log_level();
+}
 
 void log_line(LogLevel level, std::string_view instance, std::string_view message);
 
@@ -53,7 +55,7 @@ void log_error(std::string_view instance, fmt::format_string<Args...> format, Ar
 // Lets through at most one line per key per interval and counts what it held back, so a flood of
 // identical failures (a bad payload every 10 ms) is visible without drowning the journal.
 class LogRateLimiter {
-public:
+  public:
     explicit LogRateLimiter(std::chrono::steady_clock::duration interval) : interval_(interval) {}
 
     // Returns how many lines were suppressed since the last one let through (>= 0), or nullopt if
@@ -61,7 +63,7 @@ public:
     std::optional<std::uint64_t> admit(const std::string& key,
                                        std::chrono::steady_clock::time_point now);
 
-private:
+  private:
     struct Slot {
         std::chrono::steady_clock::time_point last;
         std::uint64_t suppressed = 0;

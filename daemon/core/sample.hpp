@@ -27,21 +27,23 @@ enum class Quality : std::uint16_t {
     gateway_target_failed = 0x0B,
     timeout = 100,       // no reply within the device's timeout
     disconnected = 101,  // the bus connection is down (TCP refused or lost, serial port gone)
-    decode_error = 102,  // a reply arrived but its value cannot be decoded (e.g. NaN where forbidden)
-    stale = 103,         // no fresh value for longer than expected
-    io_error = 104,      // any other transport error (bad CRC, malformed frame)
+    decode_error =
+        102,         // a reply arrived but its value cannot be decoded (e.g. NaN where forbidden)
+    stale = 103,     // no fresh value for longer than expected
+    io_error = 104,  // any other transport error (bad CRC, malformed frame)
 };
 
-// Short snake_case names, used in logs, the CLI and JSON: "good", "timeout", "illegal_data_address".
+// Short snake_case names, used in logs, the CLI and JSON: "good", "timeout",
+// "illegal_data_address".
 std::string_view quality_name(Quality quality);
 std::optional<Quality> quality_from_name(std::string_view name);
 // Maps a stored integer back; unknown values are returned as nullopt (a newer writer, a bad file).
 std::optional<Quality> quality_from_code(int code);
 
 struct Sample {
-    std::string channel;    // e.g. "press1.vibration"
-    std::int64_t time_ms;   // wall time, Unix epoch milliseconds
-    double value;           // NaN when quality != good
+    std::string channel;   // e.g. "press1.vibration"
+    std::int64_t time_ms;  // wall time, Unix epoch milliseconds
+    double value;          // NaN when quality != good
     Quality quality;
 };
 

@@ -104,7 +104,8 @@ std::string format_size(std::uint64_t bytes) {
     constexpr std::array<std::string_view, 4> kBinary{"TiB", "GiB", "MiB", "KiB"};
     std::uint64_t factor = 1ULL << 40;
     for (const auto unit : kBinary) {
-        if (bytes >= factor && bytes % factor == 0) return fmt::format("{}{}", bytes / factor, unit);
+        if (bytes >= factor && bytes % factor == 0)
+            return fmt::format("{}{}", bytes / factor, unit);
         factor >>= 10;
     }
     return fmt::format("{}B", bytes);

@@ -448,7 +448,7 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         publisher->publish(topic_root + "/orders/" + state.id, payload);
         const std::string assignee =
             state.open() && state.status == workflow::OrderStatus::rectifying ? state.assignee
-                                                                                : std::string();
+                                                                              : std::string();
         auto& previous = published_assignee[state.id];
         if (!previous.empty() && previous != assignee) {
             publisher->publish(topic_root + "/assignees/" + previous + "/orders/" + state.id, "");
@@ -551,8 +551,8 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
                 action.command = std::move(report);
             }
         } else if (rule_config.hazard) {
-            if (const auto open = workflow::open_order_for_activation(all, trigger.rule_id,
-                                                                        trigger.equipment)) {
+            if (const auto open =
+                    workflow::open_order_for_activation(all, trigger.rule_id, trigger.equipment)) {
                 action.order_id = *open;
                 action.command = workflow::RecordOccurrenceCommand{source};
             } else {

@@ -107,8 +107,8 @@ std::optional<Event> event_from_row(Statement& row, std::string& problem) {
     event.prev_hash = row.column_text(13);
     event.hash = row.column_text(14);
     if (row.column_int64(11) != workflow::kEventFormat) {
-        problem = fmt::format("event format {} is not {}", row.column_int64(11),
-                              workflow::kEventFormat);
+        problem =
+            fmt::format("event format {} is not {}", row.column_int64(11), workflow::kEventFormat);
         return std::nullopt;
     }
     return event;

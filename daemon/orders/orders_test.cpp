@@ -182,10 +182,10 @@ TEST_CASE("order service: alarms open, recur and escalate orders; overdue once; 
     REQUIRE(stored.cursors.size() == 1);
     CHECK(stored.cursors[0].origin == "unit.gw");
     CHECK(stored.cursors[0].next_sequence == before + 1);
-    CHECK(fw::workflow::verify_events(
-              stored.events,
-              fw::workflow::LocalSequence{"unit.gw", stored.cursors[0].next_sequence})
-              .empty());
+    CHECK(
+        fw::workflow::verify_events(
+            stored.events, fw::workflow::LocalSequence{"unit.gw", stored.cursors[0].next_sequence})
+            .empty());
     CHECK(stored.anonymity_key.size() == 64);
     again.stop();
 }

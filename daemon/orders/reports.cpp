@@ -227,8 +227,7 @@ std::string weekly_report(const std::vector<OrderState>& orders,
                         date_of(this_week.since_ms), date_of(week_end_ms), date_of(now_ms));
 
     text += "## Top 5 risk points\n\n";
-    const auto points =
-        workflow::top_risk_points(orders, KpiFilter{}, now_ms, kRecentWindowMs, 5);
+    const auto points = workflow::top_risk_points(orders, KpiFilter{}, now_ms, kRecentWindowMs, 5);
     if (points.empty()) {
         text += "No open or recently closed orders.\n\n";
     } else {

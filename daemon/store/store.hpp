@@ -26,7 +26,7 @@ using Millis = std::chrono::milliseconds;
 
 // Startup and open failures: the message names the file and says what to do.
 class StoreError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
@@ -44,7 +44,7 @@ struct WriterStats {
     std::uint64_t samples_dropped = 0;  // evicted from a full queue (oldest first)
     std::uint64_t commits = 0;
     std::uint64_t samples_pruned = 0;
-    std::uint64_t write_errors = 0;  // failed transactions (retried; the data stays queued)
+    std::uint64_t write_errors = 0;      // failed transactions (retried; the data stays queued)
     std::uint64_t events_committed = 0;  // plant events
     std::uint64_t events_dropped = 0;    // evicted from a full queue (oldest first)
 };
@@ -65,7 +65,7 @@ struct WriteJob {
 int latest_schema_version();
 
 class Writer {
-public:
+  public:
     // Opens (creating if missing) the file, runs `PRAGMA quick_check`, applies pending migrations
     // in one transaction and starts the writer thread. Throws StoreError if the file is not a
     // database, is corrupt, is newer than this build, or cannot be opened; never deletes anything.
@@ -116,7 +116,7 @@ struct ChannelRow {
 // Read-only connection. Opening fails with StoreError naming the file when it does not exist or is
 // not a floorwatch database. Not thread-safe: one Reader per thread.
 class Reader {
-public:
+  public:
     static std::unique_ptr<Reader> open(const std::string& path);
     virtual ~Reader() = default;
 

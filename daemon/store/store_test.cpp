@@ -730,11 +730,13 @@ TEST_CASE("jobs: a disk-full failure inside a job is retried with the transactio
     job.write = [&attempts](sqlite3* db) {
         // The first attempt finds the disk full: the database may not grow by another page.
         const bool disk_full = attempts.fetch_add(1) == 0;
-        const std::string limit = disk_full ? "PRAGMA max_page_count = 1"
-                                            : "PRAGMA max_page_count = 1073741823";
+        const std::string limit =
+            disk_full ? "PRAGMA max_page_count = 1" : "PRAGMA max_page_count = 1073741823";
         sqlite3_exec(db, limit.c_str(), nullptr, nullptr, nullptr);
-        const std::string insert = "INSERT INTO plant_events (name, time_ms, attributes) VALUES "
-                                   "('kept', 1, '" + std::string(100000, 'x') + "')";
+        const std::string insert =
+            "INSERT INTO plant_events (name, time_ms, attributes) VALUES "
+            "('kept', 1, '" +
+            std::string(100000, 'x') + "')";
         char* message = nullptr;
         if (sqlite3_exec(db, insert.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
             std::string text = message != nullptr ? message : "?";

@@ -375,9 +375,9 @@ class SqliteWriter final : public Writer {
         }
         std::deque<WriteJob> jobs_later;  // their turn comes with the next transaction
         std::swap(jobs_later, pending_.jobs);
-        const bool emptied = take_samples_locked(
-            work, jobs_later.empty() ? std::numeric_limits<std::size_t>::max()
-                                     : kSamplesPerSliceWhileJobsWait);
+        const bool emptied =
+            take_samples_locked(work, jobs_later.empty() ? std::numeric_limits<std::size_t>::max()
+                                                         : kSamplesPerSliceWhileJobsWait);
         std::swap(jobs_later, pending_.jobs);
         return emptied && pending_.jobs.empty();
     }
@@ -426,9 +426,9 @@ class SqliteWriter final : public Writer {
                 // After a failure, wait the full interval: flush() must not turn into a busy loop.
                 wake_writer_.wait_until(lock, next_commit, [&] {
                     return stop_requested_ ||
-                           (!backing_off && ((flush_waiters_ > 0 &&
-                                              enqueued_sequence_ > settled_sequence_) ||
-                                             !pending_.jobs.empty()));
+                           (!backing_off &&
+                            ((flush_waiters_ > 0 && enqueued_sequence_ > settled_sequence_) ||
+                             !pending_.jobs.empty()));
                 });
                 const bool samples_due = SteadyClock::now() >= next_commit;
                 if (take_work_locked(work, samples_due, jobs_turn)) settles = enqueued_sequence_;
@@ -451,7 +451,8 @@ class SqliteWriter final : public Writer {
             const auto now = SteadyClock::now();
             // Samples keep their group-commit rhythm across job transactions; a slice leaves
             // the rest to be written at once.
-            if (!committed || !jobs_only) next_commit = committed && !settles ? now : now + commit_interval_;
+            if (!committed || !jobs_only)
+                next_commit = committed && !settles ? now : now + commit_interval_;
             if (committed && settles && !stopping && now - last_prune >= retention.prune_interval) {
                 if (prune(retention)) last_prune = SteadyClock::now();
             }
@@ -694,14 +695,15 @@ class SqliteWriter final : public Writer {
         if (wal_pages_ < due_at) return;
         int wal_frames = 0;
         int checkpointed = 0;
-        const int rc = sqlite3_wal_checkpoint_v2(connection_.get(), nullptr,
-                                                 SQLITE_CHECKPOINT_PASSIVE, &wal_frames,
-                                                 &checkpointed);
+        const int rc = sqlite3_wal_checkpoint_v2(
+            connection_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_frames, &checkpointed);
         if (rc == SQLITE_OK) {
             wal_pages_ = 0;
         } else if (auto suppressed = log_limiter_.admit("checkpoint", SteadyClock::now())) {
-            log_warning(kLogInstance, "{}: WAL checkpoint failed: {} ({} more such messages held "
-                        "back)", path_, sqlite3_errmsg(connection_.get()), *suppressed);
+            log_warning(kLogInstance,
+                        "{}: WAL checkpoint failed: {} ({} more such messages held "
+                        "back)",
+                        path_, sqlite3_errmsg(connection_.get()), *suppressed);
         }
     }
 
@@ -744,8 +746,10 @@ class SqliteWriter final : public Writer {
                 job_errors_[i] = error.what();
                 if (sql.rollback_to_savepoint.run() != SQLITE_DONE) return false;
                 if (auto suppressed = log_limiter_.admit("job_failed", SteadyClock::now())) {
-                    log_error(kLogInstance, "{}: a record was refused by the store: {} ({} more "
-                              "such messages held back)", path_, error.what(), *suppressed);
+                    log_error(kLogInstance,
+                              "{}: a record was refused by the store: {} ({} more "
+                              "such messages held back)",
+                              path_, error.what(), *suppressed);
                 }
             }
             if (sql.release_savepoint.run() != SQLITE_DONE) return false;

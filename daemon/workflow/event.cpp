@@ -1,7 +1,5 @@
 #include "daemon/workflow/event.hpp"
 
-#include "daemon/workflow/payload.hpp"
-
 #include <fmt/format.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -11,6 +9,8 @@
 #include <map>
 #include <set>
 #include <stdexcept>
+
+#include "daemon/workflow/payload.hpp"
 
 namespace fw::workflow {
 namespace {

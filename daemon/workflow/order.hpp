@@ -70,7 +70,7 @@ struct OrderState {
     // Source: a rule (rule_id, rule_version) or a person (reporter, or anonymous).
     std::string rule_id;
     std::string rule_version;  // 16 hex digits (rules/engine.hpp RuleInfo::version)
-    std::string reporter;  // empty for rules and anonymous reports
+    std::string reporter;      // empty for rules and anonymous reports
     bool anonymous = false;
     std::string reporter_hash;  // HMAC of an anonymous reporter; never shown
     std::vector<Attachment> report_attachments;

@@ -64,7 +64,8 @@ Command command_for(const std::string& action, const OrderState& order) {
     if (action == "overdue") {
         return MarkOverdueCommand{order.steps.empty() ? 1 : order.steps.back().index};
     }
-    if (action == "occurrence") return RecordOccurrenceCommand{{"press2-vibration", "3f2a9c01d4e5b677"}};
+    if (action == "occurrence")
+        return RecordOccurrenceCommand{{"press2-vibration", "3f2a9c01d4e5b677"}};
     FAIL("unknown action in the table: " << action);
     return ApproveCommand{};
 }

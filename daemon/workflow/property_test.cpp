@@ -54,7 +54,8 @@ Attempt random_attempt(std::mt19937& rng, const OrderState& order) {
             case 2:
                 return {"system", MarkOverdueCommand{step}};
             case 3:
-                return {"system", RecordOccurrenceCommand{{"press2-vibration", "3f2a9c01d4e5b677"}}};
+                return {"system",
+                        RecordOccurrenceCommand{{"press2-vibration", "3f2a9c01d4e5b677"}}};
             case 4:
                 return {"max", ReassignCommand{pick(2) == 0 ? "tom" : "bob", {}, "shift"}};
             default:

@@ -299,9 +299,11 @@ TEST_CASE("occurrences: re-activations attach to the open order instead of a dup
     CHECK(plant.act("lea", RecordOccurrenceCommand{{"press2-vibration", "3f2a9c01d4e5b677"}}, id)
               .refusal.starts_with("lea may not record"));
     plant.clock.advance(10min);
-    CHECK(plant.act("system", RecordOccurrenceCommand{{"press2-vibration", "3f2a9c01d4e5b677"}}, id).accepted());
+    CHECK(plant.act("system", RecordOccurrenceCommand{{"press2-vibration", "3f2a9c01d4e5b677"}}, id)
+              .accepted());
     plant.clock.advance(10min);
-    CHECK(plant.act("system", RecordOccurrenceCommand{{"press2-vibration", "3f2a9c01d4e5b677"}}, id).accepted());
+    CHECK(plant.act("system", RecordOccurrenceCommand{{"press2-vibration", "3f2a9c01d4e5b677"}}, id)
+              .accepted());
     CHECK(plant.state(id).occurrences == 3);
     CHECK(plant.state(id).last_occurrence_ms == kStartMs + 20 * 60 * 1000);
 
@@ -309,8 +311,8 @@ TEST_CASE("occurrences: re-activations attach to the open order instead of a dup
         plant.act("sam", DismissCommand{DismissKind::false_alarm, "loose sensor"}, id).accepted());
     orders = {plant.state(id)};
     CHECK_FALSE(open_order_for_activation(orders, "press2-vibration", "press-2").has_value());
-    CHECK(plant.act("system", RecordOccurrenceCommand{{"press2-vibration", "3f2a9c01d4e5b677"}}, id).refusal ==
-          "the order is dismissed; a new activation opens a new order");
+    CHECK(plant.act("system", RecordOccurrenceCommand{{"press2-vibration", "3f2a9c01d4e5b677"}}, id)
+              .refusal == "the order is dismissed; a new activation opens a new order");
 }
 
 TEST_CASE("anonymous reports: the reporter is only a keyed hash and is never shown") {

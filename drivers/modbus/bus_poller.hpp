@@ -20,7 +20,7 @@ using SampleSink = std::function<void(SampleBatch&&)>;
 using HealthSink = std::function<void(const DeviceHealth&)>;
 
 class BusPoller {
-public:
+  public:
     BusPoller(BusConfig bus, SampleSink samples, HealthSink health);
     ~BusPoller();  // stops and joins
     BusPoller(const BusPoller&) = delete;
@@ -31,7 +31,7 @@ public:
     // stop() takes at most the longest device timeout.
     void stop();
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

@@ -7,8 +7,12 @@
 namespace fw::modbus {
 namespace {
 
-bool swaps_words(ByteOrder order) { return order == ByteOrder::cdab || order == ByteOrder::dcba; }
-bool swaps_bytes(ByteOrder order) { return order == ByteOrder::badc || order == ByteOrder::dcba; }
+bool swaps_words(ByteOrder order) {
+    return order == ByteOrder::cdab || order == ByteOrder::dcba;
+}
+bool swaps_bytes(ByteOrder order) {
+    return order == ByteOrder::badc || order == ByteOrder::dcba;
+}
 
 std::uint16_t swap_bytes(std::uint16_t word) {
     return static_cast<std::uint16_t>((word << 8) | (word >> 8));

@@ -7,9 +7,8 @@ namespace {
 
 constexpr std::array<std::string_view, 4> kTableNames{"coil", "discrete_input", "input_register",
                                                       "holding_register"};
-constexpr std::array<std::string_view, 9> kTypeNames{"bool",  "int16",   "uint16",
-                                                     "int32", "uint32",  "float32",
-                                                     "int64", "uint64", "float64"};
+constexpr std::array<std::string_view, 9> kTypeNames{
+    "bool", "int16", "uint16", "int32", "uint32", "float32", "int64", "uint64", "float64"};
 constexpr std::array<std::string_view, 4> kOrderNames{"ABCD", "CDAB", "BADC", "DCBA"};
 
 template <typename Enum, std::size_t N>
@@ -22,8 +21,12 @@ std::optional<Enum> find_name(const std::array<std::string_view, N>& names, std:
 
 }  // namespace
 
-std::string_view table_name(Table table) { return kTableNames[static_cast<std::size_t>(table)]; }
-std::string_view type_name(ValueType type) { return kTypeNames[static_cast<std::size_t>(type)]; }
+std::string_view table_name(Table table) {
+    return kTableNames[static_cast<std::size_t>(table)];
+}
+std::string_view type_name(ValueType type) {
+    return kTypeNames[static_cast<std::size_t>(type)];
+}
 std::string_view order_name(ByteOrder order) {
     return kOrderNames[static_cast<std::size_t>(order)];
 }
@@ -38,8 +41,14 @@ std::optional<ByteOrder> order_from_name(std::string_view name) {
     return find_name<ByteOrder>(kOrderNames, name);
 }
 
-std::span<const std::string_view> table_names() { return kTableNames; }
-std::span<const std::string_view> type_names() { return kTypeNames; }
-std::span<const std::string_view> order_names() { return kOrderNames; }
+std::span<const std::string_view> table_names() {
+    return kTableNames;
+}
+std::span<const std::string_view> type_names() {
+    return kTypeNames;
+}
+std::span<const std::string_view> order_names() {
+    return kOrderNames;
+}
 
 }  // namespace fw::modbus

@@ -1,5 +1,4 @@
 #include "drivers/mqtt/broker_client.hpp"
-#include "drivers/mqtt/paho_session.hpp"
 
 #include <mqtt/async_client.h>
 
@@ -14,6 +13,7 @@
 
 #include "daemon/core/log.hpp"
 #include "daemon/core/units.hpp"
+#include "drivers/mqtt/paho_session.hpp"
 
 namespace fw::mqtt {
 namespace {
@@ -197,8 +197,8 @@ struct BrokerClient::Impl : public virtual ::mqtt::callback {
             if (!client) client = paho::make_client(broker, broker.client_id, *this);
             // A persistent session: QoS 1/2 messages published while the gateway is away are kept
             // by the broker. Subscriptions are renewed on every connect anyway.
-            auto token = client->connect(paho::connect_options(
-                broker, *password, false, [this](const std::string& message) {
+            auto token = client->connect(
+                paho::connect_options(broker, *password, false, [this](const std::string& message) {
                     std::lock_guard lock(mutex);
                     tls_error = message;
                 }));

@@ -8,7 +8,6 @@
 #include <sqlite3.h>
 
 #include <boost/json.hpp>
-
 #include <chrono>
 #include <filesystem>
 #include <string>
@@ -106,8 +105,8 @@ std::vector<AlarmRow> alarm_events(const fs::path& db) {
             return value != nullptr ? std::string(reinterpret_cast<const char*>(value)) : "";
         };
         while (sqlite3_step(query) == SQLITE_ROW) {
-            rows.push_back({text(0), text(1), text(2), text(3), text(4), text(5), text(6),
-                            text(7), sqlite3_column_double(query, 8)});
+            rows.push_back({text(0), text(1), text(2), text(3), text(4), text(5), text(6), text(7),
+                            sqlite3_column_double(query, 8)});
         }
     }
     sqlite3_finalize(query);
@@ -126,8 +125,8 @@ std::vector<AlarmRow> events_of(const fs::path& db, const std::string& rule) {
 std::string describe(const std::vector<AlarmRow>& rows) {
     std::string text;
     for (const auto& row : rows) {
-        text += row.rule + " " + row.equipment + " " + row.action + " " + row.from + "->" +
-                row.to + " " + row.severity + " " + row.detail + " " + row.actor + "\n";
+        text += row.rule + " " + row.equipment + " " + row.action + " " + row.from + "->" + row.to +
+                " " + row.severity + " " + row.detail + " " + row.actor + "\n";
     }
     return text;
 }
@@ -311,9 +310,9 @@ TEST_CASE("operator commands: shelve, refusals, service state, and who may do wh
         const auto unknown = cli(dir, {"alarm", "ack", "no-such-rule", "press-1"});
         CHECK(unknown.exit_code == 1);
         CHECK(unknown.err.find("no-such-rule") != std::string::npos);
-        const auto no_daemon = fw::test::run(
-            dir, FW_CLI_BINARY,
-            {"alarm", "ack", "press1-vibration", "press-1", "--socket", (dir / "nope.sock").string()});
+        const auto no_daemon = fw::test::run(dir, FW_CLI_BINARY,
+                                             {"alarm", "ack", "press1-vibration", "press-1",
+                                              "--socket", (dir / "nope.sock").string()});
         CHECK(no_daemon.exit_code == 1);
         CHECK(no_daemon.err.find("nope.sock") != std::string::npos);
     }

@@ -4,13 +4,12 @@
 
 #include <doctest/doctest.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
-#include <sqlite3.h>
 
 #include <boost/json.hpp>
-
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -33,6 +32,7 @@ using fw::test::Daemon;
 using fw::test::daemon_config;
 using fw::test::eventually;
 using fw::test::logs_to;
+using fw::test::read_text_file;
 using fw::test::run;
 using fw::test::RunResult;
 using fw::test::Sim;
@@ -41,7 +41,6 @@ using fw::test::start_daemon;
 using fw::test::start_pty_pair;
 using fw::test::start_sim;
 using fw::test::tcp_bus;
-using fw::test::read_text_file;
 using fw::test::TempDir;
 using fw::test::write_text_file;
 
@@ -56,9 +55,8 @@ std::map<std::string, std::pair<std::uint64_t, std::optional<fw::store::StoredSa
         auto reader = fw::store::Reader::open(db.string());
         for (const auto& channel : reader->channels()) {
             const auto latest = reader->samples(channel.info.name, 0, INT64_MAX, 1);
-            rows[channel.info.name] = {channel.sample_count,
-                                       latest.empty() ? std::nullopt
-                                                      : std::optional(latest.back())};
+            rows[channel.info.name] = {
+                channel.sample_count, latest.empty() ? std::nullopt : std::optional(latest.back())};
         }
     } catch (const fw::store::StoreError&) {
         // The daemon may still be creating the file.
@@ -80,8 +78,7 @@ std::vector<fw::store::StoredSample> samples_of(const fs::path& db, const std::s
 bool has_good_sample(const fs::path& db, const std::string& channel) {
     const auto rows = snapshot(db);
     const auto it = rows.find(channel);
-    return it != rows.end() && it->second.second &&
-           it->second.second->quality == fw::Quality::good;
+    return it != rows.end() && it->second.second && it->second.second->quality == fw::Quality::good;
 }
 
 // The sim serves every type in every order as constants; the daemon must store them exactly.
@@ -118,9 +115,9 @@ const std::string kTypesDevice = R"(        - name: press-1-sensors
 )";
 
 const std::map<std::string, double> kExpectedValues{
-    {"p1.vib_abcd", 2.75},     {"p1.vib_cdab", -1.5},   {"p1.temp", 65.5},
-    {"p1.count", 123456.0},    {"p1.big", -9876543210.0}, {"p1.precise", 3.140625},
-    {"p1.offset", 240.0},      {"p1.running", 1.0},     {"p1.door_open", 0.0},
+    {"p1.vib_abcd", 2.75},  {"p1.vib_cdab", -1.5},     {"p1.temp", 65.5},
+    {"p1.count", 123456.0}, {"p1.big", -9876543210.0}, {"p1.precise", 3.140625},
+    {"p1.offset", 240.0},   {"p1.running", 1.0},       {"p1.door_open", 0.0},
 };
 
 }  // namespace
@@ -161,9 +158,9 @@ TEST_CASE("the daemon stores exactly the values the simulator serves, and stops 
     CHECK(std::abs(now_ms - latest_time) < 60000);
 
     SUBCASE("the CLI reads samples, channels and device health") {
-        const RunResult samples = run(dir, FW_CLI_BINARY,
-                                      {"samples", "--db", db.string(), "--channel", "p1.temp",
-                                       "--since", "10m", "--json"});
+        const RunResult samples = run(
+            dir, FW_CLI_BINARY,
+            {"samples", "--db", db.string(), "--channel", "p1.temp", "--since", "10m", "--json"});
         REQUIRE_MESSAGE(samples.exit_code == 0, samples.err);
         const boost::json::value parsed = boost::json::parse(samples.out);
         const auto& rows = parsed.as_array();
@@ -208,9 +205,9 @@ TEST_CASE("the daemon stores exactly the values the simulator serves, and stops 
         CHECK(missing_channel.err.find("no channel 'p9.nothing'") != std::string::npos);
         CHECK(missing_channel.err.find("p1.temp") != std::string::npos);  // lists the known ones
 
-        const RunResult missing_db = run(dir, FW_CLI_BINARY,
-                                         {"samples", "--db", (dir / "nope.db").string(),
-                                          "--channel", "p1.temp"});
+        const RunResult missing_db =
+            run(dir, FW_CLI_BINARY,
+                {"samples", "--db", (dir / "nope.db").string(), "--channel", "p1.temp"});
         CHECK(missing_db.exit_code == 1);
         CHECK(missing_db.err.find("nope.db") != std::string::npos);
         CHECK_FALSE(fs::exists(dir / "nope.db"));
@@ -304,9 +301,9 @@ devices:
         REQUIRE(sim_control(sim, {"fault", "silent", "none"}) == 0);
         REQUIRE(eventually([&] { return has_good_sample(db, "silent.value"); }, 10s));
         CHECK(samples_of(db, "silent.value").back().value == 8.0);
-        CHECK(eventually([&] { return read_text_file(daemon.log).find("online again") !=
-                                      std::string::npos; },
-                         5s));
+        CHECK(eventually(
+            [&] { return read_text_file(daemon.log).find("online again") != std::string::npos; },
+            5s));
     }
 }
 
@@ -316,19 +313,20 @@ TEST_CASE("Modbus RTU over a socat pty pair") {
     const fs::path daemon_end = dir / "daemon-end";
     ChildProcess socat = start_pty_pair(dir, sim_end, daemon_end);
 
-    Sim sim = start_sim(dir, "sim", "rtu: {device: " + sim_end.string() +
-                                        ", baud: 19200, parity: even, data_bits: 8, stop_bits: 1}\n"
-                                        R"(devices:
+    Sim sim = start_sim(dir, "sim",
+                        "rtu: {device: " + sim_end.string() +
+                            ", baud: 19200, parity: even, data_bits: 8, stop_bits: 1}\n"
+                            R"(devices:
   - {name: pump-1, unit_id: 11, values: [{table: input_register, address: 0, type: float32, profile: {kind: constant, value: 2.5}}]}
   - {name: pump-2, unit_id: 12, values: [{table: holding_register, address: 100, type: uint32, order: DCBA, profile: {kind: constant, value: 2950}}]}
 )");
     const fs::path db = dir / "floorwatch.db";
     const fs::path config = dir / "floorwatch.yaml";
-    write_text_file(config, daemon_config(db, "    - name: pumps\n      rtu: {device: " +
-                                                  daemon_end.string() +
-                                                  ", baud: 19200, parity: even, data_bits: 8, "
-                                                  "stop_bits: 1}\n"
-                                                  R"(      devices:
+    write_text_file(
+        config, daemon_config(db, "    - name: pumps\n      rtu: {device: " + daemon_end.string() +
+                                      ", baud: 19200, parity: even, data_bits: 8, "
+                                      "stop_bits: 1}\n"
+                                      R"(      devices:
         - name: pump-1-sensors
           unit_id: 11
           poll_interval: 300ms
@@ -367,25 +365,28 @@ devices:
     const std::uint16_t port = sim.port;
     const fs::path db = dir / "floorwatch.db";
     const fs::path config = dir / "floorwatch.yaml";
-    write_text_file(config,
-                    daemon_config(db, tcp_bus("line1", port, R"(        - name: press-1-sensors
+    write_text_file(
+        config,
+        daemon_config(db, tcp_bus("line1", port, R"(        - name: press-1-sensors
           unit_id: 1
           poll_interval: 200ms
           timeout: 300ms
           points: [{channel: p1.value, equipment: press-1, table: input_register, address: 0}]
 )",
-                                              "      reconnect_min: 100ms\n      reconnect_max: 1s\n")));
+                                  "      reconnect_min: 100ms\n      reconnect_max: 1s\n")));
     Daemon daemon = start_daemon(dir, config);
     REQUIRE(eventually([&] { return has_good_sample(db, "p1.value"); }, 10s));
 
     SUBCASE("the server drops every connection") {
         REQUIRE(sim_control(sim, {"disconnect"}) == 0);
-        CHECK(eventually([&] { return read_text_file(daemon.log).find("connection lost") !=
-                                      std::string::npos; },
-                         5s));
+        CHECK(eventually(
+            [&] { return read_text_file(daemon.log).find("connection lost") != std::string::npos; },
+            5s));
         const auto before = count_of(db, "p1.value");
         CHECK(eventually(
-            [&] { return count_of(db, "p1.value") > before + 3 && has_good_sample(db, "p1.value"); },
+            [&] {
+                return count_of(db, "p1.value") > before + 3 && has_good_sample(db, "p1.value");
+            },
             10s));
     }
 
@@ -441,11 +442,11 @@ devices:
     REQUIRE(eventually([&] { return has_good_sample(db, "p1.a"); }, 10s));
 
     // Valid: a second point appears.
-    write_text_file(config, daemon_config(db, tcp_bus("line1", sim.port,
-                                                      device_head +
-                                                          "            - {channel: p1.b, "
-                                                          "equipment: press-1, table: "
-                                                          "input_register, address: 1}\n")));
+    write_text_file(config,
+                    daemon_config(db, tcp_bus("line1", sim.port,
+                                              device_head + "            - {channel: p1.b, "
+                                                            "equipment: press-1, table: "
+                                                            "input_register, address: 1}\n")));
     daemon.process.send_signal(SIGHUP);
     REQUIRE_MESSAGE(eventually([&] { return has_good_sample(db, "p1.b"); }, 10s),
                     read_text_file(daemon.log));
@@ -453,12 +454,12 @@ devices:
     CHECK(read_text_file(daemon.log).find("configuration reloaded") != std::string::npos);
 
     // Invalid: refused with file:line:col, and polling goes on with the running config.
-    write_text_file(config, daemon_config(db, tcp_bus("line1", sim.port,
-                                                      device_head +
-                                                          "            - {channel: p1.b, "
-                                                          "equipment: press-1, table: "
-                                                          "input_register, address: 1, type: "
-                                                          "flaot32}\n")));
+    write_text_file(config,
+                    daemon_config(db, tcp_bus("line1", sim.port,
+                                              device_head + "            - {channel: p1.b, "
+                                                            "equipment: press-1, table: "
+                                                            "input_register, address: 1, type: "
+                                                            "flaot32}\n")));
     daemon.process.send_signal(SIGHUP);
     REQUIRE(eventually(
         [&] { return read_text_file(daemon.log).find("reload refused") != std::string::npos; },
@@ -553,9 +554,9 @@ TEST_CASE("the demo config polls the demo plant: every channel gets good reading
     const fs::path daemon_end = dir / "pumps";
     ChildProcess socat = start_pty_pair(dir, sim_end, daemon_end);
 
-    const std::string line1_yaml = std::regex_replace(
-        read_text_file(source / "examples/demo/line1-sim.yaml"), std::regex("port: 15020"),
-        "port: 0");
+    const std::string line1_yaml =
+        std::regex_replace(read_text_file(source / "examples/demo/line1-sim.yaml"),
+                           std::regex("port: 15020"), "port: 0");
     Sim line1 = start_sim(dir, "line1", line1_yaml);
     const std::string pumps_yaml =
         std::regex_replace(read_text_file(source / "examples/demo/pumps-sim.yaml"),
@@ -565,24 +566,24 @@ TEST_CASE("the demo config polls the demo plant: every channel gets good reading
     std::string config_text = read_text_file(source / "examples/demo/floorwatch.yaml");
     config_text = std::regex_replace(config_text, std::regex("port: 15020"),
                                      "port: " + std::to_string(line1.port));
-    config_text = std::regex_replace(config_text, std::regex("build/demo/pumps"),
-                                     daemon_end.string());
+    config_text =
+        std::regex_replace(config_text, std::regex("build/demo/pumps"), daemon_end.string());
     const fs::path db = dir / "floorwatch.db";
-    config_text = std::regex_replace(config_text, std::regex("build/demo/floorwatch.db"),
-                                     db.string());
+    config_text =
+        std::regex_replace(config_text, std::regex("build/demo/floorwatch.db"), db.string());
     // The demo's MQTT part: a broker of the test's own instead of the demo's on port 18830.
     fw::test::Mosquitto broker(dir.path());
-    config_text = std::regex_replace(config_text, std::regex("tcp://127.0.0.1:18830"),
-                                     broker.uri());
+    config_text =
+        std::regex_replace(config_text, std::regex("tcp://127.0.0.1:18830"), broker.uri());
     const fs::path config = dir / "floorwatch.yaml";
     write_text_file(config, config_text);
     Daemon daemon = start_daemon(dir, config);
 
     const std::vector<std::string> channels{
-        "press1.vibration", "press1.bearing_temp", "press1.running", "press2.vibration",
-        "press2.bearing_temp", "press2.running", "press3.vibration", "press3.bearing_temp",
-        "press3.running", "pump1.vibration", "pump1.bearing_temp", "pump1.speed",
-        "pump2.vibration", "pump2.bearing_temp", "pump2.speed"};
+        "press1.vibration",    "press1.bearing_temp", "press1.running",     "press2.vibration",
+        "press2.bearing_temp", "press2.running",      "press3.vibration",   "press3.bearing_temp",
+        "press3.running",      "pump1.vibration",     "pump1.bearing_temp", "pump1.speed",
+        "pump2.vibration",     "pump2.bearing_temp",  "pump2.speed"};
     CHECK_MESSAGE(eventually(
                       [&] {
                           for (const auto& channel : channels) {
@@ -635,7 +636,8 @@ TEST_CASE("under systemd the daemon notifies READY, STATUS and pets the watchdog
     const auto deadline = std::chrono::steady_clock::now() + 15s;
     bool ready = false;
     bool status = false;
-    while (std::chrono::steady_clock::now() < deadline && !(ready && status && watchdog_pets >= 3)) {
+    while (std::chrono::steady_clock::now() < deadline &&
+           !(ready && status && watchdog_pets >= 3)) {
         char buffer[1024];
         const ssize_t length = ::recv(notify_socket, buffer, sizeof buffer, 0);
         if (length <= 0) continue;

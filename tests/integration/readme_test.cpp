@@ -31,8 +31,9 @@ TEST_CASE("the README's annotated config example is the demo config, byte for by
     const auto begin = start + marker.size();
     const auto end = readme.find("```\n", begin);
     REQUIRE(end != std::string::npos);
-    CHECK_MESSAGE(readme.substr(begin, end - begin) == read_source_file("examples/demo/floorwatch.yaml"),
-                  "copy examples/demo/floorwatch.yaml into README.md's Configuration section");
+    CHECK_MESSAGE(
+        readme.substr(begin, end - begin) == read_source_file("examples/demo/floorwatch.yaml"),
+        "copy examples/demo/floorwatch.yaml into README.md's Configuration section");
 }
 
 TEST_CASE("the README opens with the two commands, and CI runs the second") {

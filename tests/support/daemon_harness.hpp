@@ -28,10 +28,11 @@ inline fw::test::SpawnOptions logs_to(const fs::path& out, const fs::path& err) 
 
 // A serial line without hardware: socat links two ptys, the simulator opens one end and the
 // daemon the other.
-inline ChildProcess start_pty_pair(const TempDir& dir, const fs::path& one_end, const fs::path& other_end) {
+inline ChildProcess start_pty_pair(const TempDir& dir, const fs::path& one_end,
+                                   const fs::path& other_end) {
     auto socat = ChildProcess::spawn(
-        "/usr/bin/socat", {"pty,raw,echo=0,link=" + one_end.string(),
-                           "pty,raw,echo=0,link=" + other_end.string()},
+        "/usr/bin/socat",
+        {"pty,raw,echo=0,link=" + one_end.string(), "pty,raw,echo=0,link=" + other_end.string()},
         logs_to(dir / "socat.log", dir / "socat.log"));
     REQUIRE(fw::test::wait_for_path(one_end, 5s, &socat));
     REQUIRE(fw::test::wait_for_path(other_end, 5s, &socat));
@@ -51,11 +52,10 @@ inline Sim start_sim(const TempDir& dir, const std::string& name, const std::str
     write_text_file(config, yaml);
     Sim sim;
     sim.control = dir / (name + ".sock");
-    sim.process = ChildProcess::spawn(
-        FW_SIM_BINARY,
-        {"--config", config.string(), "--ready-file", ready.string(), "--control",
-         sim.control.string()},
-        logs_to(dir / (name + ".log"), dir / (name + ".log")));
+    sim.process = ChildProcess::spawn(FW_SIM_BINARY,
+                                      {"--config", config.string(), "--ready-file", ready.string(),
+                                       "--control", sim.control.string()},
+                                      logs_to(dir / (name + ".log"), dir / (name + ".log")));
     REQUIRE_MESSAGE(fw::test::wait_for_file(ready, 10s, &sim.process),
                     "simulator did not start: " << read_text_file(dir / (name + ".log")));
     const std::string ready_text = read_text_file(ready);
@@ -80,7 +80,8 @@ struct RunResult {
 };
 
 // Runs a command to completion, capturing its output.
-inline RunResult run(const TempDir& dir, const fs::path& program, const std::vector<std::string>& args) {
+inline RunResult run(const TempDir& dir, const fs::path& program,
+                     const std::vector<std::string>& args) {
     static int counter = 0;  // one per test binary: file names stay unique within a TempDir
     const std::string tag = std::to_string(++counter);
     const fs::path out = dir / ("run" + tag + ".out");
@@ -112,20 +113,22 @@ inline Daemon start_daemon(const TempDir& dir, const fs::path& config) {
 }
 
 inline std::string daemon_config(const fs::path& db, const std::string& buses,
-                          const std::string& extra_equipment = "") {
+                                 const std::string& extra_equipment = "") {
     return "gateway: {site: test-plant, node: gw-1, log_level: debug}\n"
-           "store:\n  path: " + db.string() + "\n  commit_interval: 100ms\n"
+           "store:\n  path: " +
+           db.string() +
+           "\n  commit_interval: 100ms\n"
            "equipment:\n"
            "  - {id: press-1, area: stamping}\n"
            "  - {id: press-2, area: stamping}\n"
-           "  - {id: press-3, area: stamping}\n" + extra_equipment +
-           "modbus:\n  buses:\n" + buses;
+           "  - {id: press-3, area: stamping}\n" +
+           extra_equipment + "modbus:\n  buses:\n" + buses;
 }
 
 inline std::string tcp_bus(const std::string& name, std::uint16_t port, const std::string& devices,
-                    const std::string& options = "") {
-    return "    - name: " + name + "\n      tcp: {host: 127.0.0.1, port: " +
-           std::to_string(port) + "}\n" + options + "      devices:\n" + devices;
+                           const std::string& options = "") {
+    return "    - name: " + name + "\n      tcp: {host: 127.0.0.1, port: " + std::to_string(port) +
+           "}\n" + options + "      devices:\n" + devices;
 }
 
 }  // namespace fw::test

@@ -1,5 +1,6 @@
-// The README shows the demo's config as its complete annotated example; this keeps the two from
-// drifting apart (after Telegraf's README-equals-sample-config check).
+// The configuration reference (docs/configuration.md) shows the demo's config as its complete
+// annotated example; this keeps the two from drifting apart (after Telegraf's
+// README-equals-sample-config check).
 
 #include <doctest/doctest.h>
 
@@ -23,17 +24,17 @@ std::string read_source_file(const std::string& relative) {
 
 }  // namespace
 
-TEST_CASE("the README's annotated config example is the demo config, byte for byte") {
-    const std::string readme = read_source_file("README.md");
+TEST_CASE("the configuration reference's annotated example is the demo config, byte for byte") {
+    const std::string readme = read_source_file("docs/configuration.md");
     const std::string marker = "`examples/demo/floorwatch.yaml`:\n\n```yaml\n";
     const auto start = readme.find(marker);
-    REQUIRE_MESSAGE(start != std::string::npos, "README lost its annotated example");
+    REQUIRE_MESSAGE(start != std::string::npos, "docs/configuration.md lost its annotated example");
     const auto begin = start + marker.size();
     const auto end = readme.find("```\n", begin);
     REQUIRE(end != std::string::npos);
     CHECK_MESSAGE(
         readme.substr(begin, end - begin) == read_source_file("examples/demo/floorwatch.yaml"),
-        "copy examples/demo/floorwatch.yaml into README.md's Configuration section");
+        "copy examples/demo/floorwatch.yaml into docs/configuration.md");
 }
 
 TEST_CASE("the README opens with the two commands, and CI runs the second") {

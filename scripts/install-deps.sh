@@ -11,6 +11,8 @@ packages=(
     libmodbus-dev libsqlite3-dev sqlite3 libboost1.81-dev libboost-json1.81-dev
     libyaml-cpp-dev libfmt-dev doctest-dev libsystemd-dev libssl-dev
     libpaho-mqttpp-dev libpaho-mqtt-dev
+    # the central store on PostgreSQL (daemon/store/pg): libpq, the client library only
+    libpq-dev
     # tests: RTU over a pty pair, schema validation of example configs
     socat python3-jsonschema python3-yaml
     # tests: systemd-analyze verify/security on the unit (tests/deploy)
@@ -19,6 +21,8 @@ packages=(
     tzdata
     # MQTT driver tests, demo and bench: a real broker, its clients, certificates for the TLS tests
     mosquitto mosquitto-clients openssl
+    # PostgreSQL tests: a throwaway server per test binary (tests/support/postgres.hpp)
+    postgresql-15
 )
 
 missing=()

@@ -11,6 +11,8 @@ packages=(
     libmodbus-dev libsqlite3-dev sqlite3 libboost1.81-dev libboost-json1.81-dev
     libyaml-cpp-dev libfmt-dev doctest-dev libsystemd-dev libssl-dev
     libpaho-mqttpp-dev libpaho-mqtt-dev
+    # command lines of floorwatch, floorwatchd and floorwatch-sim (header-only)
+    libcli11-dev
     # the central store on PostgreSQL (daemon/store/pg): libpq, the client library only
     libpq-dev
     # tests: RTU over a pty pair, schema validation of example configs

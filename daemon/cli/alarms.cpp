@@ -18,10 +18,26 @@ std::string describe_value(double value) {
     return std::isfinite(value) ? fmt::format("{:.4g}", value) : "-";
 }
 
-int list_alarms(const Options& options) {
+struct ListOptions : CommonOptions {
+    bool all = false;
+};
+
+struct HistoryOptions : TimeRangeOptions {
+    std::optional<std::string> rule;
+    std::optional<std::string> equipment;
+};
+
+struct ActionOptions : CommonOptions {
+    std::string rule;
+    std::string equipment;
+    std::optional<std::string> duration;
+    std::optional<std::string> reason;
+};
+
+int list_alarms(const ListOptions& options) {
     alarms::AlarmReader reader(store_path(options));
     const auto rows = reader.alarms();
-    const bool all = options.has("all");
+    const bool all = options.all;
     if (options.json) {
         boost::json::array list;
         for (const auto& row : rows) {
@@ -65,14 +81,14 @@ int list_alarms(const Options& options) {
     return 0;
 }
 
-int alarm_history(const Options& options) {
+int alarm_history(const HistoryOptions& options) {
     const std::int64_t now = wall_now_ms();
     alarms::HistoryFilter filter;
-    filter.since_ms = parse_time(options.get("since").value_or("24h"), now);
-    filter.until_ms = options.get("until") ? parse_time(*options.get("until"), now) : now + 1;
-    filter.rule = options.get("rule").value_or("");
-    filter.equipment = options.get("equipment").value_or("");
-    filter.limit = parse_limit(options);
+    filter.since_ms = parse_time(options.since, now);
+    filter.until_ms = options.until ? parse_time(*options.until, now) : now + 1;
+    filter.rule = options.rule.value_or("");
+    filter.equipment = options.equipment.value_or("");
+    filter.limit = options.limit;
     alarms::AlarmReader reader(store_path(options));
     const auto rows = reader.history(filter);
     if (options.json) {
@@ -107,7 +123,8 @@ int alarm_history(const Options& options) {
     return 0;
 }
 
-void print_alarm(const Options& options, const boost::json::value& result, std::string_view done) {
+void print_alarm(const CommonOptions& options, const boost::json::value& result,
+                 std::string_view done) {
     if (options.json) {
         std::cout << boost::json::serialize(result) << '\n';
         return;
@@ -123,66 +140,100 @@ void print_alarm(const Options& options, const boost::json::value& result, std::
                              std::string_view(alarm.at("state").as_string()));
 }
 
-}  // namespace
-
-int run_alarms_command(int argc, char** argv) {
-    const Options options =
-        parse_options(argc, argv,
-                      OptionSpec{.valued = {"since", "until", "rule", "equipment", "limit"},
-                                 .flags = {"all"},
-                                 .max_words = 1});
-    if (options.words.empty()) {
-        if (options.values.contains("since") || options.values.contains("rule")) {
-            throw UsageError("--since, --rule ... belong to 'floorwatch alarms history'");
-        }
-        return list_alarms(options);
-    }
-    if (options.words[0] == "history") return alarm_history(options);
-    throw UsageError(fmt::format("unknown 'alarms' subcommand '{}' (history)", options.words[0]));
-}
-
-int run_alarm_command(int argc, char** argv) {
-    const Options options = parse_options(
-        argc, argv, OptionSpec{.valued = {"for", "reason"}, .flags = {}, .max_words = 3});
-    const std::string& action =
-        options.word(0, "an action: ack, shelve, unshelve, disable, enable");
-    const std::string& rule = options.word(1, "a rule id and an equipment id (floorwatch alarms)");
-    const std::string& equipment = options.word(2, "an equipment id after the rule id");
-    boost::json::object args{{"rule", rule}, {"equipment", equipment}};
-    if (auto reason = options.get("reason")) args["reason"] = *reason;
-    std::string command;
-    std::string done;
-    if (action == "ack") {
-        command = "alarm.ack";
-        done = "acknowledged";
-    } else if (action == "shelve") {
-        const auto duration_text = options.get("for");
-        if (!duration_text) throw UsageError("alarm shelve needs --for DURATION (e.g. 2h)");
-        const auto duration = parse_duration(*duration_text);
-        if (!duration) {
-            throw UsageError(
-                fmt::format("--for needs a duration like 30m or 2h, got '{}'", *duration_text));
-        }
-        if (!options.get("reason")) throw UsageError("alarm shelve needs --reason TEXT");
-        args["duration_ms"] = static_cast<std::int64_t>(duration->count());
-        command = "alarm.shelve";
-        done = "shelved";
-    } else if (action == "unshelve") {
-        command = "alarm.unshelve";
-        done = "unshelved";
-    } else if (action == "disable") {
-        if (!options.get("reason")) throw UsageError("alarm disable needs --reason TEXT");
-        command = "alarm.disable";
-        done = "taken out of service";
-    } else if (action == "enable") {
-        command = "alarm.enable";
-        done = "returned to service";
-    } else {
-        throw UsageError(fmt::format(
-            "unknown alarm action '{}' (ack, shelve, unshelve, disable, enable)", action));
-    }
+// Asks the daemon for `command` on the alarm the options name, then prints it as `done`.
+int ask_daemon(const ActionOptions& options, const std::string& command, std::string_view done,
+               boost::json::object args = {}) {
+    args["rule"] = options.rule;
+    args["equipment"] = options.equipment;
+    if (options.reason) args["reason"] = *options.reason;
     print_alarm(options, call_daemon(options, command, args), done);
     return 0;
+}
+
+int acknowledge(const ActionOptions& options) {
+    return ask_daemon(options, "alarm.ack", "acknowledged");
+}
+
+int shelve(const ActionOptions& options) {
+    if (!options.duration) throw UsageError("alarm shelve needs --for DURATION (e.g. 2h)");
+    const auto duration = parse_duration(*options.duration);
+    if (!duration) {
+        throw UsageError(
+            fmt::format("--for needs a duration like 30m or 2h, got '{}'", *options.duration));
+    }
+    if (!options.reason) throw UsageError("alarm shelve needs --reason TEXT");
+    return ask_daemon(options, "alarm.shelve", "shelved",
+                      {{"duration_ms", static_cast<std::int64_t>(duration->count())}});
+}
+
+int unshelve(const ActionOptions& options) {
+    return ask_daemon(options, "alarm.unshelve", "unshelved");
+}
+
+int disable(const ActionOptions& options) {
+    if (!options.reason) throw UsageError("alarm disable needs --reason TEXT");
+    return ask_daemon(options, "alarm.disable", "taken out of service");
+}
+
+int enable(const ActionOptions& options) {
+    return ask_daemon(options, "alarm.enable", "returned to service");
+}
+
+using AlarmAction = int (*)(const ActionOptions&);
+
+enum class Reason { optional, required };
+
+Command<ActionOptions> add_action(CommandTable& commands, CLI::App& alarm, const std::string& name,
+                                  const std::string& description, AlarmAction action,
+                                  Reason reason) {
+    auto command = add_command(commands, alarm, name, description, action);
+    command.app.add_option("RULE", command.options.rule, "the rule id (see floorwatch alarms)")
+        ->type_name("")
+        ->required();
+    command.app.add_option("EQUIPMENT", command.options.equipment, "the equipment id")
+        ->type_name("")
+        ->required();
+    command.app
+        .add_option(
+            "--reason", command.options.reason,
+            reason == Reason::required ? "why (required)" : "why (recorded with the change)")
+        ->type_name("TEXT");
+    return command;
+}
+
+}  // namespace
+
+void add_alarms_commands(CLI::App& root, CommandTable& commands) {
+    auto list =
+        add_command(commands, root, "alarms",
+                    "alarms that are not normal (--all: every alarm); alarms history", list_alarms);
+    list.app.add_flag("--all", list.options.all, "every alarm, normal ones too");
+
+    auto history = add_command(commands, list.app, "history",
+                               "every alarm state change, oldest first", alarm_history);
+    add_time_range_options(history.app, history.options, "24h", "changes");
+    history.app.add_option("--rule", history.options.rule, "only this rule")->type_name("ID");
+    history.app.add_option("--equipment", history.options.equipment, "only this equipment")
+        ->type_name("ID");
+    list.app.group("Alarms");
+
+    CLI::App& alarm = *root.add_subcommand(
+        "alarm", "ack, shelve, unshelve, disable or enable one alarm (asks the daemon)");
+    alarm.require_subcommand(1);
+    alarm.footer(
+        "These ask the running daemon over its control socket (--socket PATH, or the config's\n"
+        "control.socket). Shelving and service changes need team_lead, safety, manager or\n"
+        "admin when workflow.users is configured.");
+    add_action(commands, alarm, "ack", "acknowledge", acknowledge, Reason::optional);
+    auto shelf = add_action(commands, alarm, "shelve", "shelve for a while (auto unshelve)", shelve,
+                            Reason::required);
+    shelf.app.add_option("--for", shelf.options.duration, "how long, e.g. 30m or 2h (required)")
+        ->type_name("DURATION");
+    add_action(commands, alarm, "unshelve", "unshelve", unshelve, Reason::optional);
+    add_action(commands, alarm, "disable", "take out of service (maintenance)", disable,
+               Reason::required);
+    add_action(commands, alarm, "enable", "return to service", enable, Reason::optional);
+    alarm.group("Alarms");
 }
 
 }  // namespace fw::cli

@@ -1,9 +1,15 @@
 #pragma once
-// `floorwatch alarms ...` (read the store) and `floorwatch alarm ...` (ask the daemon).
+// `floorwatch alarms [history]` (read the store) and `floorwatch alarm ...` (ask the daemon).
+
+namespace CLI {
+class App;
+}
 
 namespace fw::cli {
 
-int run_alarms_command(int argc, char** argv);  // alarms [history]
-int run_alarm_command(int argc, char** argv);   // alarm ack|shelve|unshelve|disable|enable
+class CommandTable;
+
+// alarms [history], alarm ack|shelve|unshelve|disable|enable
+void add_alarms_commands(CLI::App& root, CommandTable& commands);
 
 }  // namespace fw::cli

@@ -2,10 +2,10 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <ctime>
 #include <filesystem>
 
+#include "daemon/cli/command_line.hpp"
 #include "daemon/config/config.hpp"
 #include "daemon/control/control.hpp"
 #include "daemon/core/units.hpp"
@@ -16,13 +16,9 @@ namespace {
 constexpr std::string_view kDefaultDb = "/var/lib/floorwatch/floorwatch.db";
 constexpr std::string_view kDefaultConfig = "/etc/floorwatch/floorwatch.yaml";
 
-bool contains(const std::vector<std::string_view>& names, std::string_view name) {
-    return std::find(names.begin(), names.end(), name) != names.end();
-}
-
 // The config the command names (--config) or the installed one; nullopt when there is none.
-std::optional<Config> config_of(const Options& options) {
-    auto config_path = options.get("config");
+std::optional<Config> config_of(const CommonOptions& options) {
+    auto config_path = options.config;
     if (!config_path && std::filesystem::exists(kDefaultConfig)) {
         config_path = std::string(kDefaultConfig);
     }
@@ -38,69 +34,50 @@ std::optional<Config> config_of(const Options& options) {
 
 }  // namespace
 
-std::optional<std::string> Options::get(std::string_view key) const {
-    const auto it = values.find(key);
-    if (it == values.end()) return std::nullopt;
-    return it->second;
+void add_common_options(CLI::App& command, CommonOptions& options) {
+    constexpr std::string_view kWhere = "Where the store and the daemon are";
+    command.add_option("--db", options.db, "the store (default: the config's store.path)")
+        ->type_name("FILE")
+        ->group(std::string(kWhere));
+    command
+        .add_option("--config", options.config,
+                    "the config naming the store and the socket (default: "
+                    "/etc/floorwatch/floorwatch.yaml)")
+        ->type_name("FILE")
+        ->group(std::string(kWhere));
+    command
+        .add_option("--socket", options.socket,
+                    "the daemon's socket (default: the config's control.socket)")
+        ->type_name("PATH")
+        ->group(std::string(kWhere));
+    command.add_flag("--json", options.json, "print JSON instead of text");
 }
 
-const std::string& Options::word(std::size_t index, std::string_view what) const {
-    if (index >= words.size()) {
-        throw UsageError(fmt::format("'{}' needs {}", command, what));
-    }
-    return words[index];
+void add_time_range_options(CLI::App& command, TimeRangeOptions& options, std::string since,
+                            std::string_view rows) {
+    options.since = std::move(since);
+    command.add_option("--since", options.since, "from")->type_name("TIME")->capture_default_str();
+    command.add_option("--until", options.until, "up to (default: now)")->type_name("TIME");
+    command.add_option("--limit", options.limit, fmt::format("at most N {}", rows))
+        ->type_name("N")
+        ->check(positive_count())
+        ->capture_default_str();
+    command.footer(std::string(kTimeFooter));
 }
 
-Options parse_options(int argc, char** argv, const OptionSpec& spec) {
-    Options options;
-    if (argc < 2) throw UsageError("no command given");
-    options.command = argv[1];
-    for (int i = 2; i < argc; ++i) {
-        const std::string_view arg = argv[i];
-        if (arg == "--json") {
-            options.json = true;
-            continue;
-        }
-        if (!arg.starts_with("--")) {
-            if (options.words.size() >= spec.max_words) {
-                throw UsageError(fmt::format("unexpected argument '{}'", arg));
-            }
-            options.words.emplace_back(arg);
-            continue;
-        }
-        const std::string key(arg.substr(2));
-        if (contains(spec.flags, key)) {
-            options.flags.insert(key);
-            continue;
-        }
-        if (!contains(spec.valued, key) && key != "db" && key != "config" && key != "socket") {
-            throw UsageError(fmt::format("unknown option '--{}' for '{}'", key, options.command));
-        }
-        if (i + 1 >= argc) throw UsageError(fmt::format("option '--{}' needs a value", key));
-        options.values[key] = argv[++i];
-    }
-    return options;
-}
-
-Options parse_options(int argc, char** argv, const std::vector<std::string_view>& allowed) {
-    OptionSpec spec;
-    spec.valued = allowed;
-    return parse_options(argc, argv, spec);
-}
-
-std::string store_path(const Options& options) {
-    if (auto db = options.get("db")) return *db;
+std::string store_path(const CommonOptions& options) {
+    if (options.db) return *options.db;
     if (auto config = config_of(options)) return config->store.path;
     return std::string(kDefaultDb);
 }
 
-std::string control_socket_path(const Options& options) {
-    if (auto socket = options.get("socket")) return *socket;
+std::string control_socket_path(const CommonOptions& options) {
+    if (options.socket) return *options.socket;
     if (auto config = config_of(options)) return config->control.socket;
     return ControlConfig{}.socket;
 }
 
-boost::json::value call_daemon(const Options& options, const std::string& command,
+boost::json::value call_daemon(const CommonOptions& options, const std::string& command,
                                const boost::json::object& args) {
     control::Client client(control_socket_path(options));
     return client.call(command, args);
@@ -126,18 +103,6 @@ std::int64_t parse_time(const std::string& text, std::int64_t now_ms) {
             text));
     }
     return static_cast<std::int64_t>(timegm(&utc)) * 1000;
-}
-
-std::size_t parse_limit(const Options& options) {
-    std::size_t limit = 10000;
-    if (auto text = options.get("limit")) {
-        try {
-            limit = std::stoul(*text);
-        } catch (const std::exception&) {
-            throw UsageError(fmt::format("--limit needs a positive number, got '{}'", *text));
-        }
-    }
-    return limit;
 }
 
 std::string format_value(const std::optional<double>& value) {

@@ -7,6 +7,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "daemon/cli/command_line.hpp"
 #include "daemon/cli/common.hpp"
 #include "daemon/config/config.hpp"
 #include "daemon/core/units.hpp"
@@ -25,13 +26,76 @@ using workflow::OrderState;
 
 constexpr std::size_t kUploadChunk = 512 * 1024;
 
+struct ListOptions : CommonOptions {
+    std::optional<std::string> state;
+    std::optional<std::string> equipment;
+    std::optional<std::string> assignee;
+    bool overdue = false;
+    bool all = false;
+};
+
+struct ShowOptions : CommonOptions {
+    std::string reference;
+};
+
+struct ActOptions : CommonOptions {
+    std::string reference;
+    std::string verb;
+    std::optional<std::string> reason;
+    std::optional<std::string> kind;
+    std::optional<std::string> assignee;
+    std::optional<std::string> deadline;
+    std::optional<std::string> note;
+    std::optional<std::string> photos;
+};
+
+struct AttachmentOptions : CommonOptions {
+    std::string sha;
+    std::optional<std::string> out;
+};
+
+struct ReportOptions : CommonOptions {
+    std::optional<std::string> type;
+    std::optional<std::string> equipment;
+    std::optional<std::string> area;
+    std::optional<std::string> description;
+    std::optional<std::string> risk;
+    std::optional<std::string> title;
+    std::optional<std::string> measures;
+    std::optional<std::string> photos;
+    bool anonymous = false;
+};
+
+struct WeeklyOptions : CommonOptions {
+    std::optional<std::string> until;
+};
+
+struct KpiOptions : CommonOptions {
+    std::optional<std::string> since;
+    std::optional<std::string> until;
+    std::optional<std::string> area;
+};
+
+struct IncidentOptions : CommonOptions {
+    std::optional<std::string> description;
+    std::optional<std::string> at;
+    std::optional<std::string> area;
+};
+
+struct HoursOptions : CommonOptions {
+    std::optional<std::string> since;
+    std::optional<std::string> until;
+    std::optional<double> hours;
+    std::optional<std::string> area;
+};
+
 struct StoreView {
     orders::StoredOrders stored;
     OrderIndex index;
     std::vector<orders::IncidentRecord> incidents;
 };
 
-StoreView read_store(const Options& options) {
+StoreView read_store(const CommonOptions& options) {
     const std::string path = store_path(options);
     auto connection =
         store::detail::open_store_file(path, store::detail::OpenMode::read_only, false);
@@ -63,9 +127,8 @@ std::string read_file(const std::string& path) {
 }
 
 // Sends each file to the daemon in chunks; returns their SHA-256 addresses.
-json::array upload_photos(const Options& options) {
+json::array upload_photos(const CommonOptions& options, const std::optional<std::string>& list) {
     json::array hashes;
-    const auto list = options.get("photo");
     if (!list) return hashes;
     std::stringstream names(*list);
     std::string path;
@@ -110,10 +173,10 @@ void print_order_line(const OrderState& order, std::int64_t now_ms) {
         overdue_now(order, now_ms) ? "OVERDUE" : "", order.title);
 }
 
-int orders_list(const Options& options) {
+int orders_list(const ListOptions& options) {
     const auto view = read_store(options);
     const std::int64_t now = wall_now_ms();
-    const auto state = options.get("state");
+    const auto& state = options.state;
     if (state && !workflow::order_status_from_name(*state)) {
         throw UsageError(fmt::format(
             "unknown state '{}' (reported, in_review, rectifying, awaiting_acceptance, closed, "
@@ -123,12 +186,10 @@ int orders_list(const Options& options) {
     std::vector<const OrderState*> shown;
     for (const auto& [id, order] : view.index.states) {
         if (state && workflow::order_status_name(order.status) != *state) continue;
-        if (!state && !options.has("all") && !order.open()) continue;
-        if (auto equipment = options.get("equipment"); equipment && order.equipment != *equipment)
-            continue;
-        if (auto assignee = options.get("assignee"); assignee && order.assignee != *assignee)
-            continue;
-        if (options.has("overdue") && !overdue_now(order, now)) continue;
+        if (!state && !options.all && !order.open()) continue;
+        if (options.equipment && order.equipment != *options.equipment) continue;
+        if (options.assignee && order.assignee != *options.assignee) continue;
+        if (options.overdue && !overdue_now(order, now)) continue;
         shown.push_back(&order);
     }
     std::ranges::sort(shown, [](const OrderState* a, const OrderState* b) {
@@ -173,8 +234,8 @@ std::string payload_summary(const json::object& payload) {
     return text;
 }
 
-int orders_show(const Options& options) {
-    const std::string& reference = options.word(1, "an order number or id");
+int orders_show(const ShowOptions& options) {
+    const std::string& reference = options.reference;
     const auto view = read_store(options);
     const auto* order = view.index.find(reference);
     if (order == nullptr)
@@ -252,7 +313,7 @@ int orders_show(const Options& options) {
     return 0;
 }
 
-void print_result(const Options& options, const json::value& result) {
+void print_result(const CommonOptions& options, const json::value& result) {
     if (options.json) {
         std::cout << json::serialize(result) << '\n';
         return;
@@ -270,24 +331,26 @@ void print_result(const Options& options, const json::value& result) {
     }
 }
 
-int orders_act(const Options& options) {
-    const std::string& reference = options.word(1, "an order number or id");
-    const std::string& verb = options.word(
-        2, "an action (approve, dismiss, assign, reassign, submit, accept, reject, escalate)");
-    json::object args{{"order", reference}, {"action", verb}};
-    for (const std::string_view key : {"reason", "assignee", "note", "kind"}) {
-        if (auto value = options.get(key)) args[key] = *value;
+int orders_act(const ActOptions& options) {
+    json::object args{{"order", options.reference}, {"action", options.verb}};
+    const std::pair<std::string_view, const std::optional<std::string>*> fields[] = {
+        {"reason", &options.reason},
+        {"assignee", &options.assignee},
+        {"note", &options.note},
+        {"kind", &options.kind}};
+    for (const auto& [key, value] : fields) {
+        if (*value) args[key] = **value;
     }
-    if (auto deadline = options.get("deadline")) args["deadline_ms"] = parse_deadline(*deadline);
-    auto photos = upload_photos(options);
+    if (options.deadline) args["deadline_ms"] = parse_deadline(*options.deadline);
+    auto photos = upload_photos(options, options.photos);
     if (!photos.empty()) args["attachments"] = std::move(photos);
     print_result(options, call_daemon(options, "order.act", args));
     return 0;
 }
 
-int orders_attachment(const Options& options) {
-    const std::string& sha = options.word(1, "the attachment's sha256");
-    const auto out = options.get("out");
+int orders_attachment(const AttachmentOptions& options) {
+    const std::string& sha = options.sha;
+    const auto& out = options.out;
     if (!out) throw UsageError("orders attachment needs --out FILE");
     auto connection = store::detail::open_store_file(store_path(options),
                                                      store::detail::OpenMode::read_only, false);
@@ -299,9 +362,9 @@ int orders_attachment(const Options& options) {
     return 0;
 }
 
-std::string site_title(const Options& options) {
+std::string site_title(const CommonOptions& options) {
     try {
-        if (auto config_path = options.get("config")) {
+        if (const auto& config_path = options.config) {
             const auto config = load_config(*config_path);
             return config.gateway.site + " / " + config.gateway.node;
         }
@@ -311,71 +374,40 @@ std::string site_title(const Options& options) {
     return store_path(options);
 }
 
-}  // namespace
-
-int run_orders_command(int argc, char** argv) {
-    const Options options =
-        parse_options(argc, argv,
-                      OptionSpec{.valued = {"state", "equipment", "assignee", "reason", "kind",
-                                            "deadline", "note", "photo", "out"},
-                                 .flags = {"overdue", "all"},
-                                 .max_words = 3});
-    const std::string sub = options.words.empty() ? std::string("list") : options.words[0];
-    if (sub == "list") return orders_list(options);
-    if (sub == "show") return orders_show(options);
-    if (sub == "act") return orders_act(options);
-    if (sub == "attachment") return orders_attachment(options);
-    throw UsageError(fmt::format("unknown 'orders {}' (list, show, act, attachment)", sub));
+int report_weekly(const WeeklyOptions& options) {
+    const auto view = read_store(options);
+    const std::int64_t now = wall_now_ms();
+    const std::int64_t until = options.until ? parse_time(*options.until, now) : now;
+    std::cout << orders::weekly_report(view.index.all(), view.incidents, until, now,
+                                       site_title(options));
+    return 0;
 }
 
-int run_report_command(int argc, char** argv) {
-    const Options options =
-        parse_options(argc, argv,
-                      OptionSpec{.valued = {"equipment", "area", "type", "risk", "title",
-                                            "description", "measures", "photo", "until"},
-                                 .flags = {"anonymous"},
-                                 .max_words = 1});
-    if (!options.words.empty()) {
-        if (options.words[0] != "weekly") {
-            throw UsageError(fmt::format(
-                "unknown 'report {}' (report weekly, or report --type ...)", options.words[0]));
-        }
-        const auto view = read_store(options);
-        const std::int64_t now = wall_now_ms();
-        const std::int64_t until =
-            options.get("until") ? parse_time(*options.get("until"), now) : now;
-        std::cout << orders::weekly_report(view.index.all(), view.incidents, until, now,
-                                           site_title(options));
-        return 0;
-    }
-    if (!options.get("type"))
-        throw UsageError("report needs --type (e.g. vibration, guarding, spill)");
-    if (!options.get("equipment") && !options.get("area"))
-        throw UsageError("report needs --equipment or --area");
-    if (!options.get("description"))
+int report_hazard(const ReportOptions& options) {
+    if (!options.type) throw UsageError("report needs --type (e.g. vibration, guarding, spill)");
+    if (!options.equipment && !options.area) throw UsageError("report needs --equipment or --area");
+    if (!options.description)
         throw UsageError("report needs --description: what is wrong, where exactly");
-    json::object args{{"hazard_type", *options.get("type")},
-                      {"risk", options.get("risk").value_or("medium")},
-                      {"anonymous", options.has("anonymous")}};
-    const std::pair<std::string_view, std::string_view> fields[] = {
-        {"equipment", "equipment"},
-        {"area", "area"},
-        {"title", "title"},
-        {"description", "description"},
-        {"measures", "immediate_measures"}};
-    for (const auto& [option, key] : fields) {
-        if (auto value = options.get(option)) args[key] = *value;
+    json::object args{{"hazard_type", *options.type},
+                      {"risk", options.risk.value_or("medium")},
+                      {"anonymous", options.anonymous}};
+    const std::pair<const std::optional<std::string>*, std::string_view> fields[] = {
+        {&options.equipment, "equipment"},
+        {&options.area, "area"},
+        {&options.title, "title"},
+        {&options.description, "description"},
+        {&options.measures, "immediate_measures"}};
+    for (const auto& [value, key] : fields) {
+        if (*value) args[key] = **value;
     }
-    auto photos = upload_photos(options);
+    auto photos = upload_photos(options, options.photos);
     if (!photos.empty()) args["attachments"] = std::move(photos);
     print_result(options, call_daemon(options, "order.report", args));
     return 0;
 }
 
-int run_verify_command(int argc, char** argv) {
-    const Options options = parse_options(argc, argv, OptionSpec{});
+int verify_chains(const CommonOptions& options) {
     const auto view = read_store(options);
-    std::optional<workflow::LocalSequence> local;
     std::vector<workflow::ChainBreak> breaks;
     for (const auto& row : view.stored.unreadable) {
         breaks.push_back(
@@ -433,14 +465,13 @@ int run_verify_command(int argc, char** argv) {
     return 1;
 }
 
-int run_kpi_command(int argc, char** argv) {
-    const Options options = parse_options(argc, argv, {"since", "until", "area"});
+int show_kpi(const KpiOptions& options) {
     const auto view = read_store(options);
     const std::int64_t now = wall_now_ms();
     workflow::KpiFilter filter;
-    if (auto since = options.get("since")) filter.since_ms = parse_time(*since, now);
-    if (auto until = options.get("until")) filter.until_ms = parse_time(*until, now);
-    if (auto area = options.get("area")) filter.area = *area;
+    if (options.since) filter.since_ms = parse_time(*options.since, now);
+    if (options.until) filter.until_ms = parse_time(*options.until, now);
+    if (options.area) filter.area = *options.area;
     const auto report = orders::kpi_report(view.index.all(), view.incidents, filter, now);
     if (options.json) {
         std::cout << json::serialize(report) << '\n';
@@ -450,46 +481,30 @@ int run_kpi_command(int argc, char** argv) {
     return 0;
 }
 
-int run_incidents_command(int argc, char** argv) {
-    const Options options =
-        parse_options(argc, argv,
-                      OptionSpec{.valued = {"at", "since", "until", "hours", "area", "description"},
-                                 .flags = {},
-                                 .max_words = 1});
-    const std::string sub = options.words.empty() ? std::string("list") : options.words[0];
+int record_incident(const IncidentOptions& options) {
+    json::object args{{"kind", "incident"}, {"description", options.description.value_or("")}};
+    if (options.at) args["at_ms"] = parse_time(*options.at, wall_now_ms());
+    if (options.area) args["area"] = *options.area;
+    call_daemon(options, "incidents.record", args);
+    std::cout << "incident recorded\n";
+    return 0;
+}
+
+int record_hours(const HoursOptions& options) {
+    if (!options.since || !options.until || !options.hours)
+        throw UsageError("incidents hours needs --since TIME --until TIME --hours N");
     const std::int64_t now = wall_now_ms();
-    if (sub == "record") {
-        json::object args{{"kind", "incident"},
-                          {"description", options.get("description").value_or("")}};
-        if (auto at = options.get("at")) args["at_ms"] = parse_time(*at, now);
-        if (auto area = options.get("area")) args["area"] = *area;
-        call_daemon(options, "incidents.record", args);
-        std::cout << "incident recorded\n";
-        return 0;
-    }
-    if (sub == "hours") {
-        const auto since = options.get("since");
-        const auto until = options.get("until");
-        const auto hours = options.get("hours");
-        if (!since || !until || !hours)
-            throw UsageError("incidents hours needs --since TIME --until TIME --hours N");
-        double value = 0;
-        try {
-            value = std::stod(*hours);
-        } catch (const std::exception&) {
-            throw UsageError(fmt::format("--hours needs a number, got '{}'", *hours));
-        }
-        json::object args{{"kind", "hours"},
-                          {"at_ms", parse_time(*since, now)},
-                          {"until_ms", parse_time(*until, now)},
-                          {"hours", value}};
-        if (auto area = options.get("area")) args["area"] = *area;
-        call_daemon(options, "incidents.record", args);
-        std::cout << "hours worked recorded\n";
-        return 0;
-    }
-    if (sub != "list")
-        throw UsageError(fmt::format("unknown 'incidents {}' (record, hours, list)", sub));
+    json::object args{{"kind", "hours"},
+                      {"at_ms", parse_time(*options.since, now)},
+                      {"until_ms", parse_time(*options.until, now)},
+                      {"hours", *options.hours}};
+    if (options.area) args["area"] = *options.area;
+    call_daemon(options, "incidents.record", args);
+    std::cout << "hours worked recorded\n";
+    return 0;
+}
+
+int list_incidents(const CommonOptions& options) {
     const auto view = read_store(options);
     if (options.json) {
         json::array list;
@@ -519,6 +534,164 @@ int run_incidents_command(int argc, char** argv) {
     }
     if (view.incidents.empty()) std::cout << "no incidents or hours recorded\n";
     return 0;
+}
+
+// The filters of `orders` and `orders list` (the same command).
+void add_list_options(Command<ListOptions> list) {
+    list.app
+        .add_option("--state", list.options.state,
+                    "reported, in_review, rectifying, awaiting_acceptance, closed or "
+                    "dismissed (default: open)")
+        ->type_name("STATE");
+    list.app.add_option("--equipment", list.options.equipment, "only orders on this equipment")
+        ->type_name("ID");
+    list.app.add_option("--assignee", list.options.assignee, "only orders assigned to USER")
+        ->type_name("USER");
+    list.app.add_flag("--overdue", list.options.overdue, "only orders past a step's deadline");
+    list.app.add_flag("--all", list.options.all, "closed and dismissed orders too");
+}
+
+void add_orders(CLI::App& root, CommandTable& commands) {
+    auto orders =
+        add_command(commands, root, "orders",
+                    "hazard work orders: list (the default), show, act, attachment", orders_list);
+    add_list_options(orders);
+    orders.app.footer(
+        "'orders act' asks the running daemon, which checks who may do what (workflow.users, by\n"
+        "your uid); the rest reads the store.");
+    add_list_options(add_command(commands, orders.app, "list",
+                                 "hazard work orders (open ones unless --all or --state)",
+                                 orders_list));
+
+    auto show =
+        add_command(commands, orders.app, "show", "one order with its full timeline", orders_show);
+    show.app
+        .add_option("N", show.options.reference, "the order's number (PRS-20261129-0042) or id")
+        ->type_name("")
+        ->required();
+
+    auto act =
+        add_command(commands, orders.app, "act", "take the next step of an order", orders_act);
+    act.app.add_option("N", act.options.reference, "the order's number (PRS-20261129-0042) or id")
+        ->type_name("")
+        ->required();
+    act.app
+        .add_option("ACTION", act.options.verb,
+                    "approve, dismiss, assign, reassign, submit, accept, reject or escalate")
+        ->type_name("")
+        ->required();
+    act.app.add_option("--reason", act.options.reason, "why (dismiss, reject, escalate)")
+        ->type_name("TEXT");
+    act.app.add_option("--kind", act.options.kind, "false_alarm or duplicate (dismiss)")
+        ->type_name("KIND");
+    act.app.add_option("--assignee", act.options.assignee, "who rectifies (assign, reassign)")
+        ->type_name("USER");
+    act.app
+        .add_option("--deadline", act.options.deadline,
+                    "rectification due: in 3d, 12h, ... or at a UTC time (default by risk)")
+        ->type_name("TIME");
+    act.app.add_option("--note", act.options.note, "what was done (submit, accept)")
+        ->type_name("TEXT");
+    act.app.add_option("--photo", act.options.photos, "photos of the rectification (submit)")
+        ->type_name("FILE[,FILE]");
+
+    auto attachment = add_command(commands, orders.app, "attachment", "save an attached photo",
+                                  orders_attachment);
+    attachment.app.add_option("SHA256", attachment.options.sha, "the photo's sha256")
+        ->type_name("")
+        ->required();
+    attachment.app.add_option("--out", attachment.options.out, "where to save it (required)")
+        ->type_name("FILE");
+    orders.app.group("Work orders");
+}
+
+void add_report(CLI::App& root, CommandTable& commands) {
+    auto report = add_command(commands, root, "report",
+                              "report a hazard (asks the daemon); report weekly", report_hazard);
+    report.app
+        .add_option("--type", report.options.type,
+                    "the hazard type, e.g. vibration, guarding, spill (required)")
+        ->type_name("TYPE");
+    report.app.add_option("--equipment", report.options.equipment, "where: the equipment")
+        ->type_name("ID");
+    report.app.add_option("--area", report.options.area, "where: the area (without --equipment)")
+        ->type_name("AREA");
+    report.app
+        .add_option("--description", report.options.description,
+                    "what is wrong, where exactly (required)")
+        ->type_name("TEXT");
+    report.app
+        .add_option("--risk", report.options.risk, "low, medium, high or red (default: medium)")
+        ->type_name("RISK");
+    report.app.add_option("--title", report.options.title, "a short title")->type_name("TEXT");
+    report.app.add_option("--measures", report.options.measures, "immediate measures taken")
+        ->type_name("TEXT");
+    report.app.add_option("--photo", report.options.photos, "photos of the hazard")
+        ->type_name("FILE[,FILE]");
+    report.app.add_flag("--anonymous", report.options.anonymous,
+                        "leave your name out (stored only as a keyed hash)");
+
+    auto weekly =
+        add_command(commands, report.app, "weekly",
+                    "Markdown: top risk points, to-do list, KPIs against last week", report_weekly);
+    weekly.app.add_option("--until", weekly.options.until, "the week ending (default: now)")
+        ->type_name("TIME");
+    weekly.app.footer(std::string(kTimeFooter));
+    report.app.group("Work orders");
+}
+
+void add_figures(CLI::App& root, CommandTable& commands) {
+    add_command(commands, root, "verify",
+                "re-compute every order's hash chain; exit 1 on any break", verify_chains)
+        .app.group("Work orders");
+
+    auto kpi =
+        add_command(commands, root, "kpi",
+                    "closure rate, time to close, overdue, top risks, incident rates", show_kpi);
+    kpi.app.add_option("--since", kpi.options.since, "orders reported from")->type_name("TIME");
+    kpi.app.add_option("--until", kpi.options.until, "orders reported up to")->type_name("TIME");
+    kpi.app.add_option("--area", kpi.options.area, "only this area")->type_name("AREA");
+    kpi.app.footer(std::string(kTimeFooter));
+    kpi.app.group("Work orders");
+
+    auto incidents = add_command(commands, root, "incidents",
+                                 "recordable incidents and hours worked: list (the default), "
+                                 "record, hours",
+                                 list_incidents);
+    add_command(commands, incidents.app, "list", "every recorded incident and hours worked",
+                list_incidents);
+
+    auto incident = add_command(commands, incidents.app, "record",
+                                "record an incident (through the running daemon)", record_incident);
+    incident.app
+        .add_option("--description", incident.options.description, "what happened (required)")
+        ->type_name("TEXT");
+    incident.app.add_option("--at", incident.options.at, "when (default: now)")->type_name("TIME");
+    incident.app.add_option("--area", incident.options.area, "where")->type_name("AREA");
+    incident.app.footer(std::string(kTimeFooter));
+
+    auto hours =
+        add_command(commands, incidents.app, "hours",
+                    "record hours worked in a period (through the running daemon)", record_hours);
+    hours.app.add_option("--since", hours.options.since, "the period's start (required)")
+        ->type_name("TIME");
+    hours.app.add_option("--until", hours.options.until, "the period's end (required)")
+        ->type_name("TIME");
+    hours.app.add_option("--hours", hours.options.hours, "hours worked (required)")
+        ->type_name("N")
+        ->check(positive_number());
+    hours.app.add_option("--area", hours.options.area, "where (default: the whole site)")
+        ->type_name("AREA");
+    hours.app.footer(std::string(kTimeFooter));
+    incidents.app.group("Work orders");
+}
+
+}  // namespace
+
+void add_orders_commands(CLI::App& root, CommandTable& commands) {
+    add_orders(root, commands);
+    add_report(root, commands);
+    add_figures(root, commands);
 }
 
 }  // namespace fw::cli

@@ -4,12 +4,15 @@
 // (`orders list/show`, `verify`, `kpi`, `report weekly`, `incidents list`) opens the store
 // read-only, so it works while floorwatchd is down.
 
+namespace CLI {
+class App;
+}
+
 namespace fw::cli {
 
-int run_orders_command(int argc, char** argv);     // orders list|show|act|attachment
-int run_report_command(int argc, char** argv);     // report (a hazard) | report weekly
-int run_verify_command(int argc, char** argv);     // verify
-int run_kpi_command(int argc, char** argv);        // kpi
-int run_incidents_command(int argc, char** argv);  // incidents record|hours|list
+class CommandTable;
+
+// orders [list|show|act|attachment], report [weekly], verify, kpi, incidents [list|record|hours]
+void add_orders_commands(CLI::App& root, CommandTable& commands);
 
 }  // namespace fw::cli

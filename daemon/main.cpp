@@ -2,6 +2,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "daemon/alarms/alarm_service.hpp"
+#include "daemon/cli/command_line.hpp"
 #include "daemon/config/config.hpp"
 #include "daemon/control/control.hpp"
 #include "daemon/core/log.hpp"
@@ -33,14 +35,11 @@ constexpr std::string_view kInstance = "floorwatchd";
 constexpr auto kStatusInterval = std::chrono::seconds(10);
 constexpr auto kSummaryInterval = std::chrono::seconds(60);
 
-constexpr std::string_view kUsage = R"(usage: floorwatchd --config FILE      run the gateway
-       floorwatchd --check-config FILE validate a config file and exit (0 = valid)
-       floorwatchd --print-schema      print the config's JSON Schema
-       floorwatchd --version
-
-Signals: SIGTERM/SIGINT flush to the store and exit; SIGHUP reloads the config file
+constexpr std::string_view kFooter =
+    R"(Signals: SIGTERM/SIGINT flush to the store and exit; SIGHUP reloads the config file
 (an invalid file is refused and the running config kept).
-)";
+Exit codes: 0 clean stop (or a valid config), 1 invalid config or store that cannot be opened,
+2 bad command line.)";
 
 int check_config(const std::string& path) {
     try {
@@ -239,34 +238,36 @@ class Daemon {
 }  // namespace
 
 int main(int argc, char** argv) {
-    const std::vector<std::string_view> args(argv + 1, argv + argc);
-    const auto value_of = [&](std::string_view flag) -> std::optional<std::string> {
-        for (std::size_t i = 0; i + 1 < args.size(); ++i) {
-            if (args[i] == flag) return std::string(args[i + 1]);
-        }
-        return std::nullopt;
-    };
-    const auto has = [&](std::string_view flag) {
-        return std::find(args.begin(), args.end(), flag) != args.end();
-    };
+    CLI::App command_line("floorwatchd: the floorwatch gateway daemon", "floorwatchd");
+    command_line.set_version_flag("--version", std::string(fw::kVersion));
+    command_line.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    command_line.get_formatter()->column_width(24);
+    std::optional<std::string> config_path;
+    std::optional<std::string> check_path;
+    bool print_schema = false;
+    command_line.add_option("--config", config_path, "run the gateway")->type_name("FILE");
+    command_line
+        .add_option("--check-config", check_path,
+                    "validate a config file and exit (0 = valid, 1 = errors, each printed)")
+        ->type_name("FILE");
+    command_line.add_flag("--print-schema", print_schema, "print the config's JSON Schema");
+    command_line.footer(std::string(kFooter));
 
-    if (has("--help") || has("-h")) {
-        std::cout << kUsage;
-        return 0;
+    if (const auto answered = fw::cli::parse_command_line(command_line, argc, argv)) {
+        return *answered;
     }
-    if (has("--version")) {
-        std::cout << "floorwatchd " << fw::kVersion << '\n';
-        return 0;
+    if (int{config_path.has_value()} + int{check_path.has_value()} + int{print_schema} > 1) {
+        return fw::cli::report_usage_error(
+            command_line, "give only one of --config, --check-config and --print-schema");
     }
-    if (has("--print-schema")) {
+    if (print_schema) {
         std::cout << fw::config_json_schema();
         return 0;
     }
-    if (const auto path = value_of("--check-config")) return check_config(*path);
-    const auto config_path = value_of("--config");
+    if (check_path) return check_config(*check_path);
     if (!config_path) {
-        std::cerr << kUsage;
-        return 2;
+        std::cerr << command_line.help();
+        return fw::cli::kExitUsage;
     }
 
     try {

@@ -59,6 +59,8 @@ function renderChrome() {
   document.getElementById('nav').hidden = !signedIn;
   document.getElementById('nav-toggle').hidden = !signedIn;
   document.getElementById('language-select').value = currentLanguage();
+  const live = document.getElementById('live-status');
+  live.textContent = live.dataset.state ? t(`live.${live.dataset.state}`) : '';
   const badge = document.getElementById('node-badge');
   const node = signedIn && session.node;
   badge.hidden = !node || !node.role;

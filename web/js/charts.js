@@ -20,10 +20,11 @@ function available() {
 }
 
 // <figure> with a canvas, a caption and a data table in a <details>.
-export function chartFigure({ title, caption, table, size = 'medium', testid }) {
+// `showTitle: false` when the section around it already says what it is.
+export function chartFigure({ title, caption, table, size = 'medium', testid, showTitle = true }) {
   const canvas = h('canvas', { role: 'img', 'aria-label': title });
   const figure = h('figure', { class: ['chart', `chart-${size}`], dataset: testid ? { testid } : {} },
-    h('figcaption', {}, h('span', { class: 'chart-title' }, title), caption ? h('span', { class: 'hint' }, caption) : null),
+    h('figcaption', {}, showTitle ? h('span', { class: 'chart-title' }, title) : null, caption ? h('span', { class: 'hint' }, caption) : null),
     available() ? h('div', { class: 'chart-canvas' }, canvas) : h('p', { class: 'hint' }, t('chart.unavailable')),
     table ? h('details', { class: 'chart-table' }, h('summary', {}, t('chart.asTable')), table) : null);
   return { figure, canvas: available() ? canvas : null };
@@ -86,7 +87,7 @@ export function barChart(canvas, { labels, datasets, horizontal = false, stacked
 }
 
 // Points are {x: ms, y: value}; `marker` draws a vertical line (the alarm's activation).
-export function timeChart(canvas, { datasets, marker, markerLabel, formatTime, unit }) {
+export function timeChart(canvas, { datasets, marker, markerLabel, formatTime, unit, xMin, xMax }) {
   const markerPlugin = {
     id: 'fwMarker',
     afterDatasetsDraw(chart) {
@@ -122,7 +123,7 @@ export function timeChart(canvas, { datasets, marker, markerLabel, formatTime, u
     },
     options: base({
       scales: {
-        x: { type: 'linear', ticks: { maxTicksLimit: 6, callback: (value) => formatTime(value) } },
+        x: { type: 'linear', min: xMin, max: xMax, ticks: { maxTicksLimit: 6, callback: (value) => formatTime(value) } },
         y: { title: { display: !!unit, text: unit || '' } },
       },
       interaction: { mode: 'nearest', intersect: false },

@@ -21,6 +21,11 @@ export function stepDue(order, now = Date.now()) {
     late ? [' ', overdueBadge()] : null);
 }
 
+// Known hazard types read in the page's language; anything else as the reporter typed it.
+export function hazardName(type) {
+  return type ? t(`hazard.${type}`, null, type) : '';
+}
+
 export function place(order) {
   return [order.equipment, order.area].filter(Boolean).join(' · ') || '–';
 }

@@ -113,11 +113,11 @@ function timeToClose(kpi) {
 }
 
 // Shared with the weekly report.
-export function topRiskPoints(points, limit) {
+export function topRiskPoints(points, limit, showTitle = true) {
   const top = points.slice(0, limit);
   if (!top.length) return emptyFigure(t('kpi.topRisk'));
   const { figure, canvas } = chartFigure({
-    title: t('kpi.topRisk'), caption: t('kpi.topRiskHint'), testid: 'chart-risk-points',
+    title: t('kpi.topRisk'), caption: t('kpi.topRiskHint'), testid: 'chart-risk-points', showTitle,
     table: dataTable(['#', t('order.equipment'), t('order.area'), t('kpi.score'), t('kpi.open'), t('kpi.recent')],
       top.map((p, i) => [String(i + 1), p.equipment, p.area, number(p.score, 1), String(p.open_orders), String(p.recent_orders)])),
   });

@@ -28,7 +28,8 @@ export async function build(ctx) {
       const next = ctx.route.query.get('next');
       ctx.navigate(next && next.startsWith('#/') && !next.startsWith('#/login') ? next : ctx.home());
     } catch (e) {
-      error.show(e.message);
+      // The same answer for an unknown user and a wrong password, in the page's language.
+      error.show(e.status === 401 ? t('login.failed') : e.message);
       password.value = '';
       password.focus();
     } finally {

@@ -4,7 +4,7 @@
 import { api, enc } from './api.js';
 import { h, field, errorBox, riskBadge, stateBadge, emptyNote, dateTime } from './dom.js';
 import { t } from './i18n.js';
-import { orderHref, stepDue, place } from './orders-common.js';
+import { orderHref, stepDue, place, hazardName } from './orders-common.js';
 import { photoPicker, uploadPhotos } from './upload.js';
 
 export const meta = { title: 'mine.title', topics: ['orders'] };
@@ -41,7 +41,7 @@ function card(order, rejection, ctx) {
     h('div', { class: 'card-head' },
       h('a', { href: orderHref(order), class: 'order-link' }, order.number || order.id),
       riskBadge(order.risk), stateBadge(order.status)),
-    h('p', { class: 'card-title' }, order.title || order.hazard_type || ''),
+    h('p', { class: 'card-title' }, order.title || hazardName(order.hazard_type)),
     h('p', { class: 'hint' }, place(order)),
     h('p', { class: 'card-due' }, stepDue(order)),
     rejection ? h('p', { class: 'callout callout-warn', dataset: { testid: 'rejection-reason' } },

@@ -11,7 +11,7 @@ import { t } from './i18n.js';
 import { openLightbox } from './dialog.js';
 import { photoPicker, uploadPhotos } from './upload.js';
 import { chartFigure, timeChart, samplePoints, dataTable } from './charts.js';
-import { stepDue } from './orders-common.js';
+import { stepDue, hazardName } from './orders-common.js';
 
 export const meta = { title: 'order.title', topics: ['orders'] };
 
@@ -42,7 +42,7 @@ function header(order, ctx) {
   const facts = [
     ['order.equipment', order.equipment || '–'],
     ['order.area', order.area || '–'],
-    ['order.hazardType', order.hazard_type || '–'],
+    ['order.hazardType', hazardName(order.hazard_type) || '–'],
     ['order.assignee', order.assignee || '–'],
     ['order.currentStep', stepDue(order)],
     ['order.reported', dateTime(order.reported_ms)],
@@ -206,7 +206,7 @@ function approvalPanel(order, detail) {
         h('div', {},
           h('strong', {}, t('order.level', { n: level.level }), ' · ', roleName(level.role)),
           h('div', {}, who ? t('order.approvedBy', { user: who, when: dateTime(at) }) : t('order.pending')),
-          level.deadline_ms ? h('div', { class: ['hint', late && 'due-late'] },
+          !who && level.deadline_ms ? h('div', { class: ['hint', late && 'due-late'] },
             t('order.deadline'), ': ', dateTime(level.deadline_ms), ` (${relative(level.deadline_ms)})`) : null));
     })));
 }
@@ -289,7 +289,7 @@ function readingsPanel(alarm) {
       box.replaceChildren(figure);
       timeChart(canvas, {
         datasets: series.map((s) => ({ label: s.unit ? `${s.name} (${s.unit})` : s.name, data: s.points })),
-        marker: activation, markerLabel: t('order.activation'), formatTime: timeOnly, unit: series.length === 1 ? series[0].unit : '',
+        marker: activation, markerLabel: t('order.activation'), formatTime: timeOnly, xMin: since, xMax: until, unit: series.length === 1 ? series[0].unit : '',
       });
     })
     .catch((e) => box.replaceChildren(h('p', { class: 'form-error', role: 'alert' }, e.message)));
@@ -329,7 +329,7 @@ function eventDetails(event) {
   switch (event.type) {
     case 'reported':
       add('order.risk', riskBadge(p.risk));
-      add('order.hazardType', p.hazard_type);
+      add('order.hazardType', hazardName(p.hazard_type));
       add('order.place', [p.equipment, p.area].filter(Boolean).join(' · '));
       add('order.rule', p.rule_id);
       break;

@@ -4,7 +4,7 @@ import { api } from './api.js';
 import { h, field, option, riskBadge, stateBadge, emptyNote } from './dom.js';
 import { t } from './i18n.js';
 import { routeHash } from './router.js';
-import { STATES, RISKS, orderHref, stepDue, place } from './orders-common.js';
+import { STATES, RISKS, orderHref, stepDue, place, hazardName } from './orders-common.js';
 
 export const meta = { title: 'orders.title', topics: ['orders'] };
 
@@ -107,7 +107,7 @@ function ordersTable(orders, ctx) {
       h('td', { dataset: { label: t('order.number') } }, h('a', { href: orderHref(order), class: 'order-link', dataset: { testid: 'order-link' } }, order.number || order.id)),
       h('td', { dataset: { label: t('order.risk') } }, riskBadge(order.risk)),
       h('td', { dataset: { label: t('order.state') } }, stateBadge(order.status)),
-      h('td', { dataset: { label: t('order.title') }, class: 'cell-title' }, order.title || order.hazard_type || ''),
+      h('td', { dataset: { label: t('order.title') }, class: 'cell-title' }, order.title || hazardName(order.hazard_type)),
       h('td', { dataset: { label: t('order.place') } }, place(order)),
       h('td', { dataset: { label: t('order.assignee') } }, order.assignee || '–'),
       h('td', { dataset: { label: t('order.due') } }, stepDue(order, now)),

@@ -26,7 +26,7 @@ export async function build(ctx) {
     week.since_ms ? h('p', { class: 'week-range' }, t('weekly.range', { since: dayOnly(week.since_ms), until: dayOnly(week.until_ms) }),
       report.generated_ms ? ` · ${t('weekly.generated', { when: dateTime(report.generated_ms) })}` : '') : null,
     structured ? [
-      h('section', { class: 'panel' }, h('h2', {}, t('weekly.topRisk')), topRiskPoints(report.top_risk_points || [], 5)),
+      h('section', { class: 'panel' }, h('h2', {}, t('weekly.topRisk')), topRiskPoints(report.top_risk_points || [], 5, false)),
       todoPanel(report.open_orders || []),
       comparePanel(report.this_week || {}, report.previous_week || {}, report.overdue),
     ] : null,
@@ -41,7 +41,7 @@ function todoPanel(orders) {
       h('thead', {}, h('tr', {}, ['order.number', 'order.risk', 'order.state', 'order.place', 'order.title', 'order.assignee', 'order.due']
         .map((k) => h('th', { scope: 'col' }, t(k))))),
       h('tbody', {}, orders.map((o) => h('tr', { class: o.overdue ? 'row-overdue' : null },
-        h('td', {}, h('a', { href: orderHref(o) }, o.number || o.id)), h('td', {}, riskBadge(o.risk)), h('td', {}, stateBadge(o.status)),
+        h('td', {}, h('a', { href: orderHref(o), class: 'order-link' }, o.number || o.id)), h('td', {}, riskBadge(o.risk)), h('td', {}, stateBadge(o.status)),
         h('td', {}, place(o)), h('td', {}, o.title || ''), h('td', {}, o.assignee || '–'), h('td', {}, stepDue(o))))))) : emptyNote(t('weekly.noOpen')));
 }
 

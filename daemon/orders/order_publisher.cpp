@@ -2,14 +2,13 @@
 
 #include <mqtt/async_client.h>
 
-#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <set>
-#include <thread>
 
 #include "daemon/core/log.hpp"
 #include "daemon/core/units.hpp"
+#include "daemon/core/worker_thread.hpp"
 #include "drivers/mqtt/paho_session.hpp"
 
 namespace fw::orders {
@@ -25,19 +24,19 @@ std::string order_topic_root(const std::string& site, const std::string& node) {
 
 struct OrderPublisher::Impl : public virtual ::mqtt::callback {
     explicit Impl(mqtt::BrokerConfig config)
-        : broker(std::move(config)), instance("orders:mqtt/" + broker.name) {
+        : broker(std::move(config)), instance("orders:mqtt/" + broker.name), worker(instance) {
         broker.client_id += "-orders";
     }
 
     // Paho's callback thread: never block, never call the client.
     void connection_lost(const std::string& cause) override {
         {
-            std::lock_guard lock(mutex);
+            std::lock_guard lock(worker.mutex());
             lost = true;
             stats.connected = false;
             stats.last_error = cause.empty() ? std::string("connection lost") : cause;
         }
-        wake.notify_all();
+        worker.wake();
     }
 
     struct Latest {
@@ -51,14 +50,14 @@ struct OrderPublisher::Impl : public virtual ::mqtt::callback {
             if (!connect()) {
                 log_warning(instance, "cannot connect to {} to publish orders: {}; retrying in {}",
                             broker.uri, last_error(), format_duration(backoff));
-                sleep(backoff);
+                worker.sleep_for(backoff);
                 backoff = std::min(backoff * 2, broker.reconnect_max);
                 continue;
             }
             backoff = broker.reconnect_min;
             {
                 // The broker may have lost its retained messages: publish every latest state.
-                std::lock_guard lock(mutex);
+                std::lock_guard lock(worker.mutex());
                 for (const auto& [topic, latest] : latest_by_topic) pending.insert(topic);
                 stats.pending = pending.size();
             }
@@ -77,7 +76,7 @@ struct OrderPublisher::Impl : public virtual ::mqtt::callback {
         try {
             if (!client) client = mqtt::paho::make_client(broker, broker.client_id, *this);
             {
-                std::lock_guard lock(mutex);
+                std::lock_guard lock(worker.mutex());
                 lost = false;
             }
             auto token = client->connect(mqtt::paho::connect_options(broker, *password, true));
@@ -90,7 +89,7 @@ struct OrderPublisher::Impl : public virtual ::mqtt::callback {
             return false;
         }
         {
-            std::lock_guard lock(mutex);
+            std::lock_guard lock(worker.mutex());
             stats.connected = true;
             stats.last_error.clear();
         }
@@ -100,10 +99,10 @@ struct OrderPublisher::Impl : public virtual ::mqtt::callback {
     }
 
     void publish_until_lost() {
-        std::unique_lock lock(mutex);
-        while (!stop_requested && !lost) {
+        std::unique_lock lock(worker.mutex());
+        while (!worker.stop_requested() && !lost) {
             if (pending.empty()) {
-                wake.wait(lock, [&] { return stop_requested || lost || !pending.empty(); });
+                worker.wait(lock, [&] { return lost || !pending.empty(); });
                 continue;
             }
             const std::string topic = *pending.begin();
@@ -123,7 +122,7 @@ struct OrderPublisher::Impl : public virtual ::mqtt::callback {
             if (!delivered) {
                 ++stats.failed;
                 stats.last_error = error;
-                if (!stop_requested) {
+                if (!worker.stop_requested()) {
                     lock.unlock();
                     log_warning(instance, "publishing {} failed: {}; reconnecting", topic, error);
                     // The reconnect in run() starts afresh.
@@ -148,43 +147,34 @@ struct OrderPublisher::Impl : public virtual ::mqtt::callback {
         return mqtt::paho::wait_for(token, timeout, [this] { return stopping(); });
     }
 
-    void sleep(std::chrono::milliseconds pause) {
-        std::unique_lock lock(mutex);
-        wake.wait_for(lock, pause, [&] { return stop_requested; });
-    }
-
     void disconnect() {
         if (client) mqtt::paho::disconnect_quietly(*client, instance);
     }
 
-    bool stopping() {
-        std::lock_guard lock(mutex);
-        return stop_requested;
-    }
+    bool stopping() const { return worker.stop_requested(); }
 
     void set_error(std::string error) {
-        std::lock_guard lock(mutex);
+        std::lock_guard lock(worker.mutex());
         stats.connected = false;
         stats.last_error = std::move(error);
     }
 
     std::string last_error() {
-        std::lock_guard lock(mutex);
+        std::lock_guard lock(worker.mutex());
         return stats.last_error;
     }
 
     mqtt::BrokerConfig broker;
     const std::string instance;
-    mutable std::mutex mutex;
-    std::condition_variable wake;
-    bool stop_requested = false;
+    // Guarded by worker.mutex() (the core thread publishes, the publisher's thread sends):
     bool lost = false;
     std::uint64_t next_version = 1;
     std::map<std::string, Latest> latest_by_topic;
     std::set<std::string> pending;
     PublisherStats stats;
     std::unique_ptr<::mqtt::async_client> client;  // the publisher's thread only
-    std::thread thread;
+    // Last: destroyed (stopped and joined) first.
+    WorkerThread worker;
 };
 
 OrderPublisher::OrderPublisher(mqtt::BrokerConfig broker)
@@ -195,32 +185,26 @@ OrderPublisher::~OrderPublisher() {
 }
 
 void OrderPublisher::start() {
-    if (impl_->thread.joinable()) return;
-    impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
+    impl_->worker.start([impl = impl_.get()] { impl->run(); });
 }
 
 void OrderPublisher::publish(const std::string& topic, std::string payload) {
     {
-        std::lock_guard lock(impl_->mutex);
+        std::lock_guard lock(impl_->worker.mutex());
         impl_->latest_by_topic[topic] = {std::move(payload), impl_->next_version++};
         impl_->pending.insert(topic);
         impl_->stats.pending = impl_->pending.size();
     }
-    impl_->wake.notify_all();
+    impl_->worker.wake();
 }
 
 void OrderPublisher::stop() {
-    {
-        std::lock_guard lock(impl_->mutex);
-        impl_->stop_requested = true;
-    }
-    impl_->wake.notify_all();
-    if (impl_->thread.joinable()) impl_->thread.join();
+    impl_->worker.stop();
     impl_->client.reset();
 }
 
 PublisherStats OrderPublisher::stats() const {
-    std::lock_guard lock(impl_->mutex);
+    std::lock_guard lock(impl_->worker.mutex());
     return impl_->stats;
 }
 

@@ -9,16 +9,14 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
-#include <condition_variable>
 #include <limits>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "daemon/core/log.hpp"
 #include "daemon/core/units.hpp"
+#include "daemon/core/worker_thread.hpp"
 #include "drivers/modbus/codec.hpp"
 #include "drivers/modbus/modbus_errors.hpp"
 #include "drivers/modbus/planner.hpp"
@@ -100,7 +98,8 @@ struct BusPoller::Impl {
           instance("modbus:" + bus.name),
           endpoint(transport_description(bus)),
           serial(std::holds_alternative<RtuTransport>(bus.transport)),
-          backoff(bus.reconnect_min) {
+          backoff(bus.reconnect_min),
+          worker(instance) {
         for (const DeviceConfig& device : bus.devices) {
             DeviceState state;
             state.config = device;
@@ -120,8 +119,12 @@ struct BusPoller::Impl {
         }
     }
 
-    ~Impl() { close_context(); }
+    ~Impl() {
+        worker.stop();
+        close_context();
+    }
 
+    // Returns when stopped (at once when there is nothing to poll).
     void run() {
         const TimePoint start = Clock::now();
         for (DeviceState& device : devices) device.due = start;
@@ -133,21 +136,34 @@ struct BusPoller::Impl {
                 [](const DeviceState& a, const DeviceState& b) { return a.due < b.due; });
             TimePoint wake = std::min(device.due, next_health_report);
             if (!connected) wake = std::min(wake, next_connect);
-            if (!wait_until(wake)) return;
+            if (!worker.sleep_until(wake)) return;
             const TimePoint now = Clock::now();
             if (!connected && now >= next_connect) connect();
             if (now >= next_health_report) report_all_health(now);
             if (Clock::now() >= device.due) poll(device);
         }
-        // Nothing to poll, but stop() must still find the thread waiting.
-        std::unique_lock lock(mutex);
-        wake_up.wait(lock, [this] { return stopping; });
     }
 
-    // Returns false when stop() was requested.
-    bool wait_until(TimePoint when) {
-        std::unique_lock lock(mutex);
-        return !wake_up.wait_until(lock, when, [this] { return stopping; });
+    // After run() threw (a sink failed, out of memory): the request in flight may have left the
+    // connection mid-frame, so it is closed, and every device is offline with the reason until
+    // the restarted loop polls it again.
+    void recover(const std::string& error, Millis pause) {
+        log_error(instance, "bus thread failed: {}; restarting it in {}", error,
+                  format_duration(pause));
+        close_context();
+        const TimePoint now = Clock::now();
+        const std::int64_t now_ms = wall_now_ms();
+        for (DeviceState& device : devices) {
+            const bool already_offline = device.online_logged.has_value() && !*device.online_logged;
+            if (!already_offline) {
+                device.online_logged = false;
+                device.offline_since = now;
+                device.health.last_change_ms = now_ms;
+            }
+            device.health.online = false;
+            device.health.last_error = "bus thread failed: " + error;
+            health(device.health);
+        }
     }
 
     // ---- connection ----
@@ -468,11 +484,7 @@ struct BusPoller::Impl {
     LogRateLimiter request_log_limiter{kRequestLogInterval};
     std::array<std::uint16_t, kMaxRegistersPerRead> registers{};
     std::array<std::uint8_t, kMaxBitsPerRead> bits{};
-
-    std::mutex mutex;
-    std::condition_variable wake_up;
-    bool stopping = false;
-    std::thread thread;
+    WorkerThread worker;
 };
 
 BusPoller::BusPoller(BusConfig bus, SampleSink samples, HealthSink health)
@@ -483,27 +495,15 @@ BusPoller::~BusPoller() {
 }
 
 void BusPoller::start() {
-    if (impl_->thread.joinable()) return;
-    {
-        std::lock_guard lock(impl_->mutex);
-        impl_->stopping = false;
-    }
-    impl_->thread = std::thread([impl = impl_.get()] {
-        try {
-            impl->run();
-        } catch (const std::exception& error) {
-            log_error(impl->instance, "bus thread stopped: {}", error.what());
-        }
-    });
+    Impl* impl = impl_.get();
+    impl->worker.start([impl] { impl->run(); }, {impl->bus.reconnect_min, impl->bus.reconnect_max,
+                                                 [impl](const std::string& error, Millis pause) {
+                                                     impl->recover(error, pause);
+                                                 }});
 }
 
 void BusPoller::stop() {
-    {
-        std::lock_guard lock(impl_->mutex);
-        impl_->stopping = true;
-    }
-    impl_->wake_up.notify_all();
-    if (impl_->thread.joinable()) impl_->thread.join();
+    impl_->worker.stop();
 }
 
 }  // namespace fw::modbus

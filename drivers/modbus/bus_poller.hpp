@@ -2,6 +2,9 @@
 // One Modbus bus (a TCP connection or a serial line) polled by its own thread with its own
 // libmodbus context (contexts are not thread-safe). Devices on the bus are polled in turn by due
 // time; a dead device costs the others at most its timeout; other buses are never affected.
+// An exception on the bus thread (a sink that throws, out of memory) marks every device of the
+// bus offline with the error, is logged, and the loop starts again after a pause that doubles
+// with each failure, from reconnect_min up to reconnect_max.
 
 #include <functional>
 #include <memory>

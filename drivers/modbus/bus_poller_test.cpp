@@ -30,6 +30,7 @@
 
 #include "daemon/core/units.hpp"
 #include "drivers/modbus/codec.hpp"
+#include "tests/support/stderr_capture.hpp"
 
 namespace fw::modbus {
 namespace {
@@ -531,6 +532,55 @@ TEST_CASE("bus poller: stop() interrupts a long reconnect backoff") {
     CHECK_FALSE(health->online);
     CHECK(health->last_error == "disconnected: Connection refused");
     CHECK(health->reconnects == 0);
+}
+
+TEST_CASE(
+    "bus poller: a throw on the bus thread marks its devices offline, is logged, and polling "
+    "resumes") {
+    TestServer server;
+    server.set_holding(0, encode_registers(7, ValueType::uint16, ByteOrder::abcd));
+    server.start();
+
+    Recorder recorder;
+    const SampleSink record_samples = recorder.sample_sink();
+    const HealthSink record_health = recorder.health_sink();
+    std::atomic<int> batches_seen{0};
+    std::mutex history_mutex;
+    std::vector<DeviceHealth> history;
+    test::StderrCapture log;
+    BusPoller poller(
+        tcp_bus(server.port(),
+                {device("press-5", 1, 100ms, 300ms,
+                        {point("press5.level", Table::holding_register, 0, ValueType::uint16)})}),
+        [&](SampleBatch&& batch) {
+            if (++batches_seen == 2) throw std::runtime_error("sink refused the batch");
+            record_samples(std::move(batch));
+        },
+        [&](const DeviceHealth& health) {
+            {
+                std::lock_guard lock(history_mutex);
+                history.push_back(health);
+            }
+            record_health(health);
+        });
+    poller.start();
+    REQUIRE(recorder.wait_for([&](const Batches& batches, const HealthMap& health) {
+        const auto found = health.find("press-5");
+        return batches_seen > 3 && all_good(batches.back().batch) && found != health.end() &&
+               found->second.online;
+    }));
+    poller.stop();
+
+    std::lock_guard lock(history_mutex);
+    CHECK(std::any_of(history.begin(), history.end(), [](const DeviceHealth& health) {
+        return !health.online && health.last_error == "bus thread failed: sink refused the batch";
+    }));
+    CHECK(history.back().online);
+    CHECK(history.back().last_error.empty());
+    CHECK(log.text().find(
+              "[modbus:line1] bus thread failed: sink refused the batch; restarting it in 100ms") !=
+          std::string::npos);
+    CHECK(log.text().find("[modbus:line1/press-5] online again after") != std::string::npos);
 }
 
 // A pair of connected pseudo-terminals made by socat, standing in for an RS-485 line.

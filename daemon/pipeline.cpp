@@ -65,7 +65,7 @@ void Pipeline::start_drivers() {
     sinks.channels = [this](std::vector<ChannelInfo>&& channels) {
         writer_->enqueue_channels(std::move(channels));
     };
-    sinks.health = [this](const DeviceHealth& health) { on_health(health); };
+    sinks.health = [this](const BrokerHealth& health) { on_broker_health(health); };
     sinks.input_health = [this](const std::vector<InputHealth>& rows) {
         writer_->enqueue_input_health(rows);
     };
@@ -92,6 +92,7 @@ void Pipeline::stop_drivers() {
     brokers_.clear();
     std::lock_guard lock(health_mutex_);
     health_.clear();
+    broker_health_.clear();
 }
 
 void Pipeline::set_observers(SampleObserver samples, EventObserver events) {
@@ -185,6 +186,14 @@ void Pipeline::on_health(const DeviceHealth& health) {
     writer_->enqueue_health(health);
 }
 
+void Pipeline::on_broker_health(const BrokerHealth& health) {
+    {
+        std::lock_guard lock(health_mutex_);
+        broker_health_[health.broker] = health;
+    }
+    writer_->enqueue_broker_health(health);
+}
+
 std::vector<ChannelInfo> Pipeline::channel_infos() const {
     std::vector<ChannelInfo> channels;
     for (const auto& bus : config_.modbus.buses) {
@@ -216,11 +225,10 @@ PipelineStats Pipeline::stats() const {
     stats.events_dropped_ingest = events_dropped_.load();
     stats.brokers = config_.mqtt.brokers.size();
     for (const auto& [key, health] : health_) {
-        if (health.driver == "mqtt") {
-            if (!health.online) ++stats.brokers_offline;
-        } else if (!health.online) {
-            ++stats.devices_offline;
-        }
+        if (!health.online) ++stats.devices_offline;
+    }
+    for (const auto& [broker, health] : broker_health_) {
+        if (!health.connected) ++stats.brokers_offline;
     }
     return stats;
 }

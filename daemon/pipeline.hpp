@@ -76,9 +76,10 @@ class Pipeline {
   private:
     void start_drivers();
     void stop_drivers();
-    void on_samples(SampleBatch&& batch);        // bus threads
-    void on_health(const DeviceHealth& health);  // bus threads
-    void on_events(PlantEventBatch&& events);    // MQTT callback threads
+    void on_samples(SampleBatch&& batch);               // bus threads
+    void on_health(const DeviceHealth& health);         // bus threads
+    void on_broker_health(const BrokerHealth& health);  // broker client threads
+    void on_events(PlantEventBatch&& events);           // MQTT callback threads
     void post_drain();
     void drain_ingest();  // core thread
     std::vector<ChannelInfo> channel_infos() const;
@@ -98,7 +99,8 @@ class Pipeline {
     std::atomic<std::uint64_t> events_dropped_{0};
     std::vector<std::unique_ptr<mqtt::BrokerClient>> brokers_;
     mutable std::mutex health_mutex_;
-    std::map<std::string, DeviceHealth> health_;  // key: bus/device
+    std::map<std::string, DeviceHealth> health_;         // key: driver:bus/device
+    std::map<std::string, BrokerHealth> broker_health_;  // key: broker
 };
 
 }  // namespace fw

@@ -40,11 +40,17 @@ int show_devices(const CommonOptions& options) {
         std::cout << boost::json::serialize(rows) << '\n';
         return 0;
     }
-    if (devices.empty()) {
+    const auto brokers = reader->broker_health();
+    if (devices.empty() && brokers.empty()) {
         std::cout << "no device health recorded yet (is floorwatchd running with Modbus buses or "
                      "MQTT brokers?)\n";
         return 0;
     }
+    for (const auto& broker : brokers) {
+        std::cout << fmt::format("mqtt broker {}: {} (details: floorwatch mqtt)\n", broker.broker,
+                                 broker.connected ? "connected" : "DISCONNECTED");
+    }
+    if (devices.empty()) return 0;
     std::cout << fmt::format(
         "{:<8} {:<10} {:<20} {:<8} {:<24} {:>8} {:>7} {:>8} {:>6} {:>6} "
         "{:>9}  {}\n",
@@ -64,17 +70,14 @@ int show_devices(const CommonOptions& options) {
 
 int show_mqtt(const CommonOptions& options) {
     auto reader = fw::store::Reader::open(store_path(options));
-    std::vector<fw::DeviceHealth> connections;
-    for (auto& device : reader->device_health()) {
-        if (device.driver == "mqtt") connections.push_back(std::move(device));
-    }
+    const auto connections = reader->broker_health();
     const auto inputs = reader->input_health();
     if (options.json) {
         boost::json::array broker_rows;
         for (const auto& connection : connections) {
             boost::json::array input_rows;
             for (const auto& input : inputs) {
-                if (input.connection != connection.bus) continue;
+                if (input.connection != connection.broker) continue;
                 boost::system::error_code error;
                 boost::json::value reasons = boost::json::parse(input.rejected_by_reason, error);
                 if (error) reasons = boost::json::object();
@@ -92,14 +95,19 @@ int show_mqtt(const CommonOptions& options) {
                      input.last_accepted_ms ? format_time(input.last_accepted_ms) : ""}});
             }
             broker_rows.push_back(boost::json::object{
-                {"broker", connection.bus},
-                {"connected", connection.online},
+                {"broker", connection.broker},
+                {"connected", connection.connected},
                 {"last_error", connection.last_error},
                 {"last_change",
                  connection.last_change_ms ? format_time(connection.last_change_ms) : ""},
-                {"connect_attempts", connection.requests},
+                {"connect_attempts", connection.connect_attempts},
                 {"reconnects", connection.reconnects},
-                {"messages", connection.polls},
+                {"thread_restarts", connection.thread_restarts},
+                {"messages_received", connection.messages_received},
+                {"messages_accepted", connection.messages_accepted},
+                {"messages_rejected", connection.messages_rejected},
+                {"last_accepted_time",
+                 connection.last_accepted_ms ? format_time(connection.last_accepted_ms) : ""},
                 {"inputs", std::move(input_rows)}});
         }
         std::cout << boost::json::serialize(broker_rows) << '\n';
@@ -111,15 +119,20 @@ int show_mqtt(const CommonOptions& options) {
     }
     for (const auto& connection : connections) {
         std::cout << fmt::format(
-            "broker {}: {}{}; {} connect attempt(s), {} reconnect(s), {} "
-            "message(s)\n",
-            connection.bus, connection.online ? "connected" : "DISCONNECTED",
+            "broker {}: {}{}; {} connect attempt(s), {} reconnect(s) after a loss; {} message(s) "
+            "received, {} accepted, {} rejected\n",
+            connection.broker, connection.connected ? "connected" : "DISCONNECTED",
             connection.last_error.empty() ? "" : " (" + connection.last_error + ")",
-            connection.requests, connection.reconnects, connection.polls);
+            connection.connect_attempts, connection.reconnects, connection.messages_received,
+            connection.messages_accepted, connection.messages_rejected);
+        if (connection.thread_restarts > 0) {
+            std::cout << fmt::format("  its client restarted {} time(s) after an internal error\n",
+                                     connection.thread_restarts);
+        }
         std::cout << fmt::format("  {:<20} {:<32} {:>9} {:>9} {:>9}  {}\n", "INPUT", "TOPIC",
                                  "RECEIVED", "ACCEPTED", "REJECTED", "REJECTED BY REASON");
         for (const auto& input : inputs) {
-            if (input.connection != connection.bus) continue;
+            if (input.connection != connection.broker) continue;
             std::cout << fmt::format(
                 "  {:<20} {:<32} {:>9} {:>9} {:>9}  {}\n",
                 input.input.empty() ? "(no input)" : input.input,
@@ -140,7 +153,8 @@ int show_mqtt(const CommonOptions& options) {
 
 void add_health_commands(CLI::App& root, CommandTable& commands) {
     add_command(commands, root, "devices",
-                "health of every polled device and MQTT broker connection", show_devices)
+                "health of every polled Modbus device, and whether each MQTT broker is connected",
+                show_devices)
         .app.group("Health");
     add_command(commands, root, "mqtt",
                 "MQTT connections; per input: received, accepted, rejected by reason", show_mqtt)

@@ -26,6 +26,22 @@ struct DeviceHealth {
     std::uint64_t samples = 0;     // samples produced, any quality
 };
 
+// One MQTT broker connection as its client reports it: kept by the client, stored by the store
+// writer (table broker_health) so `floorwatch mqtt` can show it without the daemon.
+struct BrokerHealth {
+    std::string broker;  // the broker's name in the config, "plant"
+    bool connected = false;
+    std::string last_error;           // why it is not connected; empty while connected
+    std::int64_t last_change_ms = 0;  // wall time of the last connect or disconnect
+    std::uint64_t connect_attempts = 0;
+    std::uint64_t reconnects = 0;         // connections made again after a loss, as for devices
+    std::uint64_t thread_restarts = 0;    // the client's loop failed unexpectedly and started again
+    std::uint64_t messages_received = 0;  // every message, matched by an input or not
+    std::uint64_t messages_accepted = 0;  // became a sample or a plant event
+    std::uint64_t messages_rejected = 0;  // dropped by an input's decoder or matched no input
+    std::int64_t last_accepted_ms = 0;    // 0 = never
+};
+
 // Message counters of one input of a message-based driver (an MQTT subscription): what arrived and
 // what became of it. Stored in table input_health; `floorwatch mqtt` shows it.
 struct InputHealth {

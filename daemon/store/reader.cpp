@@ -210,6 +210,46 @@ class SqliteReader final : public Reader {
         return rows;
     }
 
+    std::vector<BrokerHealth> broker_health() override {
+        std::vector<BrokerHealth> rows;
+        if (!broker_health_) {
+            Statement has_table(connection_.get(),
+                                "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = "
+                                "'broker_health'");
+            const int rc = has_table.step();
+            check(rc, "looking for broker health");
+            if (rc != SQLITE_ROW) return rows;
+            broker_health_.emplace(connection_.get(),
+                                   "SELECT broker, connected, last_error, last_change_ms, "
+                                   "connect_attempts, reconnects, thread_restarts, "
+                                   "messages_received, messages_accepted, messages_rejected, "
+                                   "last_accepted_ms FROM broker_health ORDER BY broker");
+        }
+        Statement& q = *broker_health_;
+        auto counter = [&](int column) {
+            return static_cast<std::uint64_t>(q.column_int64(column));
+        };
+        int rc = SQLITE_ROW;
+        while ((rc = q.step()) == SQLITE_ROW) {
+            BrokerHealth row;
+            row.broker = q.column_text(0);
+            row.connected = q.column_int64(1) != 0;
+            row.last_error = q.column_text(2);
+            row.last_change_ms = q.column_int64(3);
+            row.connect_attempts = counter(4);
+            row.reconnects = counter(5);
+            row.thread_restarts = counter(6);
+            row.messages_received = counter(7);
+            row.messages_accepted = counter(8);
+            row.messages_rejected = counter(9);
+            row.last_accepted_ms = q.column_int64(10);
+            rows.push_back(std::move(row));
+        }
+        q.reset();
+        check(rc, "reading broker health");
+        return rows;
+    }
+
     int schema_version() override {
         const int rc = schema_version_.step();
         const auto version = rc == SQLITE_ROW ? schema_version_.column_int64(0) : 0;
@@ -252,6 +292,7 @@ class SqliteReader final : public Reader {
     // Prepared on first use: a v1 store (not yet migrated by the daemon) lacks their tables.
     std::optional<Statement> events_;
     std::optional<Statement> input_health_;
+    std::optional<Statement> broker_health_;
     bool warned_unknown_quality_ = false;
 };
 

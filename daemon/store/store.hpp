@@ -83,6 +83,8 @@ class Writer {
     virtual void enqueue_events(PlantEventBatch events) = 0;
     // Upserts message counters of inputs (table input_health), the latest per input wins.
     virtual void enqueue_input_health(std::vector<InputHealth> rows) = 0;
+    // Upserts one MQTT broker connection's health row (table broker_health).
+    virtual void enqueue_broker_health(BrokerHealth health) = 0;
     // Queues a job for the next transaction and wakes the writer. After close() the job is not
     // run and `done` is called at once with the reason.
     virtual void enqueue_job(WriteJob job) = 0;
@@ -132,6 +134,8 @@ class Reader {
     virtual std::vector<StoredEvent> events(std::int64_t since_ms, std::int64_t until_ms,
                                             const std::string& name, std::size_t limit) = 0;
     virtual std::vector<InputHealth> input_health() = 0;
+    // Empty on a store the daemon has not yet migrated to the broker_health table.
+    virtual std::vector<BrokerHealth> broker_health() = 0;
     virtual int schema_version() = 0;
 };
 

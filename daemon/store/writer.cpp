@@ -60,11 +60,13 @@ struct PendingWork {
     std::deque<PlantEventBatch> event_batches;
     std::size_t event_count = 0;
     std::map<HealthKey, InputHealth> input_health;  // by driver/connection/input; the latest wins
-    std::deque<WriteJob> jobs;                      // in the order they were queued
+    std::map<std::string, BrokerHealth> broker_health;  // by broker; the latest wins
+    std::deque<WriteJob> jobs;                          // in the order they were queued
 
     bool empty() const {
         return sample_batches.empty() && channels.empty() && health.empty() &&
-               event_batches.empty() && input_health.empty() && jobs.empty();
+               event_batches.empty() && input_health.empty() && broker_health.empty() &&
+               jobs.empty();
     }
 };
 
@@ -122,6 +124,12 @@ struct WriterStatements {
               "last_rejection = excluded.last_rejection, "
               "last_rejection_ms = excluded.last_rejection_ms, "
               "last_accepted_ms = excluded.last_accepted_ms, updated_ms = excluded.updated_ms"),
+          upsert_broker_health(
+              db,
+              "INSERT OR REPLACE INTO broker_health (broker, connected, last_error, "
+              "last_change_ms, connect_attempts, reconnects, thread_restarts, messages_received, "
+              "messages_accepted, messages_rejected, last_accepted_ms, updated_ms) "
+              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
           prune_events_older_than(db,
                                   "DELETE FROM plant_events WHERE id IN (SELECT id FROM "
                                   "plant_events WHERE time_ms < ?1 LIMIT ?2)"),
@@ -148,6 +156,7 @@ struct WriterStatements {
     Statement upsert_health;
     Statement insert_event;
     Statement upsert_input_health;
+    Statement upsert_broker_health;
     Statement prune_events_older_than;
     Statement prune_channel_older_than;
     Statement prune_oldest;
@@ -232,6 +241,14 @@ class SqliteWriter final : public Writer {
             HealthKey key{row.driver, row.connection, row.input};
             pending_.input_health.insert_or_assign(std::move(key), std::move(row));
         }
+        ++enqueued_sequence_;
+    }
+
+    void enqueue_broker_health(BrokerHealth health) override {
+        std::lock_guard lock(mutex_);
+        if (closed_) return;
+        std::string broker = health.broker;
+        pending_.broker_health.insert_or_assign(std::move(broker), std::move(health));
         ++enqueued_sequence_;
     }
 
@@ -338,6 +355,7 @@ class SqliteWriter final : public Writer {
         }
         pending_.event_count += failed.event_count;
         pending_.input_health.merge(failed.input_health);
+        pending_.broker_health.merge(failed.broker_health);
         for (auto it = failed.jobs.rbegin(); it != failed.jobs.rend(); ++it) {
             pending_.jobs.push_front(std::move(*it));
         }
@@ -393,6 +411,7 @@ class SqliteWriter final : public Writer {
         std::swap(work.event_batches, pending_.event_batches);
         std::swap(work.event_count, pending_.event_count);
         std::swap(work.input_health, pending_.input_health);
+        std::swap(work.broker_health, pending_.broker_health);
         while (!pending_.sample_batches.empty() &&
                (work.sample_count == 0 ||
                 work.sample_count + pending_.sample_batches.front().size() <= max_samples)) {
@@ -473,11 +492,13 @@ class SqliteWriter final : public Writer {
 
     void give_up_on_pending() {
         std::lock_guard lock(mutex_);
-        log_error(kLogInstance,
-                  "{}: giving up at shutdown after {} failed attempts: {} samples, {} events, {} "
-                  "channel descriptions and {} health rows were not written",
-                  path_, kShutdownCommitAttempts, pending_.sample_count, pending_.event_count,
-                  pending_.channels.size(), pending_.health.size() + pending_.input_health.size());
+        log_error(
+            kLogInstance,
+            "{}: giving up at shutdown after {} failed attempts: {} samples, {} events, {} "
+            "channel descriptions and {} health rows were not written",
+            path_, kShutdownCommitAttempts, pending_.sample_count, pending_.event_count,
+            pending_.channels.size(),
+            pending_.health.size() + pending_.input_health.size() + pending_.broker_health.size());
         samples_dropped_ += pending_.sample_count;
         events_dropped_ += pending_.event_count;
         for (auto& job : pending_.jobs) {
@@ -527,6 +548,8 @@ class SqliteWriter final : public Writer {
             failed_step = "writing plant events";
         } else if (!write_input_health(work)) {
             failed_step = "writing input health";
+        } else if (!write_broker_health(work)) {
+            failed_step = "writing broker health";
         } else if (!write_jobs(work)) {
             failed_step = "writing alarm and work-order records";
         } else if (sql.commit.run() != SQLITE_DONE) {
@@ -675,6 +698,27 @@ class SqliteWriter final : public Writer {
             upsert.bind(9, std::string_view(row.last_rejection));
             upsert.bind(10, row.last_rejection_ms);
             upsert.bind(11, row.last_accepted_ms);
+            upsert.bind(12, now_ms);
+            if (upsert.run() != SQLITE_DONE) return false;
+        }
+        return true;
+    }
+
+    bool write_broker_health(const PendingWork& work) {
+        Statement& upsert = statements_->upsert_broker_health;
+        const std::int64_t now_ms = wall_now_ms();
+        for (const auto& [broker, health] : work.broker_health) {
+            upsert.bind(1, std::string_view(health.broker));
+            upsert.bind(2, std::int64_t{health.connected ? 1 : 0});
+            upsert.bind(3, std::string_view(health.last_error));
+            upsert.bind(4, health.last_change_ms);
+            upsert.bind(5, health.connect_attempts);
+            upsert.bind(6, health.reconnects);
+            upsert.bind(7, health.thread_restarts);
+            upsert.bind(8, health.messages_received);
+            upsert.bind(9, health.messages_accepted);
+            upsert.bind(10, health.messages_rejected);
+            upsert.bind(11, health.last_accepted_ms);
             upsert.bind(12, now_ms);
             if (upsert.run() != SQLITE_DONE) return false;
         }

@@ -4,15 +4,13 @@
 
 #include <array>
 #include <atomic>
-#include <condition_variable>
-#include <fstream>
 #include <mutex>
-#include <sstream>
-#include <thread>
+#include <stdexcept>
 #include <unordered_set>
 
 #include "daemon/core/log.hpp"
 #include "daemon/core/units.hpp"
+#include "daemon/core/worker_thread.hpp"
 #include "drivers/mqtt/paho_session.hpp"
 
 namespace fw::mqtt {
@@ -22,7 +20,6 @@ using SteadyClock = std::chrono::steady_clock;
 
 constexpr auto kHealthInterval = std::chrono::seconds(5);
 constexpr auto kRejectLogInterval = std::chrono::minutes(1);
-constexpr std::string_view kHealthDevice = "connection";
 
 // Counters of one input; written on Paho's callback thread, read by the health reports.
 struct InputCounters {
@@ -46,7 +43,8 @@ struct BrokerClient::Impl : public virtual ::mqtt::callback {
     Impl(BrokerConfig broker_config, AreaLookup areas, Sinks sink_functions)
         : broker(std::move(broker_config)),
           sinks(std::move(sink_functions)),
-          instance("mqtt:" + broker.name) {
+          instance("mqtt:" + broker.name),
+          worker(instance) {
         const DecoderLimits limits{broker.max_payload, broker.max_clock_skew.count()};
         for (const auto& input : broker.inputs) {
             decoders.emplace_back(input, limits, "mqtt:" + broker.name + "/" + input.name, areas);
@@ -54,10 +52,7 @@ struct BrokerClient::Impl : public virtual ::mqtt::callback {
         }
         counters = std::make_unique<InputCounters[]>(broker.inputs.size());
         last_rejections.resize(broker.inputs.size());
-        health.driver = "mqtt";
-        health.bus = broker.name;
-        health.device = std::string(kHealthDevice);
-        health.poll_interval_ms = broker.keep_alive.count();
+        health.broker = broker.name;
         health.last_error = "not connected yet";
     }
 
@@ -67,18 +62,35 @@ struct BrokerClient::Impl : public virtual ::mqtt::callback {
 
     void connection_lost(const std::string& cause) override {
         {
-            std::lock_guard lock(mutex);
+            std::lock_guard lock(worker.mutex());
             connection_lost_flag = true;
             lost_cause = cause.empty() ? "connection lost (broker gone or keep-alive expired)"
                                        : "connection lost: " + cause;
         }
-        wake.notify_all();
+        worker.wake();
     }
 
+    // An exception must not unwind into Paho's C code: the client's thread takes it over and fails
+    // the way its own exceptions do (health offline with the error, log, restart with backoff).
     void message_arrived(::mqtt::const_message_ptr message) override {
+        try {
+            handle_message(*message);
+        } catch (const std::exception& error) {
+            {
+                std::lock_guard lock(worker.mutex());
+                if (callback_failure.empty()) {
+                    callback_failure = fmt::format("handling a message on {}: {}",
+                                                   message->get_topic(), error.what());
+                }
+            }
+            worker.wake();
+        }
+    }
+
+    void handle_message(const ::mqtt::message& message) {
         const std::int64_t now_ms = wall_now_ms();
-        const std::string& topic = message->get_topic();
-        const auto& payload_ref = message->get_payload_ref();
+        const std::string& topic = message.get_topic();
+        const auto& payload_ref = message.get_payload_ref();
         const std::string_view payload(payload_ref.data(), payload_ref.size());
         messages_received.fetch_add(1, std::memory_order_relaxed);
 
@@ -120,7 +132,7 @@ struct BrokerClient::Impl : public virtual ::mqtt::callback {
             const std::string text =
                 fmt::format("{}: {}", reject_reason_name(rejection.reason), rejection.detail);
             {
-                std::lock_guard lock(mutex);
+                std::lock_guard lock(worker.mutex());
                 last_rejections[index] = {text, now_ms};
             }
             if (auto held_back = log_limiter.admit(input_instances[index], SteadyClock::now())) {
@@ -147,7 +159,7 @@ struct BrokerClient::Impl : public virtual ::mqtt::callback {
                 if (stopping()) break;
                 std::string cause;
                 {
-                    std::lock_guard lock(mutex);
+                    std::lock_guard lock(worker.mutex());
                     cause = lost_cause;
                 }
                 set_offline(cause);
@@ -159,22 +171,29 @@ struct BrokerClient::Impl : public virtual ::mqtt::callback {
             }
             sleep_reporting(backoff);
             backoff = std::min(backoff * 2, broker.reconnect_max);
-            {
-                std::lock_guard lock(mutex);
-                ++health.reconnects;
-            }
         }
         disconnect();
         report_health();
     }
 
-    bool stopping() {
-        std::lock_guard lock(mutex);
-        return stop_requested;
+    // After run() threw (a sink failed, out of memory) or a Paho callback did: the connection is
+    // given up so the next run() starts from a clean connect and subscribe.
+    void recover(const std::string& error, Millis pause) {
+        log_error(instance, "client thread failed: {}; restarting it in {}", error,
+                  format_duration(pause));
+        {
+            std::lock_guard lock(worker.mutex());
+            ++health.thread_restarts;
+            callback_failure.clear();
+        }
+        if (client) paho::disconnect_quietly(*client, instance);
+        set_offline("client thread failed: " + error);
     }
 
+    bool stopping() const { return worker.stop_requested(); }
+
     std::string current_error() {
-        std::lock_guard lock(mutex);
+        std::lock_guard lock(worker.mutex());
         return health.last_error;
     }
 
@@ -182,8 +201,8 @@ struct BrokerClient::Impl : public virtual ::mqtt::callback {
     // subscribed; on failure the reason is in health.last_error.
     bool attempt_connect() {
         {
-            std::lock_guard lock(mutex);
-            ++health.requests;
+            std::lock_guard lock(worker.mutex());
+            ++health.connect_attempts;
             connection_lost_flag = false;
             tls_error.clear();
         }
@@ -199,7 +218,7 @@ struct BrokerClient::Impl : public virtual ::mqtt::callback {
             // by the broker. Subscriptions are renewed on every connect anyway.
             auto token = client->connect(
                 paho::connect_options(broker, *password, false, [this](const std::string& message) {
-                    std::lock_guard lock(mutex);
+                    std::lock_guard lock(worker.mutex());
                     tls_error = message;
                 }));
             if (!wait(*token, broker.connect_timeout + std::chrono::seconds(1))) {
@@ -234,7 +253,7 @@ struct BrokerClient::Impl : public virtual ::mqtt::callback {
         } catch (const ::mqtt::exception& error) {
             std::string reason = describe(error);
             {
-                std::lock_guard lock(mutex);
+                std::lock_guard lock(worker.mutex());
                 while (!tls_error.empty() &&
                        (tls_error.back() == '\n' || tls_error.back() == ':')) {
                     tls_error.pop_back();
@@ -258,12 +277,17 @@ struct BrokerClient::Impl : public virtual ::mqtt::callback {
         return paho::wait_for(token, timeout, [this] { return stopping(); });
     }
 
+    // Returns when the connection is lost or a stop is requested; throws what a Paho callback
+    // could not.
     void wait_while_connected() {
         auto next_report = SteadyClock::now() + kHealthInterval;
-        std::unique_lock lock(mutex);
-        while (!stop_requested && !connection_lost_flag) {
-            wake.wait_until(lock, next_report,
-                            [&] { return stop_requested || connection_lost_flag; });
+        std::unique_lock lock(worker.mutex());
+        const auto lost_or_failed = [&] {
+            return connection_lost_flag || !callback_failure.empty();
+        };
+        while (!lost_or_failed()) {
+            if (!worker.wait_until(lock, next_report, lost_or_failed)) return;
+            if (!callback_failure.empty()) throw std::runtime_error(callback_failure);
             if (SteadyClock::now() >= next_report) {
                 lock.unlock();
                 report_health();
@@ -275,8 +299,7 @@ struct BrokerClient::Impl : public virtual ::mqtt::callback {
 
     void sleep_reporting(std::chrono::milliseconds pause) {
         report_health();
-        std::unique_lock lock(mutex);
-        wake.wait_for(lock, pause, [&] { return stop_requested; });
+        worker.sleep_for(pause);
     }
 
     void disconnect() {
@@ -286,32 +309,34 @@ struct BrokerClient::Impl : public virtual ::mqtt::callback {
     }
 
     void set_online() {
-        std::lock_guard lock(mutex);
-        if (!health.online) health.last_change_ms = wall_now_ms();
-        health.online = true;
+        std::lock_guard lock(worker.mutex());
+        if (!health.connected) health.last_change_ms = wall_now_ms();
+        if (ever_connected) ++health.reconnects;
+        ever_connected = true;
+        health.connected = true;
         health.last_error.clear();
     }
 
     void set_offline(const std::string& reason) {
         bool changed = false;
         {
-            std::lock_guard lock(mutex);
-            changed = health.online || health.last_error != reason;
-            if (health.online) health.last_change_ms = wall_now_ms();
-            health.online = false;
+            std::lock_guard lock(worker.mutex());
+            changed = health.connected || health.last_error != reason;
+            if (health.connected) health.last_change_ms = wall_now_ms();
+            health.connected = false;
             health.last_error = reason;
         }
         if (changed) report_health();
     }
 
     void report_health() {
-        DeviceHealth snapshot;
+        BrokerHealth snapshot;
         std::vector<InputHealth> inputs;
         std::uint64_t accepted = 0;
         std::uint64_t rejected = 0;
         std::int64_t last_accepted_ms = 0;
         {
-            std::lock_guard lock(mutex);
+            std::lock_guard lock(worker.mutex());
             for (std::size_t i = 0; i < broker.inputs.size(); ++i) {
                 const InputCounters& counter = counters[i];
                 InputHealth row;
@@ -349,10 +374,10 @@ struct BrokerClient::Impl : public virtual ::mqtt::callback {
                     : fmt::format("{{\"unmatched\":{}}}", unmatched_row.received);
             inputs.push_back(std::move(unmatched_row));
 
-            health.polls = messages_received.load();
-            health.polls_failed = rejected + unmatched.load();
-            health.samples = accepted;
-            health.last_success_ms = last_accepted_ms;
+            health.messages_received = messages_received.load();
+            health.messages_accepted = accepted;
+            health.messages_rejected = rejected + unmatched.load();
+            health.last_accepted_ms = last_accepted_ms;
             snapshot = health;
         }
         if (sinks.health) sinks.health(snapshot);
@@ -370,17 +395,18 @@ struct BrokerClient::Impl : public virtual ::mqtt::callback {
     LogRateLimiter log_limiter{kRejectLogInterval};
     std::unordered_set<std::string> seen_channels;  // Paho's callback thread only
 
-    std::mutex mutex;
-    std::condition_variable wake;
-    bool stop_requested = false;
+    // Guarded by worker.mutex():
     bool connection_lost_flag = false;
     std::string lost_cause;
+    std::string callback_failure;  // what a Paho callback threw, for the client's thread
     std::string tls_error;
-    DeviceHealth health;
+    BrokerHealth health;
+    bool ever_connected = false;
     std::vector<LastRejection> last_rejections;
 
     std::unique_ptr<::mqtt::async_client> client;  // the client's thread only
-    std::thread thread;
+    // Last: destroyed (stopped and joined) first.
+    WorkerThread worker;
 };
 
 BrokerClient::BrokerClient(BrokerConfig broker, AreaLookup areas, Sinks sinks)
@@ -391,19 +417,17 @@ BrokerClient::~BrokerClient() {
 }
 
 void BrokerClient::start() {
-    if (impl_->thread.joinable()) return;
     log_info(impl_->instance, "connecting to {} with {} input(s)", impl_->broker.uri,
              impl_->broker.inputs.size());
-    impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
+    Impl* impl = impl_.get();
+    impl->worker.start(
+        [impl] { impl->run(); },
+        {impl->broker.reconnect_min, impl->broker.reconnect_max,
+         [impl](const std::string& error, Millis pause) { impl->recover(error, pause); }});
 }
 
 void BrokerClient::stop() {
-    {
-        std::lock_guard lock(impl_->mutex);
-        impl_->stop_requested = true;
-    }
-    impl_->wake.notify_all();
-    if (impl_->thread.joinable()) impl_->thread.join();
+    impl_->worker.stop();
     // Destroying a Paho client can wait for a connect attempt still in flight (a TLS handshake);
     // done here, stop() of every broker runs in parallel, so shutdown waits for the slowest one
     // only instead of their sum.

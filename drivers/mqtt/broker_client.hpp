@@ -4,6 +4,10 @@
 //   broker ──Paho callback thread──▶ match topic → decode → sinks (non-blocking: bounded queues)
 //   own thread: connect, subscribe after every (re)connect, backoff, health reports, disconnect
 //
+// An exception on either thread (a sink that throws, out of memory) marks the broker disconnected
+// with the error, is logged, and the client's loop starts again after a pause that doubles with
+// each failure, from reconnect_min up to reconnect_max.
+//
 // Paho's callbacks never block: they decode and hand samples and events to the daemon's bounded
 // queues. Every blocking client call (connect, subscribe, disconnect) runs on the client's own
 // thread. Paho's automatic reconnect is not used: it does not retry a first connect that fails,
@@ -28,8 +32,8 @@ struct Sinks {
     std::function<void(PlantEventBatch&&)> events;
     // Descriptions of channels seen for the first time (equipment, area, unit, source).
     std::function<void(std::vector<ChannelInfo>&&)> channels;
-    // The connection: online/offline with the reason, counters. On change and every few seconds.
-    std::function<void(const DeviceHealth&)> health;
+    // The connection: connected or not with the reason, counters. On change and every few seconds.
+    std::function<void(const BrokerHealth&)> health;
     // Per input (and one row for unmatched topics), every few seconds and at stop.
     std::function<void(const std::vector<InputHealth>&)> input_health;
 };

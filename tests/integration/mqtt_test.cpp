@@ -110,11 +110,11 @@ std::vector<fw::store::StoredEvent> events_of(const fs::path& db, const std::str
     }
 }
 
-std::optional<fw::DeviceHealth> broker_health(const fs::path& db, const std::string& broker) {
+std::optional<fw::BrokerHealth> broker_health(const fs::path& db, const std::string& broker) {
     if (!fs::exists(db)) return std::nullopt;
     try {
-        for (const auto& row : fw::store::Reader::open(db.string())->device_health()) {
-            if (row.driver == "mqtt" && row.bus == broker) return row;
+        for (const auto& row : fw::store::Reader::open(db.string())->broker_health()) {
+            if (row.broker == broker) return row;
         }
     } catch (const fw::store::StoreError&) {
     }
@@ -280,7 +280,7 @@ TEST_CASE("a broker that goes away and comes back: the daemon reconnects and re-
     CHECK(eventually(
         [&] {
             const auto health = broker_health(db, "plant");
-            return health && !health->online && !health->last_error.empty();
+            return health && !health->connected && !health->last_error.empty();
         },
         10s));
     std::this_thread::sleep_for(2s);  // a few failed reconnect attempts while it is down
@@ -298,7 +298,7 @@ TEST_CASE("a broker that goes away and comes back: the daemon reconnects and re-
     CHECK(eventually(
         [&] {
             const auto health = broker_health(db, "plant");
-            return health && health->online && health->reconnects >= 1;
+            return health && health->connected && health->reconnects >= 1;
         },
         10s));
     CHECK(daemon.process.running());
@@ -476,11 +476,11 @@ TEST_CASE("TLS: the right CA connects; a wrong CA and a wrong host name are refu
 
     const auto online = [&](const std::string& broker) {
         const auto health = broker_health(db, broker);
-        return health && health->online;
+        return health && health->connected;
     };
     const auto refused = [&](const std::string& broker) {
         const auto health = broker_health(db, broker);
-        return health && !health->online && health->requests >= 2;
+        return health && !health->connected && health->connect_attempts >= 2;
     };
     REQUIRE_MESSAGE(eventually([&] { return online("good") && online("no-host-check"); }, 15s),
                     daemon.text());

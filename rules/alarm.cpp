@@ -2,31 +2,40 @@
 
 #include <fmt/format.h>
 
-#include <array>
 #include <boost/json.hpp>
 #include <cmath>
 
+#include "daemon/core/enum_names.hpp"
 #include "rules/time_zone.hpp"
 
 namespace fw::rules {
 namespace {
 
-constexpr std::array<std::string_view, 7> kStateNames{
-    "normal", "unack_active", "ack_active", "rtn_unack", "shelved", "suppressed", "out_of_service"};
-constexpr std::array<std::string_view, 14> kActionNames{"activate",
-                                                        "clear",
-                                                        "acknowledge",
-                                                        "shelve",
-                                                        "unshelve",
-                                                        "suppress",
-                                                        "unsuppress",
-                                                        "remove_from_service",
-                                                        "return_to_service",
-                                                        "severity_change",
-                                                        "chattering",
-                                                        "chattering_end",
-                                                        "flood",
-                                                        "flood_end"};
+constexpr auto kStateNames = enum_names<AlarmState>({
+    {AlarmState::normal, "normal"},
+    {AlarmState::unack_active, "unack_active"},
+    {AlarmState::ack_active, "ack_active"},
+    {AlarmState::rtn_unack, "rtn_unack"},
+    {AlarmState::shelved, "shelved"},
+    {AlarmState::suppressed, "suppressed"},
+    {AlarmState::out_of_service, "out_of_service"},
+});
+constexpr auto kActionNames = enum_names<AlarmAction>({
+    {AlarmAction::activate, "activate"},
+    {AlarmAction::clear, "clear"},
+    {AlarmAction::acknowledge, "acknowledge"},
+    {AlarmAction::shelve, "shelve"},
+    {AlarmAction::unshelve, "unshelve"},
+    {AlarmAction::suppress, "suppress"},
+    {AlarmAction::unsuppress, "unsuppress"},
+    {AlarmAction::remove_from_service, "remove_from_service"},
+    {AlarmAction::return_to_service, "return_to_service"},
+    {AlarmAction::severity_change, "severity_change"},
+    {AlarmAction::chattering, "chattering"},
+    {AlarmAction::chattering_end, "chattering_end"},
+    {AlarmAction::flood, "flood"},
+    {AlarmAction::flood_end, "flood_end"},
+});
 
 // Leaving the last overlay shows the alarm as it is now: an active condition must be
 // acknowledged again, whatever happened to it while hidden.
@@ -47,22 +56,16 @@ AlarmTransition accept(const AlarmStatus& next) {
 }  // namespace
 
 std::string_view alarm_state_name(AlarmState state) {
-    return kStateNames[static_cast<std::size_t>(state)];
+    return kStateNames.name_of(state);
 }
 std::optional<AlarmState> alarm_state_from_name(std::string_view name) {
-    for (std::size_t i = 0; i < kStateNames.size(); ++i) {
-        if (kStateNames[i] == name) return static_cast<AlarmState>(i);
-    }
-    return std::nullopt;
+    return kStateNames.from_name(name);
 }
 std::string_view alarm_action_name(AlarmAction action) {
-    return kActionNames[static_cast<std::size_t>(action)];
+    return kActionNames.name_of(action);
 }
 std::optional<AlarmAction> alarm_action_from_name(std::string_view name) {
-    for (std::size_t i = 0; i < kActionNames.size(); ++i) {
-        if (kActionNames[i] == name) return static_cast<AlarmAction>(i);
-    }
-    return std::nullopt;
+    return kActionNames.from_name(name);
 }
 
 AlarmState AlarmStatus::state() const {

@@ -1,62 +1,62 @@
 #include "rules/rule_config.hpp"
 
-#include <array>
+#include "daemon/core/enum_names.hpp"
 
 namespace fw::rules {
 namespace {
 
-template <typename Enum, std::size_t N>
-std::optional<Enum> from_name(const std::array<std::string_view, N>& names, std::string_view name) {
-    for (std::size_t i = 0; i < N; ++i) {
-        if (names[i] == name) return static_cast<Enum>(i);
-    }
-    return std::nullopt;
-}
-
-constexpr std::array<std::string_view, 5> kRuleKindNames{"threshold", "rate", "health",
-                                                         "recurrence", "compound"};
-constexpr std::array<std::string_view, 3> kSeverityNames{"warning", "alarm", "critical"};
-constexpr std::array<std::string_view, 4> kRiskNames{"low", "medium", "high", "red"};
-constexpr std::array<std::string_view, 3> kCompoundModeNames{"all_of", "any_of", "sequence"};
+constexpr auto kRuleKindNames = enum_names<RuleKind>({{RuleKind::threshold, "threshold"},
+                                                      {RuleKind::rate, "rate"},
+                                                      {RuleKind::health, "health"},
+                                                      {RuleKind::recurrence, "recurrence"},
+                                                      {RuleKind::compound, "compound"}});
+constexpr auto kSeverityNames = enum_names<Severity>(
+    {{Severity::warning, "warning"}, {Severity::alarm, "alarm"}, {Severity::critical, "critical"}});
+constexpr auto kRiskNames = enum_names<Risk>(
+    {{Risk::low, "low"}, {Risk::medium, "medium"}, {Risk::high, "high"}, {Risk::red, "red"}});
+constexpr auto kCompoundModeNames =
+    enum_names<CompoundMode>({{CompoundMode::all_of, "all_of"},
+                              {CompoundMode::any_of, "any_of"},
+                              {CompoundMode::sequence, "sequence"}});
 
 }  // namespace
 
 std::string_view rule_kind_name(RuleKind kind) {
-    return kRuleKindNames[static_cast<std::size_t>(kind)];
+    return kRuleKindNames.name_of(kind);
 }
 std::optional<RuleKind> rule_kind_from_name(std::string_view name) {
-    return from_name<RuleKind>(kRuleKindNames, name);
+    return kRuleKindNames.from_name(name);
 }
 std::string_view severity_name(Severity severity) {
-    return kSeverityNames[static_cast<std::size_t>(severity)];
+    return kSeverityNames.name_of(severity);
 }
 std::optional<Severity> severity_from_name(std::string_view name) {
-    return from_name<Severity>(kSeverityNames, name);
+    return kSeverityNames.from_name(name);
 }
 std::string_view risk_name(Risk risk) {
-    return kRiskNames[static_cast<std::size_t>(risk)];
+    return kRiskNames.name_of(risk);
 }
 std::optional<Risk> risk_from_name(std::string_view name) {
-    return from_name<Risk>(kRiskNames, name);
+    return kRiskNames.from_name(name);
 }
 std::string_view compound_mode_name(CompoundMode mode) {
-    return kCompoundModeNames[static_cast<std::size_t>(mode)];
+    return kCompoundModeNames.name_of(mode);
 }
 std::optional<CompoundMode> compound_mode_from_name(std::string_view name) {
-    return from_name<CompoundMode>(kCompoundModeNames, name);
+    return kCompoundModeNames.from_name(name);
 }
 
 std::span<const std::string_view> rule_kind_names() {
-    return kRuleKindNames;
+    return kRuleKindNames.names();
 }
 std::span<const std::string_view> severity_names() {
-    return kSeverityNames;
+    return kSeverityNames.names();
 }
 std::span<const std::string_view> risk_names() {
-    return kRiskNames;
+    return kRiskNames.names();
 }
 std::span<const std::string_view> compound_mode_names() {
-    return kCompoundModeNames;
+    return kCompoundModeNames.names();
 }
 
 }  // namespace fw::rules

@@ -7,12 +7,17 @@
 #include <cstdlib>
 #include <ctime>
 
+#include "daemon/core/enum_names.hpp"
+
 namespace fw {
 namespace {
 
 std::atomic<LogLevel> g_level{LogLevel::info};
 
-constexpr std::array<std::string_view, 4> kLevelNames{"debug", "info", "warning", "error"};
+constexpr auto kLevelNames = enum_names<LogLevel>({{LogLevel::debug, "debug"},
+                                                   {LogLevel::info, "info"},
+                                                   {LogLevel::warning, "warning"},
+                                                   {LogLevel::error, "error"}});
 // syslog priorities for journald: debug 7, info 6, warning 4, error 3.
 constexpr std::array<int, 4> kJournalPriorities{7, 6, 4, 3};
 
@@ -24,14 +29,7 @@ bool under_journald() {
 }  // namespace
 
 std::optional<LogLevel> log_level_from_name(std::string_view name) {
-    for (std::size_t i = 0; i < kLevelNames.size(); ++i) {
-        if (kLevelNames[i] == name) return static_cast<LogLevel>(i);
-    }
-    return std::nullopt;
-}
-
-std::string_view log_level_name(LogLevel level) {
-    return kLevelNames[static_cast<std::size_t>(level)];
+    return kLevelNames.from_name(name);
 }
 
 void set_log_level(LogLevel level) {
@@ -57,7 +55,7 @@ void log_line(LogLevel level, std::string_view instance, std::string_view messag
         gmtime_r(&seconds, &utc);
         std::array<char, 32> stamp{};
         std::strftime(stamp.data(), stamp.size(), "%Y-%m-%dT%H:%M:%S", &utc);
-        line = fmt::format("{}.{:03}Z {:<7} ", stamp.data(), millis, kLevelNames[index]);
+        line = fmt::format("{}.{:03}Z {:<7} ", stamp.data(), millis, kLevelNames.name_of(level));
     }
     if (!instance.empty()) line += fmt::format("[{}] ", instance);
     line += message;

@@ -18,7 +18,6 @@ namespace fw {
 enum class LogLevel { debug = 0, info = 1, warning = 2, error = 3 };
 
 std::optional<LogLevel> log_level_from_name(std::string_view name);
-std::string_view log_level_name(LogLevel level);
 
 void set_log_level(LogLevel level);
 LogLevel log_level();

@@ -1,12 +1,11 @@
 #include "daemon/core/sample.hpp"
 
-#include <array>
-#include <utility>
+#include "daemon/core/enum_names.hpp"
 
 namespace fw {
 namespace {
 
-constexpr std::array<std::pair<Quality, std::string_view>, 17> kQualityNames{{
+constexpr auto kQualityNames = enum_names<Quality>({
     {Quality::good, "good"},
     {Quality::illegal_function, "illegal_function"},
     {Quality::illegal_data_address, "illegal_data_address"},
@@ -24,27 +23,21 @@ constexpr std::array<std::pair<Quality, std::string_view>, 17> kQualityNames{{
     {Quality::decode_error, "decode_error"},
     {Quality::stale, "stale"},
     {Quality::io_error, "io_error"},
-}};
+});
 
 }  // namespace
 
 std::string_view quality_name(Quality quality) {
-    for (const auto& [value, name] : kQualityNames) {
-        if (value == quality) return name;
-    }
-    return "unknown";
+    return kQualityNames.name_of(quality);
 }
 
 std::optional<Quality> quality_from_name(std::string_view name) {
-    for (const auto& [value, known] : kQualityNames) {
-        if (known == name) return value;
-    }
-    return std::nullopt;
+    return kQualityNames.from_name(name);
 }
 
 std::optional<Quality> quality_from_code(int code) {
-    for (const auto& [value, name] : kQualityNames) {
-        if (static_cast<int>(value) == code) return value;
+    for (const Quality quality : kQualityNames.values()) {
+        if (static_cast<int>(quality) == code) return quality;
     }
     return std::nullopt;
 }

@@ -7,13 +7,15 @@
 #include <array>
 #include <tuple>
 
+#include "daemon/core/enum_names.hpp"
 #include "daemon/workflow/numbering.hpp"
 #include "daemon/workflow/payload.hpp"
 
 namespace fw::workflow {
 namespace {
 
-constexpr std::array<std::string_view, 2> kDismissKindNames{"false_alarm", "duplicate"};
+constexpr auto kDismissKindNames = enum_names<DismissKind>(
+    {{DismissKind::false_alarm, "false_alarm"}, {DismissKind::duplicate, "duplicate"}});
 
 template <typename... Visitors>
 struct Overloaded : Visitors... {
@@ -448,14 +450,11 @@ Actor Actor::from_user(const UserConfig& user) {
 }
 
 std::string_view dismiss_kind_name(DismissKind kind) {
-    return kDismissKindNames[static_cast<std::size_t>(kind)];
+    return kDismissKindNames.name_of(kind);
 }
 
 std::optional<DismissKind> dismiss_kind_from_name(std::string_view name) {
-    for (std::size_t i = 0; i < kDismissKindNames.size(); ++i) {
-        if (kDismissKindNames[i] == name) return static_cast<DismissKind>(i);
-    }
-    return std::nullopt;
+    return kDismissKindNames.from_name(name);
 }
 
 std::string_view command_name(const Command& command) {

@@ -10,17 +10,32 @@
 #include <set>
 #include <stdexcept>
 
+#include "daemon/core/enum_names.hpp"
 #include "daemon/workflow/payload.hpp"
 
 namespace fw::workflow {
 namespace {
 
-constexpr std::array<std::string_view, kEventTypeCount> kEventTypeNames{
-    "reported", "approved", "dismissed", "assigned",  "reassigned", "submitted",
-    "accepted", "rejected", "overdue",   "escalated", "occurred"};
+constexpr auto kEventTypeNames = enum_names<EventType>({
+    {EventType::reported, "reported"},
+    {EventType::approved, "approved"},
+    {EventType::dismissed, "dismissed"},
+    {EventType::assigned, "assigned"},
+    {EventType::reassigned, "reassigned"},
+    {EventType::submitted, "submitted"},
+    {EventType::accepted, "accepted"},
+    {EventType::rejected, "rejected"},
+    {EventType::overdue, "overdue"},
+    {EventType::escalated, "escalated"},
+    {EventType::occurred, "occurred"},
+});
+static_assert(kEventTypeNames.names().size() == kEventTypeCount);
 
-constexpr std::array<std::string_view, 5> kChainFaultNames{"modified", "missing", "reordered",
-                                                           "duplicated", "foreign"};
+constexpr auto kChainFaultNames = enum_names<ChainFault>({{ChainFault::modified, "modified"},
+                                                          {ChainFault::missing, "missing"},
+                                                          {ChainFault::reordered, "reordered"},
+                                                          {ChainFault::duplicated, "duplicated"},
+                                                          {ChainFault::foreign, "foreign"}});
 
 std::string to_hex(const unsigned char* bytes, std::size_t count) {
     static constexpr std::string_view kDigits = "0123456789abcdef";
@@ -150,14 +165,11 @@ bool is_hex_hash(std::string_view text) {
 }  // namespace
 
 std::string_view event_type_name(EventType type) {
-    return kEventTypeNames[static_cast<std::size_t>(type)];
+    return kEventTypeNames.name_of(type);
 }
 
 std::optional<EventType> event_type_from_name(std::string_view name) {
-    for (std::size_t i = 0; i < kEventTypeNames.size(); ++i) {
-        if (kEventTypeNames[i] == name) return static_cast<EventType>(i);
-    }
-    return std::nullopt;
+    return kEventTypeNames.from_name(name);
 }
 
 std::string origin_of(std::string_view site, std::string_view node) {
@@ -287,7 +299,7 @@ std::optional<Event> event_from_json(const boost::json::value& json, std::string
 }
 
 std::string_view chain_fault_name(ChainFault fault) {
-    return kChainFaultNames[static_cast<std::size_t>(fault)];
+    return kChainFaultNames.name_of(fault);
 }
 
 std::optional<ChainBreak> verify_chain(std::span<const Event> events) {

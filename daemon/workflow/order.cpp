@@ -3,17 +3,25 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <array>
 #include <set>
 
+#include "daemon/core/enum_names.hpp"
 #include "daemon/workflow/payload.hpp"
 
 namespace fw::workflow {
 namespace {
 
-constexpr std::array<std::string_view, 6> kStatusNames{
-    "reported", "in_review", "rectifying", "awaiting_acceptance", "closed", "dismissed"};
-constexpr std::array<std::string_view, 3> kStepNames{"review", "rectification", "acceptance"};
+constexpr auto kStatusNames = enum_names<OrderStatus>({
+    {OrderStatus::reported, "reported"},
+    {OrderStatus::in_review, "in_review"},
+    {OrderStatus::rectifying, "rectifying"},
+    {OrderStatus::awaiting_acceptance, "awaiting_acceptance"},
+    {OrderStatus::closed, "closed"},
+    {OrderStatus::dismissed, "dismissed"},
+});
+constexpr auto kStepNames = enum_names<StepKind>({{StepKind::review, "review"},
+                                                  {StepKind::rectification, "rectification"},
+                                                  {StepKind::acceptance, "acceptance"}});
 
 using payload::integer;
 using payload::text;
@@ -258,14 +266,11 @@ Refusal apply_occurred(OrderState& state, const Event& event) {
 }  // namespace
 
 std::string_view order_status_name(OrderStatus status) {
-    return kStatusNames[static_cast<std::size_t>(status)];
+    return kStatusNames.name_of(status);
 }
 
 std::optional<OrderStatus> order_status_from_name(std::string_view name) {
-    for (std::size_t i = 0; i < kStatusNames.size(); ++i) {
-        if (kStatusNames[i] == name) return static_cast<OrderStatus>(i);
-    }
-    return std::nullopt;
+    return kStatusNames.from_name(name);
 }
 
 bool is_terminal(OrderStatus status) {
@@ -273,7 +278,7 @@ bool is_terminal(OrderStatus status) {
 }
 
 std::string_view step_kind_name(StepKind kind) {
-    return kStepNames[static_cast<std::size_t>(kind)];
+    return kStepNames.name_of(kind);
 }
 
 const Step* OrderState::current_step() const {

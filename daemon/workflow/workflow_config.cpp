@@ -3,13 +3,22 @@
 #include <algorithm>
 #include <array>
 
+#include "daemon/core/enum_names.hpp"
+
 namespace fw::workflow {
 namespace {
 
 using namespace std::chrono_literals;
 
-constexpr std::array<std::string_view, 7> kRoleNames{
-    "reporter", "technician", "team_lead", "safety", "manager", "admin", "system"};
+constexpr auto kRoleNames = enum_names<Role>({
+    {Role::reporter, "reporter"},
+    {Role::technician, "technician"},
+    {Role::team_lead, "team_lead"},
+    {Role::safety, "safety"},
+    {Role::manager, "manager"},
+    {Role::admin, "admin"},
+    {Role::system, "system"},
+});
 constexpr std::array<Role, kUserRoleCount> kUserRoles{
     Role::reporter, Role::technician, Role::team_lead, Role::safety, Role::manager, Role::admin};
 
@@ -44,14 +53,11 @@ std::string role_choices() {
 }  // namespace
 
 std::string_view role_name(Role role) {
-    return kRoleNames[static_cast<std::size_t>(role)];
+    return kRoleNames.name_of(role);
 }
 
 std::optional<Role> role_from_name(std::string_view name) {
-    for (std::size_t i = 0; i < kRoleNames.size(); ++i) {
-        if (kRoleNames[i] == name) return static_cast<Role>(i);
-    }
-    return std::nullopt;
+    return kRoleNames.from_name(name);
 }
 
 std::span<const Role> user_roles() {

@@ -1,54 +1,58 @@
 #include "drivers/modbus/types.hpp"
 
-#include <array>
+#include "daemon/core/enum_names.hpp"
 
 namespace fw::modbus {
 namespace {
 
-constexpr std::array<std::string_view, 4> kTableNames{"coil", "discrete_input", "input_register",
-                                                      "holding_register"};
-constexpr std::array<std::string_view, 9> kTypeNames{
-    "bool", "int16", "uint16", "int32", "uint32", "float32", "int64", "uint64", "float64"};
-constexpr std::array<std::string_view, 4> kOrderNames{"ABCD", "CDAB", "BADC", "DCBA"};
-
-template <typename Enum, std::size_t N>
-std::optional<Enum> find_name(const std::array<std::string_view, N>& names, std::string_view name) {
-    for (std::size_t i = 0; i < N; ++i) {
-        if (names[i] == name) return static_cast<Enum>(i);
-    }
-    return std::nullopt;
-}
+constexpr auto kTableNames = enum_names<Table>({{Table::coil, "coil"},
+                                                {Table::discrete_input, "discrete_input"},
+                                                {Table::input_register, "input_register"},
+                                                {Table::holding_register, "holding_register"}});
+constexpr auto kTypeNames = enum_names<ValueType>({{ValueType::boolean, "bool"},
+                                                   {ValueType::int16, "int16"},
+                                                   {ValueType::uint16, "uint16"},
+                                                   {ValueType::int32, "int32"},
+                                                   {ValueType::uint32, "uint32"},
+                                                   {ValueType::float32, "float32"},
+                                                   {ValueType::int64, "int64"},
+                                                   {ValueType::uint64, "uint64"},
+                                                   {ValueType::float64, "float64"}});
+constexpr auto kOrderNames = enum_names<ByteOrder>({{ByteOrder::abcd, "ABCD"},
+                                                    {ByteOrder::cdab, "CDAB"},
+                                                    {ByteOrder::badc, "BADC"},
+                                                    {ByteOrder::dcba, "DCBA"}});
 
 }  // namespace
 
 std::string_view table_name(Table table) {
-    return kTableNames[static_cast<std::size_t>(table)];
+    return kTableNames.name_of(table);
 }
 std::string_view type_name(ValueType type) {
-    return kTypeNames[static_cast<std::size_t>(type)];
+    return kTypeNames.name_of(type);
 }
 std::string_view order_name(ByteOrder order) {
-    return kOrderNames[static_cast<std::size_t>(order)];
+    return kOrderNames.name_of(order);
 }
 
 std::optional<Table> table_from_name(std::string_view name) {
-    return find_name<Table>(kTableNames, name);
+    return kTableNames.from_name(name);
 }
 std::optional<ValueType> type_from_name(std::string_view name) {
-    return find_name<ValueType>(kTypeNames, name);
+    return kTypeNames.from_name(name);
 }
 std::optional<ByteOrder> order_from_name(std::string_view name) {
-    return find_name<ByteOrder>(kOrderNames, name);
+    return kOrderNames.from_name(name);
 }
 
 std::span<const std::string_view> table_names() {
-    return kTableNames;
+    return kTableNames.names();
 }
 std::span<const std::string_view> type_names() {
-    return kTypeNames;
+    return kTypeNames.names();
 }
 std::span<const std::string_view> order_names() {
-    return kOrderNames;
+    return kOrderNames.names();
 }
 
 }  // namespace fw::modbus

@@ -8,12 +8,24 @@
 #include <cmath>
 #include <ctime>
 
+#include "daemon/core/enum_names.hpp"
+
 namespace fw::mqtt {
 namespace {
 
-constexpr std::array<std::string_view, kRejectReasonCount> kReasonNames{
-    "too_large",   "invalid_utf8",  "invalid_json",   "missing_field",    "wrong_type",
-    "not_numeric", "bad_timestamp", "time_in_future", "time_before_2000", "bad_name"};
+constexpr auto kReasonNames = enum_names<RejectReason>({
+    {RejectReason::too_large, "too_large"},
+    {RejectReason::invalid_utf8, "invalid_utf8"},
+    {RejectReason::invalid_json, "invalid_json"},
+    {RejectReason::missing_field, "missing_field"},
+    {RejectReason::wrong_type, "wrong_type"},
+    {RejectReason::not_numeric, "not_numeric"},
+    {RejectReason::bad_timestamp, "bad_timestamp"},
+    {RejectReason::time_in_future, "time_in_future"},
+    {RejectReason::time_before_2000, "time_before_2000"},
+    {RejectReason::bad_name, "bad_name"},
+});
+static_assert(kReasonNames.names().size() == kRejectReasonCount);
 
 constexpr std::size_t kMaxNameLength = 200;
 constexpr std::size_t kExcerptLength = 60;
@@ -113,7 +125,7 @@ std::string_view json_kind(const boost::json::value& value) {
 }  // namespace
 
 std::string_view reject_reason_name(RejectReason reason) {
-    return kReasonNames.at(static_cast<std::size_t>(reason));
+    return kReasonNames.name_of(reason);
 }
 
 bool is_valid_utf8(std::string_view text) {

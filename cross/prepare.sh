@@ -20,15 +20,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# What floorwatch builds against (DESIGN.md "Conventions"), as the target's packages. Paho is here
-# for the MQTT driver, libpq for the central store on PostgreSQL, CLI11 (headers) for the command
-# lines; libc6-dev and libstdc++-12-dev because the sysroot replaces the cross compiler's own
-# target libraries.
-target_packages=(
-    libc6-dev libstdc++-12-dev
-    libmodbus-dev libsqlite3-dev libboost1.81-dev libboost-json1.81-dev libyaml-cpp-dev libfmt-dev
-    libsystemd-dev libssl-dev libpaho-mqttpp-dev libpaho-mqtt-dev doctest-dev libpq-dev libcli11-dev
-)
+# What floorwatch builds against, as the target's packages: the libraries of scripts/packages.sh
+# (the one list, shared with scripts/install-deps.sh) and the sysroot's C and C++ libraries.
+# shellcheck source=scripts/packages.sh
+source scripts/packages.sh
+target_packages=("${fw_sysroot_packages[@]}" "${fw_library_packages[@]}")
 cross_root=${FW_CROSS_ROOT:-/var/cache/floorwatch-cross}
 
 targets=("$@")

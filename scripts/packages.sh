@@ -1,0 +1,36 @@
+# Every Debian 12 package floorwatch needs, each named once. Sourced (not run) by
+# scripts/install-deps.sh, which installs this machine's, and cross/prepare.sh, which fetches the
+# ARM targets' into their sysroots.
+#
+#   libraries   the code includes or links them: this machine and every target
+#   host        this machine only: toolchain, tests, demo
+#   sysroot     targets only
+# shellcheck shell=bash disable=SC2034  # the sourcing scripts use the lists
+
+# DESIGN.md "Conventions". A library added here reaches both scripts. libpq (the client library
+# only) is for the central store on PostgreSQL (daemon/store/pg); CLI11 (header-only) for the
+# command lines of floorwatch, floorwatchd and floorwatch-sim.
+fw_library_packages=(
+    libmodbus-dev libsqlite3-dev libboost1.81-dev libboost-json1.81-dev libyaml-cpp-dev libfmt-dev
+    libsystemd-dev libssl-dev libpaho-mqttpp-dev libpaho-mqtt-dev doctest-dev libpq-dev libcli11-dev
+)
+
+fw_host_packages=(
+    # toolchain
+    build-essential cmake pkg-config ninja-build ccache clang-format
+    # the store's shell, for looking into floorwatch.db by hand
+    sqlite3
+    # tests: RTU over a pty pair, schema validation of example configs
+    socat python3-jsonschema python3-yaml
+    # tests: systemd-analyze verify/security on the unit (tests/deploy)
+    systemd
+    # rule schedules: the plant's time zone is read from /usr/share/zoneinfo
+    tzdata
+    # MQTT driver tests, demo and bench: a real broker, its clients, certificates for the TLS tests
+    mosquitto mosquitto-clients openssl
+    # PostgreSQL tests: a throwaway server per test binary (tests/support/postgres.hpp)
+    postgresql-15
+)
+
+# The sysroot replaces the cross compiler's own target C and C++ libraries.
+fw_sysroot_packages=(libc6-dev libstdc++-12-dev)

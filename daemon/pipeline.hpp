@@ -12,8 +12,8 @@
 //                                                 ▼
 //               store writer thread: SQLite (WAL), group commit, retention
 //
-// Domain logic will run on the core io_context, single-threaded; drivers and the store have their
-// own threads and meet the core only through bounded queues.
+// Domain logic (rules, alarms, work orders) runs on the core io_context, single-threaded; drivers
+// and the store have their own threads and meet the core only through bounded queues.
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>

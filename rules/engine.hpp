@@ -115,8 +115,8 @@ class Engine {
     // Plant events feed compound rules: an event with equipment counts for that equipment's
     // rules, one without for every rule in its area (or everywhere when it has no area).
     void on_event(const PlantEvent& event, TimePoint now, std::vector<AlarmEvent>& out);
-    // Delays, windows, staleness, schedules and shelving expiry advance here; call it about once
-    // a second.
+    // Delays, windows, staleness, schedules and shelving expiry advance here, so they are as
+    // precise as the calls are frequent: the daemon calls it every 500 ms (daemon/alarms).
     void on_tick(TimePoint now, std::vector<AlarmEvent>& out);
 
     // Operator commands on the alarm (rule, equipment).

@@ -20,7 +20,7 @@ namespace fw {
 using Millis = std::chrono::milliseconds;
 
 struct GatewayConfig {
-    std::string site;  // e.g. "plant-a"; [a-z0-9-]+, used in sync topics later
+    std::string site;  // e.g. "plant-a"; [a-z0-9-]+, used in MQTT order topics
     std::string node;  // this gateway's id, unique in the site
     LogLevel log_level = LogLevel::info;
     std::string timezone = "UTC";  // the plant's zone (tz database name); rule schedules use it

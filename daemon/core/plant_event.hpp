@@ -1,6 +1,6 @@
 #pragma once
 // A discrete named happening on the plant floor ("material_arrival", "commissioning_started"),
-// typically announced over MQTT. Rules combine them with samples later; the store keeps them in
+// typically announced over MQTT. Compound rules combine them with samples; the store keeps them in
 // table plant_events.
 
 #include <cstdint>

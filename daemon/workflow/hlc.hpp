@@ -35,7 +35,6 @@ class ManualClock : public Clock {
     WallTime now() const override { return now_; }
     void set(std::int64_t ms) { now_.ms = ms; }
     void advance(std::chrono::milliseconds by) { now_.ms += by.count(); }
-    void set_synced(bool synced) { now_.synced = synced; }
 
   private:
     WallTime now_;

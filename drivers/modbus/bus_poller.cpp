@@ -54,14 +54,19 @@ struct CycleOutcome {
     }
 };
 
+// As libmodbus and serial line notation ("8E1") write it.
+char parity_letter(Parity parity) {
+    constexpr std::array<char, 3> kParityLetters{'N', 'E', 'O'};
+    return kParityLetters[static_cast<std::size_t>(parity)];
+}
+
 std::string transport_description(const BusConfig& bus) {
     if (const auto* tcp = std::get_if<TcpTransport>(&bus.transport)) {
         return fmt::format("{}:{}", tcp->host, tcp->port);
     }
     const auto& rtu = std::get<RtuTransport>(bus.transport);
-    constexpr std::array<char, 3> kParityLetters{'N', 'E', 'O'};
     return fmt::format("{} ({} baud {}{}{})", rtu.device, rtu.baud, rtu.data_bits,
-                       kParityLetters[static_cast<std::size_t>(rtu.parity)], rtu.stop_bits);
+                       parity_letter(rtu.parity), rtu.stop_bits);
 }
 
 std::string format_seconds(Clock::duration duration) {
@@ -175,9 +180,7 @@ struct BusPoller::Impl {
             context = modbus_new_tcp_pi(tcp->host.c_str(), service.c_str());
         } else {
             const auto& rtu = std::get<RtuTransport>(bus.transport);
-            constexpr std::array<char, 3> kParityLetters{'N', 'E', 'O'};
-            context = modbus_new_rtu(rtu.device.c_str(), rtu.baud,
-                                     kParityLetters[static_cast<std::size_t>(rtu.parity)],
+            context = modbus_new_rtu(rtu.device.c_str(), rtu.baud, parity_letter(rtu.parity),
                                      rtu.data_bits, rtu.stop_bits);
         }
         if (context == nullptr) {

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "daemon/config/option_table.hpp"
+#include "daemon/core/enum_names.hpp"
 #include "drivers/mqtt/topic.hpp"
 #include "rules/rule_check.hpp"
 #include "rules/templates.hpp"
@@ -32,14 +33,11 @@ constexpr std::string_view kNameHint = "letters, digits, '_', '.' and '-'";
 constexpr std::string_view kChannelPattern = "^[A-Za-z0-9_.:-]+$";
 constexpr std::string_view kChannelHint = "letters, digits, '_', '.', ':' and '-'";
 
-constexpr std::array<std::string_view, 4> kLogLevelNames{"debug", "info", "warning", "error"};
-constexpr std::array<std::string_view, 3> kParityNames{"none", "even", "odd"};
+constexpr auto kParityNames = enum_names<modbus::Parity>(
+    {{modbus::Parity::none, "none"}, {modbus::Parity::even, "even"}, {modbus::Parity::odd, "odd"}});
 
 std::optional<modbus::Parity> parity_from_name(std::string_view name) {
-    for (std::size_t i = 0; i < kParityNames.size(); ++i) {
-        if (kParityNames[i] == name) return static_cast<modbus::Parity>(i);
-    }
-    return std::nullopt;
+    return kParityNames.from_name(name);
 }
 
 Section<GatewayConfig> gateway_section() {
@@ -50,7 +48,7 @@ Section<GatewayConfig> gateway_section() {
     section.string("node", &GatewayConfig::node, "This gateway's id, unique within the site.")
         .required()
         .pattern(std::string(kIdPattern), std::string(kIdHint));
-    section.enumeration("log_level", &GatewayConfig::log_level, kLogLevelNames,
+    section.enumeration("log_level", &GatewayConfig::log_level, log_level_names(),
                         &log_level_from_name, "Least severe log level written to the journal.");
     section
         .string("timezone", &GatewayConfig::timezone,
@@ -146,7 +144,7 @@ Section<modbus::RtuTransport> rtu_section() {
         .not_empty();
     section.integer("baud", &RtuTransport::baud, "Line speed in baud.")
         .one_of({1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200});
-    section.enumeration("parity", &RtuTransport::parity, kParityNames, &parity_from_name,
+    section.enumeration("parity", &RtuTransport::parity, kParityNames.names(), &parity_from_name,
                         "Parity bit.");
     section.integer("data_bits", &RtuTransport::data_bits, "Data bits per character.")
         .one_of({7, 8});
@@ -374,7 +372,8 @@ Section<modbus::ModbusConfig> modbus_section() {
 
 // --- mqtt ---
 
-constexpr std::array<std::string_view, 2> kInputKindNames{"value", "event"};
+constexpr auto kInputKindNames = enum_names<mqtt::InputKind>(
+    {{mqtt::InputKind::value, "value"}, {mqtt::InputKind::event, "event"}});
 constexpr std::string_view kUriPattern =
     R"(^(tcp|ssl)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:[0-9]{1,5})?$)";
 constexpr std::string_view kUriHint = "tcp://host:port or ssl://host:port";
@@ -382,9 +381,7 @@ constexpr std::string_view kFieldPattern = R"(^[^.{}]+(\.[^.{}]+)*$)";
 constexpr std::string_view kFieldHint = "JSON object keys joined by '.', e.g. data.temp_c";
 
 std::optional<mqtt::InputKind> input_kind_from_name(std::string_view name) {
-    if (name == "value") return mqtt::InputKind::value;
-    if (name == "event") return mqtt::InputKind::event;
-    return std::nullopt;
+    return kInputKindNames.from_name(name);
 }
 
 Section<mqtt::TlsConfig> mqtt_tls_section() {
@@ -493,7 +490,7 @@ Section<mqtt::InputConfig> mqtt_input_section() {
                 "by the first input whose filter matches.")
         .required();
     section.integer("qos", &InputConfig::qos, "Subscription QoS: 0, 1 or 2.").one_of({0, 1, 2});
-    section.enumeration("kind", &InputConfig::kind, kInputKindNames, &input_kind_from_name,
+    section.enumeration("kind", &InputConfig::kind, kInputKindNames.names(), &input_kind_from_name,
                         "value: each message is a sample of a channel; event: each message is a "
                         "plant event.");
     section.string("channel", &InputConfig::channel,

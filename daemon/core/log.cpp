@@ -32,6 +32,10 @@ std::optional<LogLevel> log_level_from_name(std::string_view name) {
     return kLevelNames.from_name(name);
 }
 
+std::span<const std::string_view> log_level_names() {
+    return kLevelNames.names();
+}
+
 void set_log_level(LogLevel level) {
     g_level.store(level, std::memory_order_relaxed);
 }

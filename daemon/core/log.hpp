@@ -9,6 +9,7 @@
 #include <chrono>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -18,6 +19,8 @@ namespace fw {
 enum class LogLevel { debug = 0, info = 1, warning = 2, error = 3 };
 
 std::optional<LogLevel> log_level_from_name(std::string_view name);
+// Every level's name, least severe first: "debug", "info", "warning", "error".
+std::span<const std::string_view> log_level_names();
 
 void set_log_level(LogLevel level);
 LogLevel log_level();

@@ -45,14 +45,6 @@ void reveal(AlarmStatus& status) {
     }
 }
 
-AlarmTransition refuse(const AlarmStatus& status, std::string why) {
-    return {status, false, std::move(why)};
-}
-
-AlarmTransition accept(const AlarmStatus& next) {
-    return {next, true, {}};
-}
-
 }  // namespace
 
 std::string_view alarm_state_name(AlarmState state) {
@@ -75,7 +67,7 @@ AlarmState AlarmStatus::state() const {
     return base;
 }
 
-AlarmTransition apply_action(const AlarmStatus& status, AlarmAction action) {
+Result<AlarmStatus> apply_action(const AlarmStatus& status, AlarmAction action) {
     AlarmStatus next = status;
     switch (action) {
         case AlarmAction::activate:
@@ -84,60 +76,60 @@ AlarmTransition apply_action(const AlarmStatus& status, AlarmAction action) {
                 next.base = AlarmState::unack_active;
             }
             if (next.hidden()) next.base = AlarmState::unack_active;
-            return accept(next);
+            return next;
         case AlarmAction::clear:
             next.condition = false;
             if (next.base == AlarmState::unack_active) next.base = AlarmState::rtn_unack;
             if (next.base == AlarmState::ack_active) next.base = AlarmState::normal;
             if (next.hidden()) next.base = AlarmState::normal;
-            return accept(next);
+            return next;
         case AlarmAction::acknowledge:
             if (status.hidden()) {
-                return refuse(status, std::string("the alarm is ") +
-                                          std::string(alarm_state_name(status.state())) +
-                                          "; nothing to acknowledge");
+                return Error{std::string("the alarm is ") +
+                             std::string(alarm_state_name(status.state())) +
+                             "; nothing to acknowledge"};
             }
             if (status.base == AlarmState::unack_active) {
                 next.base = AlarmState::ack_active;
             } else if (status.base == AlarmState::rtn_unack) {
                 next.base = AlarmState::normal;
             } else {
-                return refuse(status, std::string("the alarm is ") +
-                                          std::string(alarm_state_name(status.base)) +
-                                          "; nothing to acknowledge");
+                return Error{std::string("the alarm is ") +
+                             std::string(alarm_state_name(status.base)) +
+                             "; nothing to acknowledge"};
             }
-            return accept(next);
+            return next;
         case AlarmAction::shelve:
             if (status.out_of_service) {
-                return refuse(status, "the alarm is out of service; return it to service first");
+                return Error{"the alarm is out of service; return it to service first"};
             }
             // Shelving again sets a new end time.
             next.shelved = true;
-            return accept(next);
+            return next;
         case AlarmAction::unshelve:
-            if (!status.shelved) return refuse(status, "the alarm is not shelved");
+            if (!status.shelved) return Error{"the alarm is not shelved"};
             next.shelved = false;
             reveal(next);
-            return accept(next);
+            return next;
         case AlarmAction::suppress:
             next.suppressed = true;
-            return accept(next);
+            return next;
         case AlarmAction::unsuppress:
             next.suppressed = false;
             if (status.suppressed) reveal(next);
-            return accept(next);
+            return next;
         case AlarmAction::remove_from_service:
-            if (status.out_of_service) return refuse(status, "the alarm is already out of service");
+            if (status.out_of_service) return Error{"the alarm is already out of service"};
             next.out_of_service = true;
             next.shelved = false;  // out of service replaces shelving; it has no end time
-            return accept(next);
+            return next;
         case AlarmAction::return_to_service:
-            if (!status.out_of_service) return refuse(status, "the alarm is in service");
+            if (!status.out_of_service) return Error{"the alarm is in service"};
             next.out_of_service = false;
             reveal(next);
-            return accept(next);
+            return next;
         default:
-            return accept(next);
+            return next;
     }
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "daemon/core/result.hpp"
 #include "rules/rule_config.hpp"
 
 namespace fw::rules {
@@ -62,13 +63,8 @@ struct AlarmStatus {
     bool hidden() const { return shelved || suppressed || out_of_service; }
 };
 
-struct AlarmTransition {
-    AlarmStatus next;
-    bool accepted = true;
-    std::string refusal;  // why an operator action was refused, for the operator
-};
-
-AlarmTransition apply_action(const AlarmStatus& status, AlarmAction action);
+// The status after `action`, or why an operator action is refused (for the operator).
+Result<AlarmStatus> apply_action(const AlarmStatus& status, AlarmAction action);
 
 struct TimePoint {
     std::int64_t mono_ms = 0;  // monotonic: delays and windows

@@ -300,8 +300,7 @@ struct Engine::Impl {
                std::vector<AlarmEvent>& out) {
         const AlarmState from = instance.status.state();
         const bool condition_before = instance.status.condition;
-        const auto transition = apply_action(instance.status, action);
-        instance.status = transition.next;
+        instance.status = apply_action(instance.status, action).value_or(instance.status);
         if (from != instance.status.state() || condition_before != instance.status.condition) {
             out.push_back(make_event(instance, action, from, now));
         }
@@ -673,7 +672,8 @@ struct Engine::Impl {
             }
             if (instance.status.shelved && now.mono_ms >= instance.shelved_until_mono) {
                 const AlarmState from = instance.status.state();
-                instance.status = apply_action(instance.status, AlarmAction::unshelve).next;
+                instance.status =
+                    apply_action(instance.status, AlarmAction::unshelve).value_or(instance.status);
                 AlarmEvent event = make_event(instance, AlarmAction::unshelve, from, now);
                 event.actor = "system";
                 event.reason = "shelving expired";
@@ -705,22 +705,21 @@ struct Engine::Impl {
         }
     }
 
-    // Runs an operator action on one alarm; the event records who. Returns why it was refused.
-    std::optional<OperationResult> operate(std::string_view rule, std::string_view equipment,
-                                           AlarmAction action, std::string_view actor,
-                                           TimePoint now, Instance*& instance, AlarmEvent& event) {
+    // Runs an operator action on one alarm; the event records who. An error says why it was
+    // refused.
+    Status operate(std::string_view rule, std::string_view equipment, AlarmAction action,
+                   std::string_view actor, TimePoint now, Instance*& instance, AlarmEvent& event) {
         instance = find_instance(rule, equipment);
         if (instance == nullptr) {
-            return OperationResult{
-                false, fmt::format("no alarm for rule '{}' on equipment '{}'", rule, equipment)};
+            return Error{fmt::format("no alarm for rule '{}' on equipment '{}'", rule, equipment)};
         }
         const AlarmState from = instance->status.state();
-        const auto transition = apply_action(instance->status, action);
-        if (!transition.accepted) return OperationResult{false, transition.refusal};
-        instance->status = transition.next;
+        const auto next = apply_action(instance->status, action);
+        if (!next) return Error{next.error()};
+        instance->status = *next;
         event = make_event(*instance, action, from, now);
         event.actor = std::string(actor);
-        return std::nullopt;
+        return {};
     }
 
     void event(const PlantEvent& input, TimePoint now, std::vector<AlarmEvent>& out) {
@@ -991,33 +990,33 @@ void Engine::on_tick(TimePoint now, std::vector<AlarmEvent>& out) {
     impl_->tick(now, out);
 }
 
-OperationResult Engine::acknowledge(std::string_view rule, std::string_view equipment,
-                                    std::string_view actor, TimePoint now,
-                                    std::vector<AlarmEvent>& out) {
+Status Engine::acknowledge(std::string_view rule, std::string_view equipment,
+                           std::string_view actor, TimePoint now, std::vector<AlarmEvent>& out) {
     Impl::Instance* instance = nullptr;
     AlarmEvent event;
-    if (auto refused = impl_->operate(rule, equipment, AlarmAction::acknowledge, actor, now,
-                                      instance, event)) {
-        return *refused;
+    if (auto operated =
+            impl_->operate(rule, equipment, AlarmAction::acknowledge, actor, now, instance, event);
+        !operated) {
+        return operated;
     }
     out.push_back(std::move(event));
     return {};
 }
 
-OperationResult Engine::shelve(std::string_view rule, std::string_view equipment,
-                               std::string_view actor, std::int64_t duration_ms,
-                               std::string_view reason, TimePoint now,
-                               std::vector<AlarmEvent>& out) {
+Status Engine::shelve(std::string_view rule, std::string_view equipment, std::string_view actor,
+                      std::int64_t duration_ms, std::string_view reason, TimePoint now,
+                      std::vector<AlarmEvent>& out) {
     if (duration_ms <= 0 || duration_ms > kMaxShelveMs) {
-        return {false, fmt::format("a shelving lasts from 1 ms to {}; got {} ms",
-                                   format_duration(Millis(kMaxShelveMs)), duration_ms)};
+        return Error{fmt::format("a shelving lasts from 1 ms to {}; got {} ms",
+                                 format_duration(Millis(kMaxShelveMs)), duration_ms)};
     }
-    if (reason.empty()) return {false, "shelving needs a reason"};
+    if (reason.empty()) return Error{"shelving needs a reason"};
     Impl::Instance* instance = nullptr;
     AlarmEvent event;
-    if (auto refused =
-            impl_->operate(rule, equipment, AlarmAction::shelve, actor, now, instance, event)) {
-        return *refused;
+    if (auto operated =
+            impl_->operate(rule, equipment, AlarmAction::shelve, actor, now, instance, event);
+        !operated) {
+        return operated;
     }
     instance->shelved_until_mono = now.mono_ms + duration_ms;
     instance->shelved_until_wall = now.wall_ms + duration_ms;
@@ -1029,14 +1028,14 @@ OperationResult Engine::shelve(std::string_view rule, std::string_view equipment
     return {};
 }
 
-OperationResult Engine::unshelve(std::string_view rule, std::string_view equipment,
-                                 std::string_view actor, TimePoint now,
-                                 std::vector<AlarmEvent>& out) {
+Status Engine::unshelve(std::string_view rule, std::string_view equipment, std::string_view actor,
+                        TimePoint now, std::vector<AlarmEvent>& out) {
     Impl::Instance* instance = nullptr;
     AlarmEvent event;
-    if (auto refused =
-            impl_->operate(rule, equipment, AlarmAction::unshelve, actor, now, instance, event)) {
-        return *refused;
+    if (auto operated =
+            impl_->operate(rule, equipment, AlarmAction::unshelve, actor, now, instance, event);
+        !operated) {
+        return operated;
     }
     instance->shelved_by.clear();
     instance->reason.clear();
@@ -1044,15 +1043,16 @@ OperationResult Engine::unshelve(std::string_view rule, std::string_view equipme
     return {};
 }
 
-OperationResult Engine::remove_from_service(std::string_view rule, std::string_view equipment,
-                                            std::string_view actor, std::string_view reason,
-                                            TimePoint now, std::vector<AlarmEvent>& out) {
-    if (reason.empty()) return {false, "taking an alarm out of service needs a reason"};
+Status Engine::remove_from_service(std::string_view rule, std::string_view equipment,
+                                   std::string_view actor, std::string_view reason, TimePoint now,
+                                   std::vector<AlarmEvent>& out) {
+    if (reason.empty()) return Error{"taking an alarm out of service needs a reason"};
     Impl::Instance* instance = nullptr;
     AlarmEvent event;
-    if (auto refused = impl_->operate(rule, equipment, AlarmAction::remove_from_service, actor, now,
-                                      instance, event)) {
-        return *refused;
+    if (auto operated = impl_->operate(rule, equipment, AlarmAction::remove_from_service, actor,
+                                       now, instance, event);
+        !operated) {
+        return operated;
     }
     instance->reason = std::string(reason);
     instance->shelved_by.clear();
@@ -1061,14 +1061,15 @@ OperationResult Engine::remove_from_service(std::string_view rule, std::string_v
     return {};
 }
 
-OperationResult Engine::return_to_service(std::string_view rule, std::string_view equipment,
-                                          std::string_view actor, TimePoint now,
-                                          std::vector<AlarmEvent>& out) {
+Status Engine::return_to_service(std::string_view rule, std::string_view equipment,
+                                 std::string_view actor, TimePoint now,
+                                 std::vector<AlarmEvent>& out) {
     Impl::Instance* instance = nullptr;
     AlarmEvent event;
-    if (auto refused = impl_->operate(rule, equipment, AlarmAction::return_to_service, actor, now,
-                                      instance, event)) {
-        return *refused;
+    if (auto operated = impl_->operate(rule, equipment, AlarmAction::return_to_service, actor, now,
+                                       instance, event);
+        !operated) {
+        return operated;
     }
     instance->reason.clear();
     out.push_back(std::move(event));

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "daemon/core/plant_event.hpp"
+#include "daemon/core/result.hpp"
 #include "daemon/core/sample.hpp"
 #include "rules/alarm.hpp"
 #include "rules/rule_check.hpp"
@@ -74,11 +75,6 @@ struct AlarmView {
     std::string reason;  // shelving or out-of-service reason
 };
 
-struct OperationResult {
-    bool ok = true;
-    std::string message;  // why it was refused, for the operator
-};
-
 // How many inputs the engine turned away, for the daemon's counters.
 struct EngineCounters {
     std::uint64_t samples = 0;
@@ -119,21 +115,20 @@ class Engine {
     // precise as the calls are frequent: the daemon calls it every 500 ms (daemon/alarms).
     void on_tick(TimePoint now, std::vector<AlarmEvent>& out);
 
-    // Operator commands on the alarm (rule, equipment).
-    OperationResult acknowledge(std::string_view rule, std::string_view equipment,
-                                std::string_view actor, TimePoint now,
-                                std::vector<AlarmEvent>& out);
-    OperationResult shelve(std::string_view rule, std::string_view equipment,
-                           std::string_view actor, std::int64_t duration_ms,
-                           std::string_view reason, TimePoint now, std::vector<AlarmEvent>& out);
-    OperationResult unshelve(std::string_view rule, std::string_view equipment,
+    // Operator commands on the alarm (rule, equipment): an error says why it was refused, for
+    // the operator.
+    Status acknowledge(std::string_view rule, std::string_view equipment, std::string_view actor,
+                       TimePoint now, std::vector<AlarmEvent>& out);
+    Status shelve(std::string_view rule, std::string_view equipment, std::string_view actor,
+                  std::int64_t duration_ms, std::string_view reason, TimePoint now,
+                  std::vector<AlarmEvent>& out);
+    Status unshelve(std::string_view rule, std::string_view equipment, std::string_view actor,
+                    TimePoint now, std::vector<AlarmEvent>& out);
+    Status remove_from_service(std::string_view rule, std::string_view equipment,
+                               std::string_view actor, std::string_view reason, TimePoint now,
+                               std::vector<AlarmEvent>& out);
+    Status return_to_service(std::string_view rule, std::string_view equipment,
                              std::string_view actor, TimePoint now, std::vector<AlarmEvent>& out);
-    OperationResult remove_from_service(std::string_view rule, std::string_view equipment,
-                                        std::string_view actor, std::string_view reason,
-                                        TimePoint now, std::vector<AlarmEvent>& out);
-    OperationResult return_to_service(std::string_view rule, std::string_view equipment,
-                                      std::string_view actor, TimePoint now,
-                                      std::vector<AlarmEvent>& out);
     static constexpr std::int64_t kMaxShelveMs = 30LL * 24 * 3600 * 1000;
 
     std::vector<AlarmView> alarms() const;

@@ -162,7 +162,7 @@ TEST_CASE("a changed rule keeps its alarm's operator state but restarts its eval
         Engine engine(Engine::setup_from_config(config_with(kDelayedRule)), at(0));
         std::vector<AlarmEvent> out;
         REQUIRE(
-            engine.remove_from_service("vib", "press-1", "alice", "sensor swap", at(0), out).ok);
+            engine.remove_from_service("vib", "press-1", "alice", "sensor swap", at(0), out).ok());
         snapshot = engine.snapshot(at(1000));
     }
     std::string changed = kDelayedRule;
@@ -200,15 +200,15 @@ TEST_CASE("operator commands are refused with a reason, never half-done") {
     Engine engine(Engine::setup_from_config(config_with(kDelayedRule)), at(0));
     std::vector<AlarmEvent> out;
     auto result = engine.acknowledge("vib", "press-1", "alice", at(0), out);
-    CHECK_FALSE(result.ok);
-    CHECK(result.message.find("nothing to acknowledge") != std::string::npos);
+    CHECK_FALSE(result.ok());
+    CHECK(result.error().find("nothing to acknowledge") != std::string::npos);
     result = engine.acknowledge("nope", "press-1", "alice", at(0), out);
-    CHECK_FALSE(result.ok);
-    CHECK(result.message == "no alarm for rule 'nope' on equipment 'press-1'");
-    CHECK_FALSE(engine.shelve("vib", "press-1", "alice", 60'000, "", at(0), out).ok);
-    CHECK_FALSE(engine.shelve("vib", "press-1", "alice", 0, "noise", at(0), out).ok);
+    CHECK_FALSE(result.ok());
+    CHECK(result.error() == "no alarm for rule 'nope' on equipment 'press-1'");
+    CHECK_FALSE(engine.shelve("vib", "press-1", "alice", 60'000, "", at(0), out).ok());
+    CHECK_FALSE(engine.shelve("vib", "press-1", "alice", 0, "noise", at(0), out).ok());
     CHECK(out.empty());
-    REQUIRE(engine.shelve("vib", "press-1", "alice", 60'000, "noise", at(0), out).ok);
+    REQUIRE(engine.shelve("vib", "press-1", "alice", 60'000, "noise", at(0), out).ok());
     REQUIRE(out.size() == 1);
     CHECK(out[0].to == AlarmState::shelved);
     CHECK(out[0].shelved_until_wall_ms == kWall0 + 60'000);

@@ -122,7 +122,7 @@ Replay replay(const fs::path& folder) {
             const std::string rule = field(fields, 4);
             const std::string equipment = field(fields, 5);
             const std::string actor = field(fields, 6);
-            OperationResult outcome;
+            fw::Status outcome;
             if (action == "ack") {
                 outcome = engine->acknowledge(rule, equipment, actor, now, events);
             } else if (action == "shelve") {
@@ -140,9 +140,9 @@ Replay replay(const fs::path& folder) {
                 result.error = where + "unknown op " + action;
                 return result;
             }
-            if (!outcome.ok) {
+            if (!outcome) {
                 result.output.push_back(boost::json::serialize(boost::json::object{
-                    {"t", now.mono_ms}, {"refused", action}, {"message", outcome.message}}));
+                    {"t", now.mono_ms}, {"refused", action}, {"message", outcome.error()}}));
             }
         } else {
             result.error = where + "unknown kind '" + kind + "'";

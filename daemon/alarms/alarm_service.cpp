@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <atomic>
-#include <boost/asio/post.hpp>
 #include <chrono>
 #include <map>
 #include <set>
@@ -11,6 +9,7 @@
 #include "daemon/alarms/alarm_store.hpp"
 #include "daemon/core/log.hpp"
 #include "daemon/core/units.hpp"
+#include "daemon/store/post_when_durable.hpp"
 
 namespace fw::alarms {
 namespace {
@@ -42,7 +41,7 @@ std::string text_arg(const boost::json::object& args, std::string_view key) {
 
 }  // namespace
 
-struct AlarmService::Impl {
+struct AlarmService::Impl : std::enable_shared_from_this<AlarmService::Impl> {
     Impl(boost::asio::io_context& core_context, store::Writer& store_writer, const Config& config,
          control::Server* control_server)
         : core(core_context),
@@ -64,24 +63,22 @@ struct AlarmService::Impl {
     std::vector<AlarmListener> listeners;
     std::vector<rules::AlarmEvent> out;
     bool running = false;
-    // Shared with the writer thread's done callbacks.
-    std::shared_ptr<std::atomic<std::size_t>> in_flight =
-        std::make_shared<std::atomic<std::size_t>>(0);
+    std::size_t in_flight = 0;  // write jobs not yet reported back
     std::uint64_t events_written = 0;
     std::uint64_t write_failures = 0;
     LogRateLimiter log_limiter{kLogRepeatInterval};
-    // Keeps posted callbacks from touching a destroyed service.
-    std::shared_ptr<Impl*> alive = std::make_shared<Impl*>(this);
 
     // --- persisting ---
 
-    using Completion = std::function<void(const std::string& error)>;
+    // After the write: `then` on the core while the service lives, else `if_gone`.
+    using Then = std::function<void(Impl& self, const Status& written)>;
+    using IfGone = std::function<void()>;
 
     // Writes `events` with the alarms they touched and the engine's snapshot in one transaction,
     // so a restart never restores an engine that does not know about an event already stored.
-    void persist(std::vector<rules::AlarmEvent> events, Completion completion = {}) {
+    void persist(std::vector<rules::AlarmEvent> events, Then then = {}, IfGone if_gone = {}) {
         if (events.empty()) {
-            if (completion) completion({});
+            if (then) then(*this, Status());
             return;
         }
         for (const auto& event : events) log_event(event);
@@ -97,10 +94,9 @@ struct AlarmService::Impl {
         auto shared_events = std::make_shared<std::vector<rules::AlarmEvent>>(std::move(events));
         auto ids = std::make_shared<std::vector<std::int64_t>>();
         std::string snapshot = engine->snapshot(now);
-        in_flight->fetch_add(1);
-        store::WriteJob job;
-        job.write = [shared_events, ids, views = std::move(views), snapshot = std::move(snapshot),
-                     saved_ms = now.wall_ms](sqlite3* db) {
+        ++in_flight;
+        const auto write = [shared_events, ids, views = std::move(views),
+                            snapshot = std::move(snapshot), saved_ms = now.wall_ms](sqlite3* db) {
             *ids = insert_alarm_events(db, *shared_events);
             std::map<std::pair<std::string, std::string>, std::pair<std::int64_t, std::int64_t>>
                 last;
@@ -116,28 +112,22 @@ struct AlarmService::Impl {
             upsert_alarms(db, rows);
             save_engine_state(db, saved_ms, snapshot);
         };
-        job.done = [this_alive = std::weak_ptr<Impl*>(alive), in_flight = in_flight, &core = core,
-                    shared_events, ids,
-                    completion = std::move(completion)](const std::string& error) {
-            boost::asio::post(core, [this_alive, in_flight, shared_events, ids, completion, error] {
-                in_flight->fetch_sub(1);
-                auto self = this_alive.lock();
-                if (!self) {
-                    if (completion) completion("the daemon stopped before it was recorded");
-                    return;
-                }
-                (*self)->on_durable(*shared_events, *ids, error);
-                if (completion) completion(error);
-            });
-        };
-        writer.enqueue_job(std::move(job));
+        store::post_when_durable(
+            writer, core, weak_from_this(), write,
+            [shared_events, ids, then](Impl& self, const Status& written) {
+                --self.in_flight;
+                self.on_durable(*shared_events, *ids, written);
+                if (then) then(self, written);
+            },
+            if_gone);
     }
 
     void on_durable(const std::vector<rules::AlarmEvent>& events,
-                    const std::vector<std::int64_t>& ids, const std::string& error) {
-        if (!error.empty()) {
+                    const std::vector<std::int64_t>& ids, const Status& written) {
+        if (!written) {
             write_failures += events.size();
-            log_error(kInstance, "{} alarm event(s) could not be stored: {}", events.size(), error);
+            log_error(kInstance, "{} alarm event(s) could not be stored: {}", events.size(),
+                      written.error());
             return;
         }
         events_written += events.size();
@@ -151,28 +141,29 @@ struct AlarmService::Impl {
 
     void save_snapshot() {
         const auto now = now_point();
-        in_flight->fetch_add(1);
-        store::WriteJob job;
-        job.write = [snapshot = engine->snapshot(now), saved_ms = now.wall_ms](sqlite3* db) {
-            save_engine_state(db, saved_ms, snapshot);
-        };
-        job.done = [in_flight = in_flight, &core = core](const std::string& error) {
-            if (!error.empty()) log_error(kInstance, "saving the rules engine's state: {}", error);
-            boost::asio::post(core, [in_flight] { in_flight->fetch_sub(1); });
-        };
-        writer.enqueue_job(std::move(job));
+        ++in_flight;
+        store::post_when_durable(
+            writer, core, weak_from_this(),
+            [snapshot = engine->snapshot(now), saved_ms = now.wall_ms](sqlite3* db) {
+                save_engine_state(db, saved_ms, snapshot);
+            },
+            [](Impl& self, const Status& written) {
+                --self.in_flight;
+                if (!written)
+                    log_error(kInstance, "saving the rules engine's state: {}", written.error());
+            });
     }
 
     // Start and reload: the `alarms` table lists exactly the alarms the rules define now.
     void sync_alarm_table() {
-        in_flight->fetch_add(1);
-        store::WriteJob job;
-        job.write = [views = engine->alarms()](sqlite3* db) { replace_alarms(db, views); };
-        job.done = [in_flight = in_flight, &core = core](const std::string& error) {
-            if (!error.empty()) log_error(kInstance, "updating the alarm list: {}", error);
-            boost::asio::post(core, [in_flight] { in_flight->fetch_sub(1); });
-        };
-        writer.enqueue_job(std::move(job));
+        ++in_flight;
+        store::post_when_durable(
+            writer, core, weak_from_this(),
+            [views = engine->alarms()](sqlite3* db) { replace_alarms(db, views); },
+            [](Impl& self, const Status& written) {
+                --self.in_flight;
+                if (!written) log_error(kInstance, "updating the alarm list: {}", written.error());
+            });
     }
 
     void log_event(const rules::AlarmEvent& event) {
@@ -205,21 +196,24 @@ struct AlarmService::Impl {
 
     void schedule_tick() {
         tick_timer.expires_after(kTickInterval);
-        tick_timer.async_wait([this](const boost::system::error_code& error) {
-            if (error || !running) return;
-            engine->on_tick(now_point(), out);
-            flush_out();
-            schedule_tick();
+        tick_timer.async_wait([weak = weak_from_this()](const boost::system::error_code& error) {
+            auto self = weak.lock();
+            if (error || !self || !self->running) return;
+            self->engine->on_tick(now_point(), self->out);
+            self->flush_out();
+            self->schedule_tick();
         });
     }
 
     void schedule_snapshot() {
         snapshot_timer.expires_after(kSnapshotInterval);
-        snapshot_timer.async_wait([this](const boost::system::error_code& error) {
-            if (error || !running) return;
-            save_snapshot();
-            schedule_snapshot();
-        });
+        snapshot_timer.async_wait(
+            [weak = weak_from_this()](const boost::system::error_code& error) {
+                auto self = weak.lock();
+                if (error || !self || !self->running) return;
+                self->save_snapshot();
+                self->schedule_snapshot();
+            });
     }
 
     void flush_out() {
@@ -249,95 +243,110 @@ struct AlarmService::Impl {
         return {caller.user, workflow.users.empty()};
     }
 
-    using Operation = std::function<rules::OperationResult(
-        const std::string& rule, const std::string& equipment, const Who& who,
-        const boost::json::object& args, rules::TimePoint now, std::vector<rules::AlarmEvent>&)>;
+    // What an operator asks of one alarm, as the command handlers see it.
+    struct Request {
+        std::string rule;
+        std::string equipment;
+        Who who;
+        const boost::json::object& args;
+        rules::TimePoint now;
+    };
+    using Operation = std::function<Status(rules::Engine& engine, const Request& request,
+                                           std::vector<rules::AlarmEvent>& events)>;
 
     void register_command(const std::string& name, bool supervisors_only, Operation operation) {
-        control->handle(name, [this, name, supervisors_only, operation](
+        control->handle(name, [weak = weak_from_this(), name, supervisors_only, operation](
                                   const control::Caller& caller, const boost::json::object& args,
                                   control::Reply reply) {
-            const std::string rule = text_arg(args, "rule");
-            const std::string equipment = text_arg(args, "equipment");
-            if (rule.empty() || equipment.empty()) {
-                reply.error(
-                    fmt::format("{} needs a rule and an equipment id (see 'floorwatch "
-                                "alarms')",
-                                name));
-                return;
-            }
-            const Who who = identify(caller);
-            if (supervisors_only && !who.supervisor) {
-                reply.error(fmt::format(
-                    "{} may not {}: shelving and taking alarms out of service is for team_lead, "
-                    "safety, manager or admin (workflow.users)",
-                    who.name, name == "alarm.shelve" ? "shelve alarms" : "change service state"));
-                return;
-            }
-            std::vector<rules::AlarmEvent> events;
-            const auto result = operation(rule, equipment, who, args, now_point(), events);
-            if (!result.ok) {
-                reply.error(result.message);
-                return;
-            }
-            log_info(kInstance, "{} by {} (uid {}) on {} / {}", name, who.name, caller.uid, rule,
-                     equipment);
-            persist(std::move(events),
-                    [this, reply, rule, equipment](const std::string& error) mutable {
-                        if (!error.empty()) {
-                            reply.error("not recorded, the store refused it: " + error);
-                            return;
-                        }
-                        for (const auto& view : engine->alarms()) {
-                            if (view.rule_id == rule && view.equipment == equipment) {
-                                reply.ok(alarm_view_json(view));
-                                return;
-                            }
-                        }
-                        reply.ok();
-                    });
+            auto self = weak.lock();
+            if (!self) return reply.error("alarms are not running (daemon stopping)");
+            self->run_command(name, supervisors_only, operation, caller, args, std::move(reply));
         });
+    }
+
+    void run_command(const std::string& name, bool supervisors_only, const Operation& operation,
+                     const control::Caller& caller, const boost::json::object& args,
+                     control::Reply reply) {
+        Request request{text_arg(args, "rule"), text_arg(args, "equipment"), identify(caller), args,
+                        now_point()};
+        if (request.rule.empty() || request.equipment.empty()) {
+            return reply.error(
+                fmt::format("{} needs a rule and an equipment id (see 'floorwatch alarms')", name));
+        }
+        if (supervisors_only && !request.who.supervisor) {
+            return reply.error(fmt::format(
+                "{} may not {}: shelving and taking alarms out of service is for team_lead, "
+                "safety, manager or admin (workflow.users)",
+                request.who.name,
+                name == "alarm.shelve" ? "shelve alarms" : "change service state"));
+        }
+        std::vector<rules::AlarmEvent> events;
+        if (const auto operated = operation(*engine, request, events); !operated) {
+            return reply.error(operated.error());
+        }
+        log_info(kInstance, "{} by {} (uid {}) on {} / {}", name, request.who.name, caller.uid,
+                 request.rule, request.equipment);
+        persist(
+            std::move(events),
+            [reply, rule = request.rule, equipment = request.equipment](
+                Impl& self, const Status& written) mutable {
+                if (!written)
+                    return reply.error("not recorded, the store refused it: " + written.error());
+                for (const auto& view : self.engine->alarms()) {
+                    if (view.rule_id == rule && view.equipment == equipment) {
+                        return reply.ok(alarm_view_json(view));
+                    }
+                }
+                reply.ok();
+            },
+            [reply]() mutable {
+                reply.error("not recorded: the daemon stopped before it was durable");
+            });
     }
 
     void register_commands() {
         if (control == nullptr) return;
         register_command("alarm.ack", false,
-                         [this](const auto& rule, const auto& equipment, const Who& who,
-                                const auto&, auto now, auto& events) {
-                             return engine->acknowledge(rule, equipment, who.name, now, events);
+                         [](rules::Engine& rules_engine, const Request& request,
+                            std::vector<rules::AlarmEvent>& events) {
+                             return rules_engine.acknowledge(request.rule, request.equipment,
+                                                             request.who.name, request.now, events);
                          });
-        register_command(
-            "alarm.shelve", true,
-            [this](const auto& rule, const auto& equipment, const Who& who,
-                   const boost::json::object& args, auto now, auto& events) {
-                const auto* duration = args.if_contains("duration_ms");
-                if (duration == nullptr || !duration->is_int64()) {
-                    return rules::OperationResult{false, "shelving needs a duration (--for 2h)"};
-                }
-                return engine->shelve(rule, equipment, who.name, duration->get_int64(),
-                                      text_arg(args, "reason"), now, events);
-            });
+        register_command("alarm.shelve", true,
+                         [](rules::Engine& rules_engine, const Request& request,
+                            std::vector<rules::AlarmEvent>& events) -> Status {
+                             const auto* duration = request.args.if_contains("duration_ms");
+                             if (duration == nullptr || !duration->is_int64()) {
+                                 return Error{"shelving needs a duration (--for 2h)"};
+                             }
+                             return rules_engine.shelve(request.rule, request.equipment,
+                                                        request.who.name, duration->get_int64(),
+                                                        text_arg(request.args, "reason"),
+                                                        request.now, events);
+                         });
         register_command("alarm.unshelve", true,
-                         [this](const auto& rule, const auto& equipment, const Who& who,
-                                const auto&, auto now, auto& events) {
-                             return engine->unshelve(rule, equipment, who.name, now, events);
+                         [](rules::Engine& rules_engine, const Request& request,
+                            std::vector<rules::AlarmEvent>& events) {
+                             return rules_engine.unshelve(request.rule, request.equipment,
+                                                          request.who.name, request.now, events);
                          });
         register_command("alarm.disable", true,
-                         [this](const auto& rule, const auto& equipment, const Who& who,
-                                const boost::json::object& args, auto now, auto& events) {
-                             const std::string reason = text_arg(args, "reason");
+                         [](rules::Engine& rules_engine, const Request& request,
+                            std::vector<rules::AlarmEvent>& events) -> Status {
+                             const std::string reason = text_arg(request.args, "reason");
                              if (reason.empty()) {
-                                 return rules::OperationResult{
-                                     false, "taking an alarm out of service needs a reason"};
+                                 return Error{"taking an alarm out of service needs a reason"};
                              }
-                             return engine->remove_from_service(rule, equipment, who.name, reason,
-                                                                now, events);
+                             return rules_engine.remove_from_service(
+                                 request.rule, request.equipment, request.who.name, reason,
+                                 request.now, events);
                          });
         register_command("alarm.enable", true,
-                         [this](const auto& rule, const auto& equipment, const Who& who,
-                                const auto&, auto now, auto& events) {
-                             return engine->return_to_service(rule, equipment, who.name, now,
-                                                              events);
+                         [](rules::Engine& rules_engine, const Request& request,
+                            std::vector<rules::AlarmEvent>& events) {
+                             return rules_engine.return_to_service(request.rule, request.equipment,
+                                                                   request.who.name, request.now,
+                                                                   events);
                          });
     }
 
@@ -369,7 +378,7 @@ struct AlarmService::Impl {
 
 AlarmService::AlarmService(boost::asio::io_context& core, store::Writer& writer,
                            const Config& config, control::Server* control)
-    : impl_(std::make_unique<Impl>(core, writer, config, control)) {
+    : impl_(std::make_shared<Impl>(core, writer, config, control)) {
     impl_->register_commands();
 }
 
@@ -441,7 +450,7 @@ const rules::Engine& AlarmService::engine() const {
 }
 
 bool AlarmService::writes_in_flight() const {
-    return impl_->in_flight->load() > 0;
+    return impl_->in_flight > 0;
 }
 
 AlarmServiceStats AlarmService::stats() const {

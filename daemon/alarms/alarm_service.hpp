@@ -77,8 +77,9 @@ class AlarmService {
     AlarmServiceStats stats() const;
 
   private:
+    // Callbacks hold weak pointers to it (store/post_when_durable.hpp: the lifetime idiom).
     struct Impl;
-    std::unique_ptr<Impl> impl_;
+    std::shared_ptr<Impl> impl_;
 };
 
 }  // namespace fw::alarms

@@ -17,6 +17,7 @@
 #include "daemon/orders/attachments.hpp"
 #include "daemon/orders/order_publisher.hpp"
 #include "daemon/orders/order_store.hpp"
+#include "daemon/store/post_when_durable.hpp"
 #include "daemon/store/sqlite_util.hpp"
 #include "daemon/workflow/commands.hpp"
 #include "daemon/workflow/views.hpp"
@@ -90,7 +91,7 @@ struct Action {
     Actor actor;
     std::string order_id;                        // empty for reports
     std::optional<std::int64_t> alarm_event_id;  // the alarm event that caused it
-    std::function<void(const Outcome& outcome, const std::string& write_error)> then;
+    std::function<void(const Outcome& outcome, const Status& written)> then;
 };
 
 // An alarm event as the order service needs it, from the listener or from the store at start.
@@ -339,7 +340,7 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
                 write_alarm_cursor_only(*action.alarm_event_id, std::move(action.then), outcome);
                 return;
             }
-            action.then(*outcome, "");
+            action.then(*outcome, Status());
             finish_operation();
             return;
         }
@@ -352,46 +353,36 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         batch.queued_ms = clock->now().ms;
         auto then = std::make_shared<decltype(action.then)>(std::move(action.then));
         const auto alarm_event_id = action.alarm_event_id;
-        writer.enqueue_job(store::WriteJob{
+        store::post_when_durable(
+            writer, core, weak_from_this(),
             [batch = std::move(batch)](sqlite3* db) { write_event_batch(db, batch); },
-            [weak = weak_from_this(), &core = core, scratch, outcome, then, counter,
-             alarm_event_id](const std::string& error) {
-                asio::post(core, [weak, scratch, outcome, then, counter, alarm_event_id, error] {
-                    if (auto self = weak.lock()) {
-                        self->on_written(*scratch, *outcome, counter, alarm_event_id, error);
-                        (*then)(*outcome, error);
-                        self->finish_operation();
-                    }
-                });
-            }});
+            [scratch, outcome, then, counter, alarm_event_id](Impl& self, const Status& written) {
+                self.on_written(*scratch, *outcome, counter, alarm_event_id, written);
+                (*then)(*outcome, written);
+                self.finish_operation();
+            });
     }
 
     void write_alarm_cursor_only(std::int64_t alarm_event_id,
-                                 std::function<void(const Outcome&, const std::string&)> then,
+                                 std::function<void(const Outcome&, const Status&)> then,
                                  std::shared_ptr<Outcome> outcome) {
-        writer.enqueue_job(store::WriteJob{
+        store::post_when_durable(
+            writer, core, weak_from_this(),
             [alarm_event_id](sqlite3* db) { orders::write_alarm_cursor(db, alarm_event_id); },
-            [weak = weak_from_this(), &core = core, then = std::move(then), outcome,
-             alarm_event_id](const std::string& error) {
-                asio::post(core, [weak, then, outcome, alarm_event_id, error] {
-                    if (auto self = weak.lock()) {
-                        if (error.empty()) {
-                            self->alarm_cursor = std::max(self->alarm_cursor, alarm_event_id);
-                        }
-                        if (then) then(*outcome, error);
-                        self->finish_operation();
-                    }
-                });
-            }});
+            [then = std::move(then), outcome, alarm_event_id](Impl& self, const Status& written) {
+                if (written) self.alarm_cursor = std::max(self.alarm_cursor, alarm_event_id);
+                if (then) then(*outcome, written);
+                self.finish_operation();
+            });
     }
 
     void on_written(
         const workflow::EventWriter& scratch, const Outcome& outcome,
         const std::optional<std::pair<std::pair<std::string, std::string>, std::uint32_t>>& counter,
-        std::optional<std::int64_t> alarm_event_id, const std::string& error) {
-        if (!error.empty()) {
+        std::optional<std::int64_t> alarm_event_id, const Status& written) {
+        if (!written) {
             ++stats.write_failures;
-            log_error(kInstance, "an order action was not stored: {}", error);
+            log_error(kInstance, "an order action was not stored: {}", written.error());
             return;
         }
         ++stats.actions_written;
@@ -525,7 +516,7 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         Action action;
         action.actor = Actor::system();
         action.alarm_event_id = trigger.id;
-        action.then = [](const Outcome&, const std::string&) {};
+        action.then = [](const Outcome&, const Status&) {};
         if (trigger.escalation || rule_config.kind == rules::RuleKind::recurrence) {
             const std::string hazard_type =
                 !rule_config.hazard_type.empty()
@@ -595,11 +586,11 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
             action.actor = Actor::system();
             action.order_id = due.order_id;
             action.then = [this, key = std::make_pair(due.order_id, due.step_index)](
-                              const Outcome& outcome, const std::string& error) {
+                              const Outcome& outcome, const Status& written) {
                 overdue_queued.erase(key);
                 if (!outcome.accepted()) {
                     log_debug(kInstance, "overdue mark skipped: {}", outcome.refusal);
-                } else if (error.empty()) {
+                } else if (written) {
                     ++stats.overdue_marked;
                 }
             };
@@ -641,10 +632,10 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         return std::nullopt;
     }
 
-    std::function<void(const Outcome&, const std::string&)> replying(control::Reply reply) {
-        return [reply](const Outcome& outcome, const std::string& error) mutable {
+    std::function<void(const Outcome&, const Status&)> replying(control::Reply reply) {
+        return [reply](const Outcome& outcome, const Status& written) mutable {
             if (!outcome.accepted()) return reply.error(outcome.refusal);
-            if (!error.empty()) return reply.error("not stored: " + error);
+            if (!written) return reply.error("not stored: " + written.error());
             json::array events;
             for (const auto& event : outcome.events)
                 events.push_back(json::value(event.id.to_string()));
@@ -818,24 +809,22 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         stored.uploaded_ms = clock->now().ms;
         enqueue([this, stored = std::move(stored), reply = std::move(reply)]() mutable {
             const workflow::Attachment meta = stored.attachment;
-            writer.enqueue_job(store::WriteJob{
+            store::post_when_durable(
+                writer, core, weak_from_this(),
                 [stored = std::move(stored)](sqlite3* db) { write_attachment(db, stored); },
-                [weak = weak_from_this(), &core = core, meta, reply](const std::string& error) {
-                    asio::post(core, [weak, meta, reply, error]() mutable {
-                        auto self = weak.lock();
-                        if (!self) return reply.error("daemon stopping");
-                        if (error.empty()) {
-                            self->attachments.emplace(meta.sha256, meta);
-                            reply.ok(json::object{{"sha256", meta.sha256},
-                                                  {"media_type", meta.media_type},
-                                                  {"size", meta.size},
-                                                  {"name", meta.name}});
-                        } else {
-                            reply.error("not stored: " + error);
-                        }
-                        self->finish_operation();
-                    });
-                }});
+                [meta, reply](Impl& self, const Status& written) mutable {
+                    if (written) {
+                        self.attachments.emplace(meta.sha256, meta);
+                        reply.ok(json::object{{"sha256", meta.sha256},
+                                              {"media_type", meta.media_type},
+                                              {"size", meta.size},
+                                              {"name", meta.name}});
+                    } else {
+                        reply.error("not stored: " + written.error());
+                    }
+                    self.finish_operation();
+                },
+                [reply]() mutable { reply.error("daemon stopping"); });
         });
     }
 
@@ -888,21 +877,18 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
             }
         }
         enqueue([this, record = std::move(record), reply = std::move(reply)]() mutable {
-            writer.enqueue_job(
-                store::WriteJob{[record](sqlite3* db) { write_incident(db, record); },
-                                [weak = weak_from_this(), &core = core, reply,
-                                 kind = record.kind](const std::string& error) {
-                                    asio::post(core, [weak, reply, kind, error]() mutable {
-                                        auto self = weak.lock();
-                                        if (!self) return reply.error("daemon stopping");
-                                        if (error.empty()) {
-                                            reply.ok(json::object{{"recorded", kind}});
-                                        } else {
-                                            reply.error("not stored: " + error);
-                                        }
-                                        self->finish_operation();
-                                    });
-                                }});
+            store::post_when_durable(
+                writer, core, weak_from_this(),
+                [record](sqlite3* db) { write_incident(db, record); },
+                [reply, kind = record.kind](Impl& self, const Status& written) mutable {
+                    if (written) {
+                        reply.ok(json::object{{"recorded", kind}});
+                    } else {
+                        reply.error("not stored: " + written.error());
+                    }
+                    self.finish_operation();
+                },
+                [reply]() mutable { reply.error("daemon stopping"); });
         });
     }
 

@@ -16,6 +16,7 @@
 
 #include "daemon/core/health.hpp"
 #include "daemon/core/plant_event.hpp"
+#include "daemon/core/result.hpp"
 #include "daemon/core/sample.hpp"
 
 struct sqlite3;
@@ -56,9 +57,10 @@ struct WriteJob {
     // Throws to fail this job alone: its savepoint is rolled back and the rest of the transaction
     // commits. A failed transaction (disk full, I/O error) is retried with the job in it.
     std::function<void(sqlite3* db)> write;
-    // Called once on the writer thread: an empty error once the transaction holding the job is
-    // durable, otherwise why it was not written. Must not block: post to your own thread.
-    std::function<void(const std::string& error)> done;
+    // Called once on the writer thread: ok once the transaction holding the job is durable,
+    // otherwise why it was not written. Must not block: post to your own thread
+    // (store/post_when_durable.hpp does that for the services on the core io_context).
+    std::function<void(const Status& written)> done;
 };
 
 // Schema version the embedded migrations bring a file to.

@@ -635,9 +635,9 @@ fw::store::WriteJob event_job(const std::string& name, std::atomic<int>& done_co
         }
         if (name == "refused") throw std::runtime_error("refused by the job itself");
     };
-    job.done = [&done_count, &error_seen, &mutex](const std::string& error) {
+    job.done = [&done_count, &error_seen, &mutex](const fw::Status& written) {
         std::lock_guard lock(mutex);
-        if (!error.empty()) error_seen = error;
+        if (!written) error_seen = written.error();
         ++done_count;
     };
     return job;
@@ -744,9 +744,9 @@ TEST_CASE("jobs: a disk-full failure inside a job is retried with the transactio
             throw std::runtime_error(text);
         }
     };
-    job.done = [&](const std::string& result) {
+    job.done = [&](const fw::Status& written) {
         std::lock_guard lock(mutex);
-        error = result;
+        error = written ? std::string() : written.error();
         ++done;
     };
     writer->enqueue_job(std::move(job));

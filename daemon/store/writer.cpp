@@ -262,7 +262,8 @@ class SqliteWriter final : public Writer {
                 return;
             }
         }
-        if (job.done) job.done(fmt::format("{}: the store is closed (daemon stopping)", path_));
+        if (job.done)
+            job.done(Error{fmt::format("{}: the store is closed (daemon stopping)", path_)});
     }
 
     void flush() override {
@@ -503,7 +504,8 @@ class SqliteWriter final : public Writer {
         events_dropped_ += pending_.event_count;
         for (auto& job : pending_.jobs) {
             if (job.done) {
-                job.done(fmt::format("{}: not written: the store kept failing at shutdown", path_));
+                job.done(Error{
+                    fmt::format("{}: not written: the store kept failing at shutdown", path_)});
             }
         }
         pending_ = PendingWork{};
@@ -513,8 +515,7 @@ class SqliteWriter final : public Writer {
     void report_jobs(PendingWork& work) {
         for (std::size_t i = 0; i < work.jobs.size(); ++i) {
             if (!work.jobs[i].done) continue;
-            const std::string& error = i < job_errors_.size() ? job_errors_[i] : std::string();
-            work.jobs[i].done(error);
+            work.jobs[i].done(i < job_errors_.size() ? job_errors_[i] : Status());
         }
         job_errors_.clear();
     }
@@ -778,7 +779,7 @@ class SqliteWriter final : public Writer {
     // retried (a failure about the disk, or the savepoint statements failing).
     bool write_jobs(const PendingWork& work) {
         WriterStatements& sql = *statements_;
-        job_errors_.assign(work.jobs.size(), std::string());
+        job_errors_.assign(work.jobs.size(), Status());
         for (std::size_t i = 0; i < work.jobs.size(); ++i) {
             if (sql.savepoint.run() != SQLITE_DONE) return false;
             try {
@@ -787,7 +788,7 @@ class SqliteWriter final : public Writer {
                 return false;
             } catch (const std::exception& error) {
                 if (transient_failure(sqlite3_extended_errcode(connection_.get()))) return false;
-                job_errors_[i] = error.what();
+                job_errors_[i] = Error{error.what()};
                 if (sql.rollback_to_savepoint.run() != SQLITE_DONE) return false;
                 if (auto suppressed = log_limiter_.admit("job_failed", SteadyClock::now())) {
                     log_error(kLogInstance,
@@ -934,8 +935,8 @@ class SqliteWriter final : public Writer {
     std::optional<WriterStatements> statements_;
     std::unordered_map<std::string, std::int64_t> channel_ids_;
     std::vector<std::string> channels_inserted_in_transaction_;
-    std::vector<std::string> job_errors_;  // of the transaction being written, by job index
-    int wal_pages_ = 0;                    // pages in the WAL after the last commit
+    std::vector<Status> job_errors_;  // of the transaction being written, by job index
+    int wal_pages_ = 0;               // pages in the WAL after the last commit
     std::thread thread_;
 };
 

@@ -17,7 +17,6 @@
 // The message is for the person who asked (operator, CLI user) or reads the log: what did not
 // happen and, where it helps, what to do about it.
 
-#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -27,6 +26,13 @@ namespace fw {
 struct Error {
     std::string message;
 };
+
+namespace detail {
+inline const std::string& no_error() {
+    static const std::string kEmpty;
+    return kEmpty;
+}
+}  // namespace detail
 
 template <typename T>
 class [[nodiscard]] Result {
@@ -48,8 +54,10 @@ class [[nodiscard]] Result {
     const T* operator->() const { return &value(); }
     T value_or(T fallback) const& { return ok() ? value() : std::move(fallback); }
 
-    // Why not; only when !ok() (otherwise std::bad_variant_access).
-    const std::string& error() const { return std::get<1>(state_).message; }
+    // Why not; empty when ok().
+    const std::string& error() const {
+        return ok() ? detail::no_error() : std::get<1>(state_).message;
+    }
 
   private:
     std::variant<T, Error> state_;
@@ -58,16 +66,17 @@ class [[nodiscard]] Result {
 class [[nodiscard]] Status {
   public:
     Status() = default;
-    Status(Error error) : error_(std::move(error)) {}
+    Status(Error error) : failed_(true), message_(std::move(error.message)) {}
 
-    bool ok() const { return !error_.has_value(); }
+    bool ok() const { return !failed_; }
     explicit operator bool() const { return ok(); }
 
-    // Why not; only when !ok() (otherwise std::bad_optional_access).
-    const std::string& error() const { return error_.value().message; }
+    // Why not; empty when ok().
+    const std::string& error() const { return message_; }
 
   private:
-    std::optional<Error> error_;
+    bool failed_ = false;
+    std::string message_;
 };
 
 }  // namespace fw

@@ -29,6 +29,7 @@ TEST_CASE("a Result holds a value or the error for the person who asked") {
     CHECK_FALSE(odd);
     CHECK(odd.error() == "7 is odd");
     CHECK(odd.value_or(-1) == -1);
+    CHECK(four.error().empty());
 
     // Move-only values move out.
     fw::Result<std::unique_ptr<int>> owned = std::make_unique<int>(3);
@@ -42,4 +43,5 @@ TEST_CASE("a Status is a success by default, else an error") {
     CHECK_FALSE(refused);
     CHECK(refused.error() == "not positive");
     CHECK(fw::Status().ok());
+    CHECK(fw::Status().error().empty());
 }

@@ -91,7 +91,7 @@ struct Action {
     Actor actor;
     std::string order_id;                        // empty for reports
     std::optional<std::int64_t> alarm_event_id;  // the alarm event that caused it
-    std::function<void(const Outcome& outcome, const Status& written)> then;
+    std::function<void(const Result<Outcome>& decided, const Status& written)> then;
 };
 
 // An alarm event as the order service needs it, from the listener or from the store at start.
@@ -329,14 +329,14 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         }
 
         auto scratch = std::make_shared<workflow::EventWriter>(event_writer);
-        auto outcome = std::make_shared<Outcome>(workflow::handle(
+        auto outcome = std::make_shared<Result<Outcome>>(workflow::handle(
             action.command, action.actor, state, head,
             workflow::HandlerContext{config.workflow, *clock, *scratch, anonymity_key}));
-        if (!outcome->accepted()) {
+        if (!*outcome) {
             ++stats.actions_refused;
             if (action.alarm_event_id) {
                 log_warning(kInstance, "alarm event {}: {} refused: {}", *action.alarm_event_id,
-                            workflow::command_name(action.command), outcome->refusal);
+                            workflow::command_name(action.command), outcome->error());
                 write_alarm_cursor_only(*action.alarm_event_id, std::move(action.then), outcome);
                 return;
             }
@@ -346,7 +346,7 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         }
 
         EventBatch batch;
-        batch.events = outcome->events;
+        batch.events = (*outcome)->events;
         batch.cursor = {origin, scratch->next_sequence(), scratch->last_hlc()};
         batch.day_counter = counter;
         batch.alarm_event_id = action.alarm_event_id;
@@ -357,15 +357,15 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
             writer, core, weak_from_this(),
             [batch = std::move(batch)](sqlite3* db) { write_event_batch(db, batch); },
             [scratch, outcome, then, counter, alarm_event_id](Impl& self, const Status& written) {
-                self.on_written(*scratch, *outcome, counter, alarm_event_id, written);
+                self.on_written(*scratch, **outcome, counter, alarm_event_id, written);
                 (*then)(*outcome, written);
                 self.finish_operation();
             });
     }
 
     void write_alarm_cursor_only(std::int64_t alarm_event_id,
-                                 std::function<void(const Outcome&, const Status&)> then,
-                                 std::shared_ptr<Outcome> outcome) {
+                                 std::function<void(const Result<Outcome>&, const Status&)> then,
+                                 std::shared_ptr<Result<Outcome>> outcome) {
         store::post_when_durable(
             writer, core, weak_from_this(),
             [alarm_event_id](sqlite3* db) { orders::write_alarm_cursor(db, alarm_event_id); },
@@ -487,7 +487,8 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         // Events that cause nothing still move the cursor, so a restart does not re-read them.
         if (last_ignored > 0 && !last_is_action) {
             enqueue([this, last_ignored] {
-                write_alarm_cursor_only(last_ignored, nullptr, std::make_shared<Outcome>());
+                write_alarm_cursor_only(last_ignored, nullptr,
+                                        std::make_shared<Result<Outcome>>(Error{"no action"}));
             });
         }
     }
@@ -497,7 +498,8 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         const rules::RuleInfo* rule =
             alarms.find_rule ? alarms.find_rule(trigger.rule_id) : nullptr;
         const auto skip = [&] {
-            write_alarm_cursor_only(trigger.id, nullptr, std::make_shared<Outcome>());
+            write_alarm_cursor_only(trigger.id, nullptr,
+                                    std::make_shared<Result<Outcome>>(Error{"no action"}));
         };
         if (rule == nullptr) return skip();
         const auto& rule_config = rule->config;
@@ -516,7 +518,7 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         Action action;
         action.actor = Actor::system();
         action.alarm_event_id = trigger.id;
-        action.then = [](const Outcome&, const Status&) {};
+        action.then = [](const Result<Outcome>&, const Status&) {};
         if (trigger.escalation || rule_config.kind == rules::RuleKind::recurrence) {
             const std::string hazard_type =
                 !rule_config.hazard_type.empty()
@@ -586,10 +588,10 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
             action.actor = Actor::system();
             action.order_id = due.order_id;
             action.then = [this, key = std::make_pair(due.order_id, due.step_index)](
-                              const Outcome& outcome, const Status& written) {
+                              const Result<Outcome>& outcome, const Status& written) {
                 overdue_queued.erase(key);
-                if (!outcome.accepted()) {
-                    log_debug(kInstance, "overdue mark skipped: {}", outcome.refusal);
+                if (!outcome) {
+                    log_debug(kInstance, "overdue mark skipped: {}", outcome.error());
                 } else if (written) {
                     ++stats.overdue_marked;
                 }
@@ -632,17 +634,17 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         return std::nullopt;
     }
 
-    std::function<void(const Outcome&, const Status&)> replying(control::Reply reply) {
-        return [reply](const Outcome& outcome, const Status& written) mutable {
-            if (!outcome.accepted()) return reply.error(outcome.refusal);
+    std::function<void(const Result<Outcome>&, const Status&)> replying(control::Reply reply) {
+        return [reply](const Result<Outcome>& outcome, const Status& written) mutable {
+            if (!outcome) return reply.error(outcome.error());
             if (!written) return reply.error("not stored: " + written.error());
             json::array events;
-            for (const auto& event : outcome.events)
+            for (const auto& event : outcome->events)
                 events.push_back(json::value(event.id.to_string()));
             json::array notices;
-            for (const auto& notice : outcome.notices)
+            for (const auto& notice : outcome->notices)
                 notices.push_back(json::value(notice.message));
-            reply.ok(json::object{{"order", workflow::order_view(outcome.state)},
+            reply.ok(json::object{{"order", workflow::order_view(outcome->state)},
                                   {"events", std::move(events)},
                                   {"notices", std::move(notices)}});
         };

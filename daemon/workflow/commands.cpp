@@ -73,25 +73,19 @@ class Handling {
         event_ms_ = std::max(now_.ms, writer_.last_hlc().physical_ms);
     }
 
-    Outcome operator()(const ReportCommand& command);
-    Outcome operator()(const ApproveCommand& command);
-    Outcome operator()(const DismissCommand& command);
-    Outcome operator()(const AssignCommand& command);
-    Outcome operator()(const ReassignCommand& command);
-    Outcome operator()(const SubmitCommand& command);
-    Outcome operator()(const AcceptCommand& command);
-    Outcome operator()(const RejectCommand& command);
-    Outcome operator()(const EscalateCommand& command);
-    Outcome operator()(const MarkOverdueCommand& command);
-    Outcome operator()(const RecordOccurrenceCommand& command);
+    Result<Outcome> operator()(const ReportCommand& command);
+    Result<Outcome> operator()(const ApproveCommand& command);
+    Result<Outcome> operator()(const DismissCommand& command);
+    Result<Outcome> operator()(const AssignCommand& command);
+    Result<Outcome> operator()(const ReassignCommand& command);
+    Result<Outcome> operator()(const SubmitCommand& command);
+    Result<Outcome> operator()(const AcceptCommand& command);
+    Result<Outcome> operator()(const RejectCommand& command);
+    Result<Outcome> operator()(const EscalateCommand& command);
+    Result<Outcome> operator()(const MarkOverdueCommand& command);
+    Result<Outcome> operator()(const RecordOccurrenceCommand& command);
 
   private:
-    static Outcome refuse(std::string reason) {
-        Outcome outcome;
-        outcome.refusal = std::move(reason);
-        return outcome;
-    }
-
     // The role `actor_` acts in: the first of `allowed` they hold.
     std::optional<Role> acting_role(const std::vector<Role>& allowed) const {
         for (const Role role : allowed) {
@@ -105,54 +99,56 @@ class Handling {
                            roles_text(allowed, "or"), describe_actor(actor_));
     }
 
-    std::optional<std::string> existing_order() const {
-        if (!order_.exists()) return std::string("no such order");
-        return std::nullopt;
+    Status existing_order() const {
+        if (!order_.exists()) return Error{"no such order"};
+        return {};
     }
 
-    std::optional<std::string> check_attachments(const std::vector<Attachment>& attachments) const {
+    Status check_attachments(const std::vector<Attachment>& attachments) const {
         const auto& limits = context_.workflow.attachments;
         for (const auto& attachment : attachments) {
             if (!is_hex_digest(attachment.sha256)) {
-                return fmt::format("attachment '{}' has no valid SHA-256 (64 lowercase hex digits)",
-                                   attachment.name);
+                return Error{
+                    fmt::format("attachment '{}' has no valid SHA-256 (64 lowercase hex digits)",
+                                attachment.name)};
             }
             if (attachment.size == 0 || attachment.size > limits.max_size) {
-                return fmt::format(
-                    "attachment '{}' is {} bytes; files of 1 to {} bytes are "
-                    "accepted (workflow.attachments.max_size)",
-                    attachment.name, attachment.size, limits.max_size);
+                return Error{
+                    fmt::format("attachment '{}' is {} bytes; files of 1 to {} bytes are "
+                                "accepted (workflow.attachments.max_size)",
+                                attachment.name, attachment.size, limits.max_size)};
             }
             if (std::ranges::find(limits.allowed_types, attachment.media_type) ==
                 limits.allowed_types.end()) {
-                return fmt::format(
-                    "attachment '{}' is {}; accepted types are {} "
-                    "(workflow.attachments.types)",
-                    attachment.name, attachment.media_type, limits.types);
+                return Error{
+                    fmt::format("attachment '{}' is {}; accepted types are {} "
+                                "(workflow.attachments.types)",
+                                attachment.name, attachment.media_type, limits.types)};
             }
         }
-        return std::nullopt;
+        return {};
     }
 
     // Rectification goes to someone who can do it: a technician or a team lead from the config.
-    std::optional<std::string> check_assignee(const std::string& name) const {
+    Status check_assignee(const std::string& name) const {
         const auto* assignee = context_.workflow.find_user(name);
         if (assignee != nullptr && std::ranges::any_of(assignee->role_list, [](Role held) {
                 return held == Role::technician || held == Role::team_lead;
             })) {
-            return std::nullopt;
+            return {};
         }
-        return fmt::format(
+        return Error{fmt::format(
             "'{}' cannot take rectification: assignees are users in workflow.users with the "
             "technician or team_lead role",
-            name);
+            name)};
     }
 
-    std::optional<std::string> check_deadline(std::int64_t deadline_ms) const {
+    Status check_deadline(std::int64_t deadline_ms) const {
         if (deadline_ms <= event_ms_) {
-            return fmt::format("the deadline {} is not in the future", format_time(deadline_ms));
+            return Error{
+                fmt::format("the deadline {} is not in the future", format_time(deadline_ms))};
         }
-        return std::nullopt;
+        return {};
     }
 
     std::int64_t from_now(Millis duration) const { return event_ms_ + duration.count(); }
@@ -161,7 +157,8 @@ class Handling {
 
     // Stamps and seals the drafts on a copy of the writer, applies them to a copy of the order,
     // and only if every one fits commits the writer: a refusal changes nothing.
-    Outcome commit(std::vector<Draft> drafts, std::string order_id, std::vector<Notice> notices) {
+    Result<Outcome> commit(std::vector<Draft> drafts, std::string order_id,
+                           std::vector<Notice> notices) {
         EventWriter writer = writer_;
         Outcome outcome;
         outcome.state = order_;
@@ -175,7 +172,9 @@ class Handling {
             event.role = draft.role;
             event.payload = std::move(draft.payload);
             seal(event, prev_hash);
-            if (auto refusal = apply_event(outcome.state, event)) return refuse(*refusal);
+            if (auto applied = apply_event(outcome.state, event); !applied) {
+                return Error{applied.error()};
+            }
             prev_hash = event.hash;
             outcome.events.push_back(std::move(event));
         }
@@ -185,8 +184,8 @@ class Handling {
         return outcome;
     }
 
-    Outcome commit_one(EventType type, Role role, boost::json::object payload,
-                       std::vector<Notice> notices = {}) {
+    Result<Outcome> commit_one(EventType type, Role role, boost::json::object payload,
+                               std::vector<Notice> notices = {}) {
         return commit({Draft{type, role, actor_.user, std::move(payload)}}, order_.id,
                       std::move(notices));
     }
@@ -209,34 +208,34 @@ const std::vector<Role> kAcceptRoles{Role::team_lead, Role::safety, Role::manage
 const std::vector<Role> kEscalateRoles{Role::safety, Role::manager, Role::system};
 const std::vector<Role> kSystemOnly{Role::system};
 
-Outcome Handling::operator()(const ReportCommand& command) {
+Result<Outcome> Handling::operator()(const ReportCommand& command) {
     const bool by_rule = command.rule.has_value();
     boost::json::object fields;
     Role role = Role::reporter;
     std::string actor_name = actor_.user;
     if (by_rule) {
         if (!actor_.holds(Role::system)) {
-            return refuse(
+            return Error{
                 "orders from rules are opened by the daemon; a person reports as "
-                "themselves");
+                "themselves"};
         }
-        if (command.anonymous) return refuse("an order from a rule cannot be anonymous");
-        if (command.rule->rule_id.empty()) return refuse("an order from a rule names the rule");
+        if (command.anonymous) return Error{"an order from a rule cannot be anonymous"};
+        if (command.rule->rule_id.empty()) return Error{"an order from a rule names the rule"};
         role = Role::system;
         fields["rule_id"] = command.rule->rule_id;
         fields["rule_version"] = command.rule->rule_version;
     } else {
         if (!acting_role(kEveryUserRole)) {
-            return refuse(actor_.holds(Role::system)
-                              ? std::string("the daemon reports only from rules")
-                              : not_permitted("report a hazard", kEveryUserRole));
+            return Error{actor_.holds(Role::system)
+                             ? std::string("the daemon reports only from rules")
+                             : not_permitted("report a hazard", kEveryUserRole)};
         }
         if (command.description.empty()) {
-            return refuse("describe the hazard: what is wrong, where exactly");
+            return Error{"describe the hazard: what is wrong, where exactly"};
         }
         if (command.anonymous) {
             if (context_.anonymity_key.empty()) {
-                return refuse("anonymous reports are not available: the store has no key");
+                return Error{"anonymous reports are not available: the store has no key"};
             }
             actor_name = "anonymous";
             fields["anonymous"] = true;
@@ -245,13 +244,14 @@ Outcome Handling::operator()(const ReportCommand& command) {
             fields["reporter"] = actor_.user;
         }
     }
-    if (command.area.empty()) return refuse("a report needs the area (or equipment) it concerns");
+    if (command.area.empty()) return Error{"a report needs the area (or equipment) it concerns"};
     if (command.hazard_type.empty()) {
-        return refuse("a report needs a hazard type, e.g. vibration or overheating");
+        return Error{"a report needs a hazard type, e.g. vibration or overheating"};
     }
-    if (auto problem = check_attachments(command.attachments)) return refuse(*problem);
+    if (auto checked = check_attachments(command.attachments); !checked)
+        return Error{checked.error()};
     if (!command.local_date.ok() || command.day_counter == 0) {
-        return refuse("the report has no valid date and day counter for its number");
+        return Error{"the report has no valid date and day counter for its number"};
     }
     const auto& risk_policy = policy(command.risk);
     fields["number"] = format_human_number(context_.workflow.prefix_for_area(command.area),
@@ -273,48 +273,48 @@ Outcome Handling::operator()(const ReportCommand& command) {
     return commit({Draft{EventType::reported, role, actor_name, std::move(fields)}}, "", {});
 }
 
-Outcome Handling::operator()(const ApproveCommand&) {
-    if (auto missing = existing_order()) return refuse(*missing);
+Result<Outcome> Handling::operator()(const ApproveCommand&) {
+    if (auto exists = existing_order(); !exists) return Error{exists.error()};
     if (order_.status != OrderStatus::reported && order_.status != OrderStatus::in_review) {
-        return refuse(fmt::format("{} is {}; only orders in review are approved", label(order_),
-                                  order_status_name(order_.status)));
+        return Error{fmt::format("{} is {}; only orders in review are approved", label(order_),
+                                 order_status_name(order_.status))};
     }
     if (order_.review_complete()) {
-        return refuse(fmt::format("every review level of {} is approved; it awaits assignment",
-                                  label(order_)));
+        return Error{fmt::format("every review level of {} is approved; it awaits assignment",
+                                 label(order_))};
     }
     const std::size_t level = order_.pending_level();
     const Role needed = order_.review_chain[level];
     if (!actor_.holds(needed)) {
-        return refuse(fmt::format("level {} of {} of this {}-risk order needs a {} approval ({})",
-                                  level + 1, order_.review_chain.size(), risk_name(order_.risk),
-                                  role_name(needed), describe_actor(actor_)));
+        return Error{fmt::format("level {} of {} of this {}-risk order needs a {} approval ({})",
+                                 level + 1, order_.review_chain.size(), risk_name(order_.risk),
+                                 role_name(needed), describe_actor(actor_))};
     }
     return commit_one(EventType::approved, needed,
                       {{"round", order_.review_round}, {"level", level + 1}});
 }
 
-Outcome Handling::operator()(const DismissCommand& command) {
-    if (auto missing = existing_order()) return refuse(*missing);
+Result<Outcome> Handling::operator()(const DismissCommand& command) {
+    if (auto exists = existing_order(); !exists) return Error{exists.error()};
     const auto role = acting_role(kDismissRoles);
-    if (!role) return refuse(not_permitted("dismiss an order", kDismissRoles));
+    if (!role) return Error{not_permitted("dismiss an order", kDismissRoles)};
     if (command.reason.empty()) {
-        return refuse(
+        return Error{
             "say why the order is dismissed (false alarm: what was found; duplicate: "
-            "of which order)");
+            "of which order)"};
     }
     return commit_one(EventType::dismissed, *role,
                       {{"kind", dismiss_kind_name(command.kind)}, {"reason", command.reason}});
 }
 
-Outcome Handling::operator()(const AssignCommand& command) {
-    if (auto missing = existing_order()) return refuse(*missing);
+Result<Outcome> Handling::operator()(const AssignCommand& command) {
+    if (auto exists = existing_order(); !exists) return Error{exists.error()};
     const auto role = acting_role(kAssignRoles);
-    if (!role) return refuse(not_permitted("assign rectification", kAssignRoles));
-    if (auto problem = check_assignee(command.assignee)) return refuse(*problem);
+    if (!role) return Error{not_permitted("assign rectification", kAssignRoles)};
+    if (auto checked = check_assignee(command.assignee); !checked) return Error{checked.error()};
     const std::int64_t deadline =
         command.deadline_ms.value_or(from_now(policy(order_.risk).rectification_deadline));
-    if (auto problem = check_deadline(deadline)) return refuse(*problem);
+    if (auto checked = check_deadline(deadline); !checked) return Error{checked.error()};
     return commit_one(
         EventType::assigned, *role, {{"assignee", command.assignee}, {"deadline_ms", deadline}},
         {Notice{"",
@@ -323,14 +323,15 @@ Outcome Handling::operator()(const AssignCommand& command) {
                 command.assignee}});
 }
 
-Outcome Handling::operator()(const ReassignCommand& command) {
-    if (auto missing = existing_order()) return refuse(*missing);
+Result<Outcome> Handling::operator()(const ReassignCommand& command) {
+    if (auto exists = existing_order(); !exists) return Error{exists.error()};
     const auto role = acting_role(kReassignRoles);
-    if (!role) return refuse(not_permitted("reassign rectification", kReassignRoles));
-    if (auto problem = check_assignee(command.assignee)) return refuse(*problem);
+    if (!role) return Error{not_permitted("reassign rectification", kReassignRoles)};
+    if (auto checked = check_assignee(command.assignee); !checked) return Error{checked.error()};
     boost::json::object fields{{"assignee", command.assignee}, {"reason", command.reason}};
     if (command.deadline_ms) {
-        if (auto problem = check_deadline(*command.deadline_ms)) return refuse(*problem);
+        if (auto checked = check_deadline(*command.deadline_ms); !checked)
+            return Error{checked.error()};
         fields["deadline_ms"] = *command.deadline_ms;
     }
     return commit_one(
@@ -338,18 +339,19 @@ Outcome Handling::operator()(const ReassignCommand& command) {
         {Notice{"", fmt::format("{} reassigned to you", label(order_)), {}, command.assignee}});
 }
 
-Outcome Handling::operator()(const SubmitCommand& command) {
-    if (auto missing = existing_order()) return refuse(*missing);
+Result<Outcome> Handling::operator()(const SubmitCommand& command) {
+    if (auto exists = existing_order(); !exists) return Error{exists.error()};
     const auto role = acting_role(kSubmitRoles);
-    if (!role) return refuse(not_permitted("submit rectification", kSubmitRoles));
+    if (!role) return Error{not_permitted("submit rectification", kSubmitRoles)};
     if (order_.status == OrderStatus::rectifying && order_.assignee != actor_.user) {
-        return refuse(
+        return Error{
             fmt::format("{} is assigned to {}; only the assignee submits (a team lead "
                         "can reassign it)",
-                        label(order_), order_.assignee));
+                        label(order_), order_.assignee)};
     }
-    if (command.note.empty()) return refuse("a submission needs a note: what was done");
-    if (auto problem = check_attachments(command.attachments)) return refuse(*problem);
+    if (command.note.empty()) return Error{"a submission needs a note: what was done"};
+    if (auto checked = check_attachments(command.attachments); !checked)
+        return Error{checked.error()};
     return commit_one(
         EventType::submitted, *role,
         {{"note", command.note},
@@ -357,23 +359,23 @@ Outcome Handling::operator()(const SubmitCommand& command) {
          {"acceptance_deadline_ms", from_now(policy(order_.risk).acceptance_deadline)}});
 }
 
-Outcome Handling::operator()(const AcceptCommand& command) {
-    if (auto missing = existing_order()) return refuse(*missing);
+Result<Outcome> Handling::operator()(const AcceptCommand& command) {
+    if (auto exists = existing_order(); !exists) return Error{exists.error()};
     const auto role = acting_role(kAcceptRoles);
-    if (!role) return refuse(not_permitted("accept rectification", kAcceptRoles));
+    if (!role) return Error{not_permitted("accept rectification", kAcceptRoles)};
     return commit_one(EventType::accepted, *role, {{"note", command.note}});
 }
 
-Outcome Handling::operator()(const RejectCommand& command) {
-    if (auto missing = existing_order()) return refuse(*missing);
+Result<Outcome> Handling::operator()(const RejectCommand& command) {
+    if (auto exists = existing_order(); !exists) return Error{exists.error()};
     const auto role = acting_role(kAcceptRoles);
-    if (!role) return refuse(not_permitted("reject rectification", kAcceptRoles));
+    if (!role) return Error{not_permitted("reject rectification", kAcceptRoles)};
     if (command.reason.empty()) {
-        return refuse("say why the rectification is rejected, so the assignee knows what to fix");
+        return Error{"say why the rectification is rejected, so the assignee knows what to fix"};
     }
     const std::int64_t deadline =
         command.deadline_ms.value_or(from_now(policy(order_.risk).rectification_deadline));
-    if (auto problem = check_deadline(deadline)) return refuse(*problem);
+    if (auto checked = check_deadline(deadline); !checked) return Error{checked.error()};
     return commit_one(EventType::rejected, *role,
                       {{"reason", command.reason}, {"deadline_ms", deadline}},
                       {Notice{"",
@@ -382,12 +384,12 @@ Outcome Handling::operator()(const RejectCommand& command) {
                               order_.assignee}});
 }
 
-Outcome Handling::operator()(const EscalateCommand& command) {
-    if (auto missing = existing_order()) return refuse(*missing);
+Result<Outcome> Handling::operator()(const EscalateCommand& command) {
+    if (auto exists = existing_order(); !exists) return Error{exists.error()};
     const auto role = acting_role(kEscalateRoles);
-    if (!role) return refuse(not_permitted("escalate an order to red", kEscalateRoles));
+    if (!role) return Error{not_permitted("escalate an order to red", kEscalateRoles)};
     if (*role != Role::system && command.reason.empty()) {
-        return refuse("say why the order is escalated to red");
+        return Error{"say why the order is escalated to red"};
     }
     const auto& red = policy(Risk::red);
     const std::string reason = command.reason.empty()
@@ -403,14 +405,14 @@ Outcome Handling::operator()(const EscalateCommand& command) {
                               red.review_levels, ""}});
 }
 
-Outcome Handling::operator()(const MarkOverdueCommand& command) {
-    if (auto missing = existing_order()) return refuse(*missing);
+Result<Outcome> Handling::operator()(const MarkOverdueCommand& command) {
+    if (auto exists = existing_order(); !exists) return Error{exists.error()};
     if (!actor_.holds(Role::system))
-        return refuse(not_permitted("mark a step overdue", kSystemOnly));
+        return Error{not_permitted("mark a step overdue", kSystemOnly)};
     const auto* step = order_.current_step();
     if (step != nullptr && step->index == command.step_index && step->deadline_ms >= event_ms_) {
-        return refuse(fmt::format("step {} of {} is not due until {}", step->index, label(order_),
-                                  format_time(step->deadline_ms)));
+        return Error{fmt::format("step {} of {} is not due until {}", step->index, label(order_),
+                                 format_time(step->deadline_ms))};
     }
     const std::string step_name =
         step != nullptr ? std::string(step_kind_name(step->kind)) : std::string();
@@ -425,10 +427,10 @@ Outcome Handling::operator()(const MarkOverdueCommand& command) {
         {std::move(notice)});
 }
 
-Outcome Handling::operator()(const RecordOccurrenceCommand& command) {
-    if (auto missing = existing_order()) return refuse(*missing);
+Result<Outcome> Handling::operator()(const RecordOccurrenceCommand& command) {
+    if (auto exists = existing_order(); !exists) return Error{exists.error()};
     if (!actor_.holds(Role::system)) {
-        return refuse(not_permitted("record an alarm occurrence", kSystemOnly));
+        return Error{not_permitted("record an alarm occurrence", kSystemOnly)};
     }
     return commit_one(
         EventType::occurred, Role::system,
@@ -476,8 +478,8 @@ Event EventWriter::stamp(const WallTime& now) {
     return event;
 }
 
-Outcome handle(const Command& command, const Actor& actor, const OrderState& order,
-               const std::string& last_hash, HandlerContext context) {
+Result<Outcome> handle(const Command& command, const Actor& actor, const OrderState& order,
+                       const std::string& last_hash, HandlerContext context) {
     Handling handling(actor, order, last_hash, context);
     return std::visit(handling, command);
 }

@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "daemon/core/result.hpp"
 #include "daemon/workflow/event.hpp"
 #include "daemon/workflow/order.hpp"
 #include "daemon/workflow/workflow_config.hpp"
@@ -137,12 +138,11 @@ struct Notice {
     std::string user;         // and this person (the assignee), when set
 };
 
+// What an accepted command does.
 struct Outcome {
-    std::vector<Event> events;  // to persist in one transaction, in this order; empty if refused
-    std::string refusal;        // why nothing happened, for the person who asked
+    std::vector<Event> events;  // to persist in one transaction, in this order
     OrderState state;           // the order after the events
     std::vector<Notice> notices;
-    bool accepted() const { return refusal.empty(); }
 };
 
 struct HandlerContext {
@@ -154,10 +154,11 @@ struct HandlerContext {
 };
 
 // `order` is the current state of the order acted on and `last_hash` the hash of its newest
-// event (the chain's head); both are ignored for ReportCommand. The writer advances only when
-// the command is accepted.
-Outcome handle(const Command& command, const Actor& actor, const OrderState& order,
-               const std::string& last_hash, HandlerContext context);
+// event (the chain's head); both are ignored for ReportCommand. A refusal is an error saying
+// why nothing happened, for the person who asked. The writer advances only when the command is
+// accepted.
+Result<Outcome> handle(const Command& command, const Actor& actor, const OrderState& order,
+                       const std::string& last_hash, HandlerContext context);
 
 // --- what the daemon decides on its own ---
 

@@ -229,13 +229,9 @@ boost::json::object event_to_json(const Event& event) {
     return fields;
 }
 
-std::optional<Event> event_from_json(const boost::json::value& json, std::string* error) {
-    const auto fail = [error](std::string message) -> std::optional<Event> {
-        if (error != nullptr) *error = std::move(message);
-        return std::nullopt;
-    };
+Result<Event> event_from_json(const boost::json::value& json) {
     const auto* fields = json.if_object();
-    if (fields == nullptr) return fail("an event is a JSON object");
+    if (fields == nullptr) return Error{"an event is a JSON object"};
     const auto string_field = [fields](std::string_view key) -> const boost::json::string* {
         const auto* value = fields->if_contains(key);
         return value != nullptr ? value->if_string() : nullptr;
@@ -248,12 +244,12 @@ std::optional<Event> event_from_json(const boost::json::value& json, std::string
         "wall_ms", "hlc_ms", "hlc_logical", "clock_synced", "payload", "prev_hash", "hash"};
     for (const auto& member : *fields) {
         if (std::ranges::find(kKeys, std::string_view(member.key())) == kKeys.end()) {
-            return fail(fmt::format("unknown event field '{}'", std::string_view(member.key())));
+            return Error{fmt::format("unknown event field '{}'", std::string_view(member.key()))};
         }
     }
     if (integer_field("format") != kEventFormat) {
-        return fail(fmt::format("unsupported event format (this floorwatch reads format {})",
-                                kEventFormat));
+        return Error{fmt::format("unsupported event format (this floorwatch reads format {})",
+                                 kEventFormat)};
     }
     Event event;
     const auto* origin = string_field("origin");
@@ -273,16 +269,16 @@ std::optional<Event> event_from_json(const boost::json::value& json, std::string
         actor == nullptr || role == nullptr || !wall_ms || !hlc_ms || !hlc_logical ||
         *hlc_logical < 0 || *hlc_logical > UINT32_MAX || synced == nullptr || !synced->is_bool() ||
         payload == nullptr || !payload->is_object() || prev_hash == nullptr || hash == nullptr) {
-        return fail(
+        return Error{
             "an event needs origin, sequence (>= 1), order_id, type, actor, role, wall_ms, "
-            "hlc_ms, hlc_logical, clock_synced, payload (an object), prev_hash and hash");
+            "hlc_ms, hlc_logical, clock_synced, payload (an object), prev_hash and hash"};
     }
     const auto event_type = event_type_from_name(*type);
-    if (!event_type) return fail(fmt::format("unknown event type '{}'", std::string_view(*type)));
+    if (!event_type) return Error{fmt::format("unknown event type '{}'", std::string_view(*type))};
     const auto event_role = role_from_name(*role);
-    if (!event_role) return fail(fmt::format("unknown role '{}'", std::string_view(*role)));
+    if (!event_role) return Error{fmt::format("unknown role '{}'", std::string_view(*role))};
     if (!is_hex_hash(*hash) || (!prev_hash->empty() && !is_hex_hash(*prev_hash))) {
-        return fail("hash and prev_hash are 64 lowercase hex digits (prev_hash may be empty)");
+        return Error{"hash and prev_hash are 64 lowercase hex digits (prev_hash may be empty)"};
     }
     event.id = {std::string(*origin), static_cast<std::uint64_t>(*sequence)};
     event.order_id = std::string(*order_id);

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "daemon/core/result.hpp"
 #include "daemon/workflow/hlc.hpp"
 #include "daemon/workflow/workflow_config.hpp"
 
@@ -76,8 +77,8 @@ void seal(Event& event, std::string prev_hash);
 
 // The event as stored and sent: every field including hash (keys in canonical order).
 boost::json::object event_to_json(const Event& event);
-// Refuses (nullopt, with `error` set) anything event_to_json cannot have written.
-std::optional<Event> event_from_json(const boost::json::value& json, std::string* error = nullptr);
+// Refuses, saying why, anything event_to_json cannot have written.
+Result<Event> event_from_json(const boost::json::value& json);
 
 // Canonical text of any JSON value (the rules of canonical_encoding).
 std::string canonical_json(const boost::json::value& value);

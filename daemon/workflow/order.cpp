@@ -43,16 +43,14 @@ bool is_person(const std::string& actor) {
     return !actor.empty() && actor != "system" && actor != "anonymous";
 }
 
-using Refusal = std::optional<std::string>;
-
-Refusal apply_reported(OrderState& state, const Event& event) {
-    if (state.exists()) return "the order was already reported";
+Status apply_reported(OrderState& state, const Event& event) {
+    if (state.exists()) return Error{"the order was already reported"};
     const auto& fields = event.payload;
     const auto risk = risk_from_name(text(fields, "risk"));
     auto chain = payload::roles_from_json(fields, "review");
     const auto deadline = integer(fields, "review_deadline_ms");
     if (!risk || chain.empty() || !deadline || text(fields, "area").empty()) {
-        return "a report needs area, risk, review chain and review deadline";
+        return Error{"a report needs area, risk, review chain and review deadline"};
     }
     state.id = event.order_id;
     state.number = text(fields, "number");
@@ -77,170 +75,175 @@ Refusal apply_reported(OrderState& state, const Event& event) {
     state.last_occurrence_ms = event.hlc.physical_ms;
     state.reported_ms = event.hlc.physical_ms;
     start_step(state, StepKind::review, event.hlc.physical_ms, *deadline);
-    return std::nullopt;
+    return {};
 }
 
-Refusal apply_approved(OrderState& state, const Event& event) {
+Status apply_approved(OrderState& state, const Event& event) {
     if (state.status != OrderStatus::reported && state.status != OrderStatus::in_review) {
-        return fmt::format("the order is {}, not in review", order_status_name(state.status));
+        return Error{
+            fmt::format("the order is {}, not in review", order_status_name(state.status))};
     }
-    if (state.review_complete()) return "every review level is already approved";
+    if (state.review_complete()) return Error{"every review level is already approved"};
     const auto round = integer(event.payload, "round");
     const auto level = integer(event.payload, "level");
     if (round != static_cast<std::int64_t>(state.review_round)) {
-        return fmt::format("the approval is for review round {}, the order is in round {}",
-                           round.value_or(0), state.review_round);
+        return Error{fmt::format("the approval is for review round {}, the order is in round {}",
+                                 round.value_or(0), state.review_round)};
     }
     const std::size_t pending = state.pending_level();
     if (level != static_cast<std::int64_t>(pending + 1)) {
-        return fmt::format("the approval is for level {}, level {} is pending", level.value_or(0),
-                           pending + 1);
+        return Error{fmt::format("the approval is for level {}, level {} is pending",
+                                 level.value_or(0), pending + 1)};
     }
     if (event.role != state.review_chain[pending]) {
-        return fmt::format("level {} is approved by {}, not {}", pending + 1,
-                           role_name(state.review_chain[pending]), role_name(event.role));
+        return Error{fmt::format("level {} is approved by {}, not {}", pending + 1,
+                                 role_name(state.review_chain[pending]), role_name(event.role))};
     }
-    if (!is_person(event.actor)) return "approvals are given by named people";
+    if (!is_person(event.actor)) return Error{"approvals are given by named people"};
     for (const auto& approval : state.approvals) {
         if (approval.user == event.actor) {
-            return fmt::format(
-                "{} already approved level {} of this order; another person must "
-                "approve level {}",
-                event.actor, approval.level, pending + 1);
+            return Error{
+                fmt::format("{} already approved level {} of this order; another person must "
+                            "approve level {}",
+                            event.actor, approval.level, pending + 1)};
         }
     }
     state.approvals.push_back({pending + 1, event.role, event.actor, event.hlc.physical_ms});
     state.status = OrderStatus::in_review;
-    return std::nullopt;
+    return {};
 }
 
-Refusal apply_dismissed(OrderState& state, const Event& event) {
+Status apply_dismissed(OrderState& state, const Event& event) {
     if (state.status != OrderStatus::reported && state.status != OrderStatus::in_review) {
-        return fmt::format("the order is {}; only orders in review can be dismissed",
-                           order_status_name(state.status));
+        return Error{fmt::format("the order is {}; only orders in review can be dismissed",
+                                 order_status_name(state.status))};
     }
     const auto reason = text(event.payload, "reason");
-    if (reason.empty()) return "a dismissal needs a reason";
+    if (reason.empty()) return Error{"a dismissal needs a reason"};
     state.status = OrderStatus::dismissed;
     state.dismissal_kind = text(event.payload, "kind");
     state.dismissal_reason = reason;
     state.closed_ms = event.hlc.physical_ms;
     end_step(state, event.hlc.physical_ms);
-    return std::nullopt;
+    return {};
 }
 
-Refusal apply_assigned(OrderState& state, const Event& event) {
+Status apply_assigned(OrderState& state, const Event& event) {
     if (state.status != OrderStatus::reported && state.status != OrderStatus::in_review) {
-        return fmt::format("the order is {}, not in review", order_status_name(state.status));
+        return Error{
+            fmt::format("the order is {}, not in review", order_status_name(state.status))};
     }
     if (!state.review_complete()) {
-        return fmt::format("review level {} of {} ({}) is not approved yet",
-                           state.pending_level() + 1, state.review_chain.size(),
-                           role_name(state.review_chain[state.pending_level()]));
+        return Error{fmt::format("review level {} of {} ({}) is not approved yet",
+                                 state.pending_level() + 1, state.review_chain.size(),
+                                 role_name(state.review_chain[state.pending_level()]))};
     }
     const auto assignee = text(event.payload, "assignee");
     const auto deadline = integer(event.payload, "deadline_ms");
-    if (assignee.empty() || !deadline) return "an assignment needs an assignee and a deadline";
+    if (assignee.empty() || !deadline)
+        return Error{"an assignment needs an assignee and a deadline"};
     state.assignee = assignee;
     state.status = OrderStatus::rectifying;
     end_step(state, event.hlc.physical_ms);
     start_step(state, StepKind::rectification, event.hlc.physical_ms, *deadline);
-    return std::nullopt;
+    return {};
 }
 
-Refusal apply_reassigned(OrderState& state, const Event& event) {
+Status apply_reassigned(OrderState& state, const Event& event) {
     if (state.status != OrderStatus::rectifying) {
-        return fmt::format("the order is {}; only orders in rectification can be reassigned",
-                           order_status_name(state.status));
+        return Error{fmt::format("the order is {}; only orders in rectification can be reassigned",
+                                 order_status_name(state.status))};
     }
     const auto assignee = text(event.payload, "assignee");
-    if (assignee.empty()) return "a reassignment needs an assignee";
+    if (assignee.empty()) return Error{"a reassignment needs an assignee"};
     state.assignee = assignee;
     // A new deadline helps only a step that is not overdue yet; an overdue one stays overdue.
     if (const auto deadline = integer(event.payload, "deadline_ms")) {
         state.steps.back().deadline_ms = *deadline;
     }
-    return std::nullopt;
+    return {};
 }
 
-Refusal apply_submitted(OrderState& state, const Event& event) {
+Status apply_submitted(OrderState& state, const Event& event) {
     if (state.status != OrderStatus::rectifying) {
-        return fmt::format("the order is {}, not in rectification",
-                           order_status_name(state.status));
+        return Error{
+            fmt::format("the order is {}, not in rectification", order_status_name(state.status))};
     }
     if (event.actor != state.assignee) {
-        return fmt::format("the order is assigned to {}; only the assignee submits",
-                           state.assignee);
+        return Error{
+            fmt::format("the order is assigned to {}; only the assignee submits", state.assignee)};
     }
     const auto note = text(event.payload, "note");
     const auto deadline = integer(event.payload, "acceptance_deadline_ms");
-    if (note.empty() || !deadline) return "a submission needs a note and an acceptance deadline";
+    if (note.empty() || !deadline)
+        return Error{"a submission needs a note and an acceptance deadline"};
     state.submitted_by = event.actor;
     state.submission_note = note;
     state.evidence = payload::attachments_from_json(event.payload, "attachments");
     state.status = OrderStatus::awaiting_acceptance;
     end_step(state, event.hlc.physical_ms);
     start_step(state, StepKind::acceptance, event.hlc.physical_ms, *deadline);
-    return std::nullopt;
+    return {};
 }
 
-Refusal check_acceptance(const OrderState& state, const Event& event) {
+Status check_acceptance(const OrderState& state, const Event& event) {
     if (state.status != OrderStatus::awaiting_acceptance) {
-        return fmt::format("the order is {}, not awaiting acceptance",
-                           order_status_name(state.status));
+        return Error{fmt::format("the order is {}, not awaiting acceptance",
+                                 order_status_name(state.status))};
     }
     if (event.actor == state.submitted_by) {
-        return fmt::format("{} submitted the rectification; someone else must check it",
-                           event.actor);
+        return Error{
+            fmt::format("{} submitted the rectification; someone else must check it", event.actor)};
     }
-    return std::nullopt;
+    return {};
 }
 
-Refusal apply_accepted(OrderState& state, const Event& event) {
-    if (auto refusal = check_acceptance(state, event)) return refusal;
+Status apply_accepted(OrderState& state, const Event& event) {
+    if (auto checked = check_acceptance(state, event); !checked) return checked;
     state.status = OrderStatus::closed;
     state.closed_ms = event.hlc.physical_ms;
     end_step(state, event.hlc.physical_ms);
-    return std::nullopt;
+    return {};
 }
 
-Refusal apply_rejected(OrderState& state, const Event& event) {
-    if (auto refusal = check_acceptance(state, event)) return refusal;
+Status apply_rejected(OrderState& state, const Event& event) {
+    if (auto checked = check_acceptance(state, event); !checked) return checked;
     const auto reason = text(event.payload, "reason");
     const auto deadline = integer(event.payload, "deadline_ms");
-    if (reason.empty()) return "a rejection needs a reason";
-    if (!deadline) return "a rejection needs a new rectification deadline";
+    if (reason.empty()) return Error{"a rejection needs a reason"};
+    if (!deadline) return Error{"a rejection needs a new rectification deadline"};
     state.status = OrderStatus::rectifying;
     state.rejections += 1;
     state.last_rejection_reason = reason;
     end_step(state, event.hlc.physical_ms);
     start_step(state, StepKind::rectification, event.hlc.physical_ms, *deadline);
-    return std::nullopt;
+    return {};
 }
 
-Refusal apply_overdue(OrderState& state, const Event& event) {
+Status apply_overdue(OrderState& state, const Event& event) {
     const auto* step = state.current_step();
-    if (step == nullptr) return "the order has no open step";
+    if (step == nullptr) return Error{"the order has no open step"};
     const auto index = integer(event.payload, "step_index");
     if (index != static_cast<std::int64_t>(step->index)) {
-        return fmt::format("step {} is already complete", index.value_or(0));
+        return Error{fmt::format("step {} is already complete", index.value_or(0))};
     }
-    if (step->overdue) return fmt::format("step {} is already overdue", step->index);
+    if (step->overdue) return Error{fmt::format("step {} is already overdue", step->index)};
     if (event.hlc.physical_ms <= step->deadline_ms) {
-        return fmt::format("step {} is not due until {}", step->index, step->deadline_ms);
+        return Error{fmt::format("step {} is not due until {}", step->index, step->deadline_ms)};
     }
     state.steps.back().overdue = true;
-    return std::nullopt;
+    return {};
 }
 
-Refusal apply_escalated(OrderState& state, const Event& event) {
+Status apply_escalated(OrderState& state, const Event& event) {
     auto chain = payload::roles_from_json(event.payload, "review");
     const auto deadline = integer(event.payload, "review_deadline_ms");
-    if (chain.empty() || !deadline) return "an escalation needs the red review chain and deadline";
+    if (chain.empty() || !deadline)
+        return Error{"an escalation needs the red review chain and deadline"};
     state.escalations += 1;
     // An open order already at red is already handled at the red chain; review restarts only for
     // a raised risk or a closed order that the hazard came back to.
-    if (state.risk == Risk::red && state.open()) return std::nullopt;
+    if (state.risk == Risk::red && state.open()) return {};
     state.risk = Risk::red;
     state.status = OrderStatus::in_review;
     state.review_round += 1;
@@ -250,17 +253,17 @@ Refusal apply_escalated(OrderState& state, const Event& event) {
     state.closed_ms.reset();
     end_step(state, event.hlc.physical_ms);
     start_step(state, StepKind::review, event.hlc.physical_ms, *deadline);
-    return std::nullopt;
+    return {};
 }
 
-Refusal apply_occurred(OrderState& state, const Event& event) {
+Status apply_occurred(OrderState& state, const Event& event) {
     if (!state.open()) {
-        return fmt::format("the order is {}; a new activation opens a new order",
-                           order_status_name(state.status));
+        return Error{fmt::format("the order is {}; a new activation opens a new order",
+                                 order_status_name(state.status))};
     }
     state.occurrences += 1;
     state.last_occurrence_ms = event.hlc.physical_ms;
-    return std::nullopt;
+    return {};
 }
 
 }  // namespace
@@ -291,55 +294,55 @@ bool OrderState::overdue() const {
     return step != nullptr && step->overdue;
 }
 
-std::optional<std::string> apply_event(OrderState& state, const Event& event) {
+Status apply_event(OrderState& state, const Event& event) {
     if (event.type != EventType::reported) {
-        if (!state.exists()) return std::string("the order has not been reported");
+        if (!state.exists()) return Error{"the order has not been reported"};
         if (event.order_id != state.id) {
-            return fmt::format("the event belongs to order {}", event.order_id);
+            return Error{fmt::format("the event belongs to order {}", event.order_id)};
         }
     }
     OrderState next = state;
-    Refusal refusal;
+    Status applied;
     switch (event.type) {
         case EventType::reported:
-            refusal = apply_reported(next, event);
+            applied = apply_reported(next, event);
             break;
         case EventType::approved:
-            refusal = apply_approved(next, event);
+            applied = apply_approved(next, event);
             break;
         case EventType::dismissed:
-            refusal = apply_dismissed(next, event);
+            applied = apply_dismissed(next, event);
             break;
         case EventType::assigned:
-            refusal = apply_assigned(next, event);
+            applied = apply_assigned(next, event);
             break;
         case EventType::reassigned:
-            refusal = apply_reassigned(next, event);
+            applied = apply_reassigned(next, event);
             break;
         case EventType::submitted:
-            refusal = apply_submitted(next, event);
+            applied = apply_submitted(next, event);
             break;
         case EventType::accepted:
-            refusal = apply_accepted(next, event);
+            applied = apply_accepted(next, event);
             break;
         case EventType::rejected:
-            refusal = apply_rejected(next, event);
+            applied = apply_rejected(next, event);
             break;
         case EventType::overdue:
-            refusal = apply_overdue(next, event);
+            applied = apply_overdue(next, event);
             break;
         case EventType::escalated:
-            refusal = apply_escalated(next, event);
+            applied = apply_escalated(next, event);
             break;
         case EventType::occurred:
-            refusal = apply_occurred(next, event);
+            applied = apply_occurred(next, event);
             break;
     }
-    if (refusal) return refusal;
+    if (!applied) return applied;
     next.event_count += 1;
     next.last_hlc = std::max(next.last_hlc, event.hlc);
     state = std::move(next);
-    return std::nullopt;
+    return {};
 }
 
 OrderState fold(std::span<const Event> events) {
@@ -352,9 +355,9 @@ OrderState fold(std::span<const Event> events) {
     std::set<EventId> applied;
     for (const Event* event : ordered) {
         if (!applied.insert(event->id).second) continue;
-        if (auto refusal = apply_event(state, *event)) {
+        if (auto fits = apply_event(state, *event); !fits) {
             state.superseded.push_back(
-                {event->id.to_string(), event->type, event->actor, std::move(*refusal)});
+                {event->id.to_string(), event->type, event->actor, fits.error()});
         }
     }
     return state;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/core/result.hpp"
 #include "daemon/workflow/event.hpp"
 
 namespace fw::workflow {
@@ -108,9 +109,9 @@ struct OrderState {
     bool review_complete() const { return approvals.size() >= review_chain.size(); }
 };
 
-// Applies one event; returns why it does not fit (and leaves `state` unchanged) or nullopt.
+// Applies one event; an error says why it does not fit (and `state` is left unchanged).
 // Events of an order must be applied in applies_before order; fold() does that.
-std::optional<std::string> apply_event(OrderState& state, const Event& event);
+Status apply_event(OrderState& state, const Event& event);
 
 // The state of one order from its events, in any order, duplicates allowed.
 OrderState fold(std::span<const Event> events);

@@ -66,21 +66,22 @@ class Plant {
         return Actor{name, {}};
     }
 
-    Outcome act(const std::string& who, const Command& command, const std::string& order_id = {}) {
+    Result<Outcome> act(const std::string& who, const Command& command,
+                        const std::string& order_id = {}) {
         static const OrderState kNoOrder;
         const auto found = states.find(order_id);
         const OrderState& order = found == states.end() ? kNoOrder : found->second;
         const auto& chain = events[order_id];
         const std::string last_hash = chain.empty() ? std::string() : chain.back().hash;
-        Outcome outcome =
+        auto outcome =
             handle(command, actor(who), order, last_hash, {workflow, clock, writer, kKey});
-        if (outcome.accepted() && !outcome.events.empty()) {
-            const std::string id = outcome.events.front().order_id;
-            for (const auto& event : outcome.events) {
+        if (outcome && !outcome->events.empty()) {
+            const std::string id = outcome->events.front().order_id;
+            for (const auto& event : outcome->events) {
                 events[id].push_back(event);
                 log.push_back(event);
             }
-            states[id] = outcome.state;
+            states[id] = outcome->state;
         }
         return outcome;
     }
@@ -97,14 +98,14 @@ class Plant {
             std::chrono::year(2026), std::chrono::November, std::chrono::day(29)};
         command.day_counter = next_counter++;
         const auto outcome = act(who, command);
-        return outcome.accepted() ? outcome.events.front().order_id : std::string();
+        return outcome ? outcome->events.front().order_id : std::string();
     }
 
-    // Approves every pending level with the role's own user.
+    // Approves every pending level with the role's own user; stops at a refusal.
     void approve_all(const std::string& order_id) {
         while (!states[order_id].review_complete()) {
             const Role role = states[order_id].review_chain[states[order_id].pending_level()];
-            act(user_for(role), ApproveCommand{}, order_id);
+            if (!act(user_for(role), ApproveCommand{}, order_id)) return;
         }
     }
 

@@ -133,6 +133,11 @@ Result<AlarmStatus> apply_action(const AlarmStatus& status, AlarmAction action) 
     }
 }
 
+RuleHazard rule_hazard(const RuleConfig& rule) {
+    return RuleHazard{rule.description, rule.hazard,
+                      rule.kind == RuleKind::recurrence ? rule.hazard_type : std::string()};
+}
+
 std::string to_json(const AlarmEvent& event) {
     // Built by hand so keys keep this order and numbers read as written (4.6, not 4.6E0).
     std::string json = "{";

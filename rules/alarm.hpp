@@ -71,6 +71,15 @@ struct TimePoint {
     std::int64_t wall_ms = 0;  // Unix epoch ms: schedules and what people read
 };
 
+// What an alarm's rule says about the hazard behind it, copied into each event of the rule so
+// that a work order can be opened from the stored event alone, whatever the rules are by then.
+struct RuleHazard {
+    std::string description;             // the rule's description (may be empty)
+    std::optional<HazardConfig> hazard;  // its hazard block: activations open work orders
+    std::string counted_hazard_type;     // recurrence rules: the hazard type they count
+};
+RuleHazard rule_hazard(const RuleConfig& rule);
+
 struct AlarmEvent {
     std::string rule_id;
     std::string rule_version;
@@ -90,9 +99,13 @@ struct AlarmEvent {
     std::string actor;        // operator actions; "system" for automatic unshelving
     std::string reason;
     std::int64_t shelved_until_wall_ms = 0;  // shelve events
+    // Every event of a rule has it; area-wide flood events and events stored before schema 6
+    // (daemon/alarms) do not.
+    std::optional<RuleHazard> rule_hazard;
 };
 
-// One JSON object per event, keys in a fixed order; empty and false fields left out.
+// One JSON object per event, keys in a fixed order; empty and false fields left out, and the
+// rule's hazard too (it is the rule's, the same on each of its events).
 std::string to_json(const AlarmEvent& event);
 
 }  // namespace fw::rules

@@ -82,6 +82,7 @@ std::string canonical_text(const RuleConfig& rule) {
 struct Engine::Impl {
     struct Compiled {
         RuleInfo info;
+        RuleHazard hazard;  // copied into each of its events
         std::optional<Schedule> schedule;
         int channel = -1;
         int suppress_channel = -1;
@@ -198,6 +199,7 @@ struct Engine::Impl {
                 Compiled compiled;
                 compiled.info.version = fingerprint(canonical_text(rule));
                 rule.equipment = rule_equipment(rule, setup.catalog);
+                compiled.hazard = rule_hazard(rule);
                 compiled.info.config = std::move(rule);
                 rules.push_back(std::move(compiled));
             }
@@ -293,6 +295,7 @@ struct Engine::Impl {
         const auto flood = floods.find(instance.area);
         event.flood = flood != floods.end() && flood->second.active;
         event.escalation = compiled.info.config.kind == RuleKind::recurrence;
+        event.rule_hazard = compiled.hazard;
         return event;
     }
 

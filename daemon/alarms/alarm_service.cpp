@@ -33,11 +33,7 @@ rules::TimePoint now_point() {
     return {mono, wall_now_ms()};
 }
 
-std::string text_arg(const boost::json::object& args, std::string_view key) {
-    const auto* value = args.if_contains(key);
-    if (value == nullptr || !value->is_string()) return {};
-    return std::string(value->get_string());
-}
+using control::text_arg;
 
 }  // namespace
 
@@ -443,10 +439,6 @@ void AlarmService::stop() {
 
 void AlarmService::add_listener(AlarmListener listener) {
     impl_->listeners.push_back(std::move(listener));
-}
-
-const rules::Engine& AlarmService::engine() const {
-    return *impl_->engine;
 }
 
 bool AlarmService::writes_in_flight() const {

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/alarms/alarm_store.hpp"
 #include "daemon/config/config.hpp"
 #include "daemon/control/control.hpp"
 #include "daemon/core/plant_event.hpp"
@@ -29,12 +30,6 @@
 #include "rules/engine.hpp"
 
 namespace fw::alarms {
-
-// An alarm event as stored: `id` is its alarm_events row id.
-struct StoredAlarmEvent {
-    std::int64_t id = 0;
-    rules::AlarmEvent event;
-};
 
 // Called on the core io_context after the events are durable, in id order.
 using AlarmListener = std::function<void(const std::vector<StoredAlarmEvent>& events)>;
@@ -70,8 +65,6 @@ class AlarmService {
     void stop();
 
     void add_listener(AlarmListener listener);
-    // The rules as running now (hazard blocks, versions). Core thread.
-    const rules::Engine& engine() const;
     // True while alarm events are queued but not yet durable (shutdown waits for it).
     bool writes_in_flight() const;
     AlarmServiceStats stats() const;

@@ -39,6 +39,65 @@ Enum parse_name(const std::string& text, std::optional<Enum> (*from_name)(std::s
     return from_name(text).value_or(fallback);
 }
 
+void bind_optional_text(Statement& statement, int index, const std::string* text) {
+    if (text != nullptr) {
+        statement.bind(index, std::string_view(*text));
+    } else {
+        statement.bind_null(index);
+    }
+}
+
+// The columns read_event() reads, in its order; before schema 6 the rule's hazard is NULL.
+constexpr std::string_view kEventColumns =
+    "id, time_ms, rule_id, rule_version, equipment, area, action, from_state, to_state, severity, "
+    "condition, value, detail, chattering, flood, escalation, actor, reason, shelved_until_ms, "
+    "rule_description, hazard_type, hazard_risk, hazard_title, counted_hazard_type";
+constexpr std::string_view kEventColumnsBeforeV6 =
+    "id, time_ms, rule_id, rule_version, equipment, area, action, from_state, to_state, severity, "
+    "condition, value, detail, chattering, flood, escalation, actor, reason, shelved_until_ms, "
+    "NULL, NULL, NULL, NULL, NULL";
+
+StoredAlarmEvent read_event(const Statement& query) {
+    StoredAlarmEvent row;
+    row.id = query.column_int64(0);
+    auto& event = row.event;
+    event.time.wall_ms = query.column_int64(1);
+    event.rule_id = query.column_text(2);
+    event.rule_version = query.column_text(3);
+    event.equipment = query.column_text(4);
+    event.area = query.column_text(5);
+    event.action = parse_name(query.column_text(6), &rules::alarm_action_from_name,
+                              rules::AlarmAction::activate);
+    event.from =
+        parse_name(query.column_text(7), &rules::alarm_state_from_name, rules::AlarmState::normal);
+    event.to =
+        parse_name(query.column_text(8), &rules::alarm_state_from_name, rules::AlarmState::normal);
+    event.severity =
+        parse_name(query.column_text(9), &rules::severity_from_name, rules::Severity::warning);
+    event.condition = query.column_int64(10) != 0;
+    if (!query.column_is_null(11)) event.value = query.column_double(11);
+    event.detail = query.column_text(12);
+    event.chattering = query.column_int64(13) != 0;
+    event.flood = query.column_int64(14) != 0;
+    event.escalation = query.column_int64(15) != 0;
+    event.actor = query.column_text(16);
+    event.reason = query.column_text(17);
+    event.shelved_until_wall_ms = query.column_int64(18);
+    if (!query.column_is_null(19)) {
+        rules::RuleHazard hazard;
+        hazard.description = query.column_text(19);
+        if (!query.column_is_null(20)) {
+            hazard.hazard = rules::HazardConfig{
+                query.column_text(20),
+                parse_name(query.column_text(21), &rules::risk_from_name, rules::Risk::medium),
+                query.column_text(22)};
+        }
+        hazard.counted_hazard_type = query.column_text(23);
+        event.rule_hazard = std::move(hazard);
+    }
+    return row;
+}
+
 }  // namespace
 
 std::vector<std::int64_t> insert_alarm_events(sqlite3* db,
@@ -47,8 +106,10 @@ std::vector<std::int64_t> insert_alarm_events(sqlite3* db,
         db,
         "INSERT INTO alarm_events (time_ms, rule_id, rule_version, equipment, area, "
         "action, from_state, to_state, severity, condition, value, detail, "
-        "chattering, flood, escalation, actor, reason, shelved_until_ms) VALUES (?1, "
-        "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)");
+        "chattering, flood, escalation, actor, reason, shelved_until_ms, rule_description, "
+        "hazard_type, hazard_risk, hazard_title, counted_hazard_type) VALUES (?1, ?2, ?3, ?4, "
+        "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, "
+        "?23)");
     std::vector<std::int64_t> ids;
     ids.reserve(events.size());
     for (const auto& event : events) {
@@ -70,6 +131,17 @@ std::vector<std::int64_t> insert_alarm_events(sqlite3* db,
         insert.bind(16, std::string_view(event.actor));
         insert.bind(17, std::string_view(event.reason));
         insert.bind(18, event.shelved_until_wall_ms);
+        const auto& rule = event.rule_hazard;
+        const auto* hazard = rule && rule->hazard ? &*rule->hazard : nullptr;
+        bind_optional_text(insert, 19, rule ? &rule->description : nullptr);
+        bind_optional_text(insert, 20, hazard ? &hazard->type : nullptr);
+        if (hazard != nullptr) {
+            insert.bind(21, rules::risk_name(hazard->risk));
+        } else {
+            insert.bind_null(21);
+        }
+        bind_optional_text(insert, 22, hazard ? &hazard->title : nullptr);
+        bind_optional_text(insert, 23, rule ? &rule->counted_hazard_type : nullptr);
         check(db, insert.run(), SQLITE_DONE, "writing an alarm event");
         ids.push_back(sqlite3_last_insert_rowid(db));
     }
@@ -156,9 +228,24 @@ void save_engine_state(sqlite3* db, std::int64_t saved_ms, const std::string& sn
     check(db, save.run(), SQLITE_DONE, "saving the rules engine's state");
 }
 
+std::vector<StoredAlarmEvent> load_alarm_events_after(sqlite3* db, std::int64_t after_id) {
+    Statement query(
+        db, fmt::format("SELECT {} FROM alarm_events WHERE id > ?1 ORDER BY id", kEventColumns));
+    query.bind(1, after_id);
+    std::vector<StoredAlarmEvent> rows;
+    int rc = SQLITE_ROW;
+    while ((rc = query.step()) == SQLITE_ROW) rows.push_back(read_event(query));
+    if (rc != SQLITE_DONE) {
+        throw store::StoreError(
+            fmt::format("reading the alarm events after {}: {}", after_id, sqlite3_errmsg(db)));
+    }
+    return rows;
+}
+
 struct AlarmReader::Impl {
     std::string path;
     store::detail::Connection connection;
+    int schema_version = 0;
 
     [[noreturn]] void fail(std::string_view what) const {
         throw store::StoreError(
@@ -170,7 +257,8 @@ AlarmReader::AlarmReader(const std::string& path) : impl_(std::make_unique<Impl>
     impl_->path = path;
     impl_->connection =
         store::detail::open_store_file(path, store::detail::OpenMode::read_only, false);
-    if (store::detail::read_user_version(impl_->connection.get(), path) < 3) {
+    impl_->schema_version = store::detail::read_user_version(impl_->connection.get(), path);
+    if (impl_->schema_version < 3) {
         throw store::StoreError(fmt::format(
             "{}: this store has no alarms yet (schema older than v3); start floorwatchd once to "
             "upgrade it",
@@ -213,51 +301,25 @@ std::vector<AlarmRow> AlarmReader::alarms() {
     return rows;
 }
 
-std::vector<StoredAlarmEventRow> AlarmReader::history(const HistoryFilter& filter) {
-    // The newest `limit` rows, returned oldest first.
-    Statement query(impl_->connection.get(),
-                    "SELECT * FROM (SELECT id, time_ms, rule_id, rule_version, equipment, area, "
-                    "action, from_state, to_state, severity, condition, value, detail, "
-                    "chattering, flood, escalation, actor, reason, shelved_until_ms FROM "
-                    "alarm_events WHERE id > ?1 AND time_ms >= ?2 AND time_ms < ?3 AND (?4 = '' "
-                    "OR rule_id = ?4) AND (?5 = '' OR equipment = ?5) ORDER BY id DESC LIMIT ?6) "
-                    "ORDER BY id");
+std::vector<StoredAlarmEvent> AlarmReader::history(const HistoryFilter& filter) {
+    // The newest `limit` rows, returned oldest first. The CLI may read a store the daemon has not
+    // migrated yet.
+    const auto columns = impl_->schema_version >= 6 ? kEventColumns : kEventColumnsBeforeV6;
+    Statement query(
+        impl_->connection.get(),
+        fmt::format("SELECT * FROM (SELECT {} FROM alarm_events WHERE id > ?1 AND "
+                    "time_ms >= ?2 AND time_ms < ?3 AND (?4 = '' OR rule_id = ?4) AND "
+                    "(?5 = '' OR equipment = ?5) ORDER BY id DESC LIMIT ?6) ORDER BY id",
+                    columns));
     query.bind(1, filter.after_id);
     query.bind(2, filter.since_ms);
     query.bind(3, filter.until_ms);
     query.bind(4, std::string_view(filter.rule));
     query.bind(5, std::string_view(filter.equipment));
     query.bind(6, static_cast<std::int64_t>(filter.limit));
-    std::vector<StoredAlarmEventRow> rows;
+    std::vector<StoredAlarmEvent> rows;
     int rc = SQLITE_ROW;
-    while ((rc = query.step()) == SQLITE_ROW) {
-        StoredAlarmEventRow row;
-        row.id = query.column_int64(0);
-        auto& event = row.event;
-        event.time.wall_ms = query.column_int64(1);
-        event.rule_id = query.column_text(2);
-        event.rule_version = query.column_text(3);
-        event.equipment = query.column_text(4);
-        event.area = query.column_text(5);
-        event.action = parse_name(query.column_text(6), &rules::alarm_action_from_name,
-                                  rules::AlarmAction::activate);
-        event.from = parse_name(query.column_text(7), &rules::alarm_state_from_name,
-                                rules::AlarmState::normal);
-        event.to = parse_name(query.column_text(8), &rules::alarm_state_from_name,
-                              rules::AlarmState::normal);
-        event.severity =
-            parse_name(query.column_text(9), &rules::severity_from_name, rules::Severity::warning);
-        event.condition = query.column_int64(10) != 0;
-        if (!query.column_is_null(11)) event.value = query.column_double(11);
-        event.detail = query.column_text(12);
-        event.chattering = query.column_int64(13) != 0;
-        event.flood = query.column_int64(14) != 0;
-        event.escalation = query.column_int64(15) != 0;
-        event.actor = query.column_text(16);
-        event.reason = query.column_text(17);
-        event.shelved_until_wall_ms = query.column_int64(18);
-        rows.push_back(std::move(row));
-    }
+    while ((rc = query.step()) == SQLITE_ROW) rows.push_back(read_event(query));
     if (rc != SQLITE_DONE) impl_->fail("reading the alarm history");
     return rows;
 }

@@ -1,6 +1,7 @@
 #pragma once
-// Alarm rows in the store (schemas/0003_alarms.sql): the write side runs inside store WriteJobs
-// on the writer thread; the read side opens its own read-only connection (CLI, startup).
+// Alarm rows in the store (schemas/0003_alarms.sql, 0006_alarm_hazard.sql): the write side runs
+// inside store WriteJobs on the writer thread; the read side opens its own read-only connection
+// (CLI, startup) or reads on the caller's (the order service's catch-up).
 
 #include <boost/json.hpp>
 #include <cstdint>
@@ -41,10 +42,16 @@ struct AlarmRow {
     std::int64_t last_change_ms = 0;
 };
 
-struct StoredAlarmEventRow {
+// An alarm event as stored, wherever it is read: `id` is its alarm_events row id. Events stored
+// before schema 6 have no event.rule_hazard.
+struct StoredAlarmEvent {
     std::int64_t id = 0;
     rules::AlarmEvent event;
 };
+
+// The alarm events after `after_id`, oldest first, on the caller's connection to a store at the
+// latest schema (the order service's catch-up at start). Throws store::StoreError.
+std::vector<StoredAlarmEvent> load_alarm_events_after(sqlite3* db, std::int64_t after_id);
 
 struct HistoryFilter {
     std::int64_t since_ms = 0;
@@ -64,7 +71,7 @@ class AlarmReader {
 
     std::vector<AlarmRow> alarms();
     // Oldest first.
-    std::vector<StoredAlarmEventRow> history(const HistoryFilter& filter);
+    std::vector<StoredAlarmEvent> history(const HistoryFilter& filter);
     std::optional<std::string> engine_state();
 
   private:

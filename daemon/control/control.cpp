@@ -58,6 +58,35 @@ boost::json::value error_response(const std::string& message) {
 
 }  // namespace
 
+std::string text_arg(const boost::json::object& args, std::string_view key) {
+    const auto* value = args.if_contains(key);
+    if (value == nullptr || !value->is_string()) return {};
+    return std::string(value->get_string());
+}
+
+std::optional<std::int64_t> integer_arg(const boost::json::object& args, std::string_view key) {
+    const auto* value = args.if_contains(key);
+    if (value == nullptr) return std::nullopt;
+    if (value->is_int64()) return value->get_int64();
+    if (value->is_uint64()) return static_cast<std::int64_t>(value->get_uint64());
+    return std::nullopt;
+}
+
+bool flag_arg(const boost::json::object& args, std::string_view key) {
+    const auto* value = args.if_contains(key);
+    return value != nullptr && value->is_bool() && value->get_bool();
+}
+
+std::vector<std::string> strings_arg(const boost::json::object& args, std::string_view key) {
+    std::vector<std::string> values;
+    const auto* value = args.if_contains(key);
+    if (value == nullptr || !value->is_array()) return values;
+    for (const auto& item : value->get_array()) {
+        if (item.is_string()) values.emplace_back(item.get_string());
+    }
+    return values;
+}
+
 void Reply::ok(boost::json::value result) {
     if (answered_) return;
     answered_ = true;

@@ -17,12 +17,15 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/json/value.hpp>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace fw::control {
 
@@ -47,6 +50,13 @@ class Reply {
 
 using Handler =
     std::function<void(const Caller& caller, const boost::json::object& args, Reply reply)>;
+
+// A request's arguments as handlers read them: a missing key, or one holding another JSON type,
+// reads as absent ("", nullopt, false, no strings).
+std::string text_arg(const boost::json::object& args, std::string_view key);
+std::optional<std::int64_t> integer_arg(const boost::json::object& args, std::string_view key);
+bool flag_arg(const boost::json::object& args, std::string_view key);
+std::vector<std::string> strings_arg(const boost::json::object& args, std::string_view key);
 
 class Server {
   public:

@@ -14,9 +14,11 @@
 
 #include "daemon/core/log.hpp"
 #include "daemon/core/units.hpp"
-#include "daemon/orders/attachments.hpp"
+#include "daemon/orders/alarm_orders.hpp"
+#include "daemon/orders/control_commands.hpp"
 #include "daemon/orders/order_publisher.hpp"
 #include "daemon/orders/order_store.hpp"
+#include "daemon/orders/uploads.hpp"
 #include "daemon/store/post_when_durable.hpp"
 #include "daemon/store/sqlite_util.hpp"
 #include "daemon/workflow/commands.hpp"
@@ -30,17 +32,12 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 using workflow::Actor;
 using workflow::Command;
-using workflow::Event;
 using workflow::OrderState;
 using workflow::Outcome;
 using workflow::Role;
 
 constexpr std::string_view kInstance = "orders";
 constexpr auto kOverdueInterval = std::chrono::seconds(30);
-// A request carries at most 1 MiB; 512 KiB of bytes is 683 KiB of base64 plus the JSON around it.
-constexpr std::size_t kMaxUploadChunk = 512 * 1024;
-constexpr std::size_t kMaxOpenUploads = 8;
-constexpr auto kUploadExpiry = std::chrono::minutes(10);
 
 // The wall clock, and whether the kernel says it is synchronised (NTP, GPS, PTP).
 class SystemClock final : public workflow::Clock {
@@ -52,38 +49,28 @@ class SystemClock final : public workflow::Clock {
     }
 };
 
-std::string text_arg(const json::object& args, std::string_view key) {
-    const auto* value = args.if_contains(key);
-    if (value == nullptr || !value->is_string()) return "";
-    return std::string(value->as_string());
-}
-
-std::optional<std::int64_t> integer_arg(const json::object& args, std::string_view key) {
-    const auto* value = args.if_contains(key);
-    if (value == nullptr) return std::nullopt;
-    if (value->is_int64()) return value->as_int64();
-    if (value->is_uint64()) return static_cast<std::int64_t>(value->as_uint64());
-    return std::nullopt;
-}
-
-bool flag_arg(const json::object& args, std::string_view key) {
-    const auto* value = args.if_contains(key);
-    return value != nullptr && value->is_bool() && value->as_bool();
-}
-
-std::vector<std::string> strings_arg(const json::object& args, std::string_view key) {
-    std::vector<std::string> values;
-    const auto* value = args.if_contains(key);
-    if (value == nullptr || !value->is_array()) return values;
-    for (const auto& item : value->as_array()) {
-        if (item.is_string()) values.emplace_back(item.as_string());
-    }
-    return values;
-}
-
 std::string day_text(const rules::LocalTime& local) {
     return fmt::format("{:04}-{:02}-{:02}", local.year, local.month, local.day);
 }
+
+// workflow.publish_broker, else the first of mqtt.brokers; nullptr without brokers.
+const mqtt::BrokerConfig* publish_broker(const Config& config) {
+    const auto& brokers = config.mqtt.brokers;
+    if (brokers.empty()) return nullptr;
+    const mqtt::BrokerConfig* chosen = &brokers.front();
+    for (const auto& broker : brokers) {
+        if (broker.name == config.workflow.publish_broker) chosen = &broker;
+    }
+    return chosen;
+}
+
+std::string broker_text(const mqtt::BrokerConfig* broker) {
+    return broker != nullptr ? broker->name + " " + broker->uri : std::string();
+}
+
+// What to do once an action is decided (`decided`: the outcome or the workflow's refusal) and,
+// when accepted, written (`written`).
+using Then = std::function<void(const Result<Outcome>& decided, const Status& written)>;
 
 // An action waiting for its turn: the command, who asks, and what to do with the outcome.
 struct Action {
@@ -91,39 +78,18 @@ struct Action {
     Actor actor;
     std::string order_id;                        // empty for reports
     std::optional<std::int64_t> alarm_event_id;  // the alarm event that caused it
-    std::function<void(const Result<Outcome>& decided, const Status& written)> then;
-};
-
-// An alarm event as the order service needs it, from the listener or from the store at start.
-struct AlarmTrigger {
-    std::int64_t id = 0;
-    std::string rule_id;
-    std::string rule_version;
-    std::string equipment;
-    std::string area;
-    bool activate = false;
-    bool escalation = false;
-    std::string detail;
-    std::optional<double> value;
-};
-
-struct Upload {
-    uid_t uid = 0;
-    std::string name;
-    std::string data;
-    std::chrono::steady_clock::time_point touched;
+    Then then;
 };
 
 }  // namespace
 
 struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
     Impl(asio::io_context& core_context, store::Writer& store_writer, const Config& initial,
-         control::Server* control_server, AlarmHooks hooks, const workflow::Clock* given_clock)
+         control::Server* control_server, const workflow::Clock* given_clock)
         : core(core_context),
           writer(store_writer),
           config(initial),
           control(control_server),
-          alarms(std::move(hooks)),
           clock(given_clock != nullptr ? given_clock : &system_clock),
           origin(workflow::origin_of(initial.gateway.site, initial.gateway.node)),
           event_writer(origin, 1),
@@ -149,10 +115,7 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
             return [weak, method](const control::Caller& caller, const json::object& args,
                                   control::Reply reply) {
                 auto self = weak.lock();
-                if (!self) {
-                    reply.error("work orders are not running (daemon stopping)");
-                    return;
-                }
+                if (!self) return reply.error("work orders are not running (daemon stopping)");
                 ((*self).*method)(caller, args, std::move(reply));
             };
         };
@@ -164,22 +127,21 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
 
     // Subscribed before the alarm service starts, so no durable alarm event goes unheard; those
     // arriving before start() wait for the orders to be loaded.
-    void subscribe_alarms() {
-        if (!alarms.subscribe) return;
-        std::weak_ptr<Impl> weak = weak_from_this();
-        alarms.subscribe([weak](const std::vector<alarms::StoredAlarmEvent>& events) {
-            if (auto self = weak.lock()) self->on_alarm_events(events);
-        });
+    void subscribe(alarms::AlarmService& alarm_service) {
+        alarm_service.add_listener(
+            [weak = weak_from_this()](const std::vector<alarms::StoredAlarmEvent>& events) {
+                if (auto self = weak.lock()) self->on_alarm_events(events);
+            });
     }
 
     void start() {
         StoredOrders stored;
-        std::vector<AlarmEventRow> missed;
+        std::vector<alarms::StoredAlarmEvent> missed;
         {
             auto connection = store::detail::open_store_file(
                 config.store.path, store::detail::OpenMode::read_only, false);
             stored = load_orders(connection.get());
-            missed = load_alarm_events_after(connection.get(), stored.last_alarm_event_id);
+            missed = alarms::load_alarm_events_after(connection.get(), stored.last_alarm_event_id);
         }
         for (const auto& row : stored.unreadable) {
             log_error(kInstance,
@@ -205,17 +167,11 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         if (!missed.empty()) {
             log_info(kInstance, "catching up with {} alarm event(s) stored since the last run",
                      missed.size());
-            std::vector<AlarmTrigger> triggers;
-            for (const auto& row : missed) {
-                triggers.push_back({row.id, row.rule_id, row.rule_version, row.equipment, row.area,
-                                    row.action == "activate", row.escalation, row.detail,
-                                    row.value});
-            }
-            take_alarm_triggers(std::move(triggers));
+            take_alarm_events(missed);
         }
         started = true;
         // Alarm events heard while loading: the ids already caught up with are skipped.
-        take_alarm_triggers(std::exchange(early_triggers, {}));
+        take_alarm_events(std::exchange(early_alarm_events, {}));
         schedule_overdue();
     }
 
@@ -229,13 +185,9 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
             retiring.push_back(std::async(std::launch::async,
                                           [old = std::move(publisher)]() mutable { old.reset(); }));
         }
-        const auto& brokers = config.mqtt.brokers;
-        if (brokers.empty()) return;
-        const mqtt::BrokerConfig* chosen = &brokers.front();
-        for (const auto& broker : brokers) {
-            if (broker.name == config.workflow.publish_broker) chosen = &broker;
-        }
-        publisher_broker = chosen->name + " " + chosen->uri;
+        const auto* chosen = publish_broker(config);
+        if (chosen == nullptr) return;
+        publisher_broker = broker_text(chosen);
         topic_root = order_topic_root(config.gateway.site, config.gateway.node);
         publisher = std::make_unique<OrderPublisher>(*chosen);
         publisher->start();
@@ -261,15 +213,7 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         config.gateway.node = gateway.node;
         config.store = store_config;
         if (config.gateway.timezone != previous_zone) load_zone();
-        std::string broker_now;
-        if (!config.mqtt.brokers.empty()) {
-            const mqtt::BrokerConfig* chosen = &config.mqtt.brokers.front();
-            for (const auto& broker : config.mqtt.brokers) {
-                if (broker.name == config.workflow.publish_broker) chosen = &broker;
-            }
-            broker_now = chosen->name + " " + chosen->uri;
-        }
-        if (broker_now != previous_broker) {
+        if (broker_text(publish_broker(config)) != previous_broker) {
             publisher_broker.clear();
             start_publisher();
             for (const auto& [id, state] : index.states) publish(state);
@@ -329,67 +273,77 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         }
 
         auto scratch = std::make_shared<workflow::EventWriter>(event_writer);
-        auto outcome = std::make_shared<Result<Outcome>>(workflow::handle(
+        auto decided = std::make_shared<Result<Outcome>>(workflow::handle(
             action.command, action.actor, state, head,
             workflow::HandlerContext{config.workflow, *clock, *scratch, anonymity_key}));
-        if (!*outcome) {
+        if (!*decided) {
             ++stats.actions_refused;
             if (action.alarm_event_id) {
                 log_warning(kInstance, "alarm event {}: {} refused: {}", *action.alarm_event_id,
-                            workflow::command_name(action.command), outcome->error());
-                write_alarm_cursor_only(*action.alarm_event_id, std::move(action.then), outcome);
+                            workflow::command_name(action.command), decided->error());
+                write_alarm_cursor_only(*action.alarm_event_id,
+                                        [decided, then = action.then](const Status& written) {
+                                            then(*decided, written);
+                                        });
                 return;
             }
-            action.then(*outcome, Status());
+            action.then(*decided, Status());
             finish_operation();
             return;
         }
 
+        const Outcome& outcome = **decided;
         EventBatch batch;
-        batch.events = (*outcome)->events;
+        batch.events = outcome.events;
         batch.cursor = {origin, scratch->next_sequence(), scratch->last_hlc()};
         batch.day_counter = counter;
         batch.alarm_event_id = action.alarm_event_id;
         batch.queued_ms = clock->now().ms;
-        auto then = std::make_shared<decltype(action.then)>(std::move(action.then));
-        const auto alarm_event_id = action.alarm_event_id;
+        const Written written{scratch, decided, counter, action.alarm_event_id};
         store::post_when_durable(
             writer, core, weak_from_this(),
             [batch = std::move(batch)](sqlite3* db) { write_event_batch(db, batch); },
-            [scratch, outcome, then, counter, alarm_event_id](Impl& self, const Status& written) {
-                self.on_written(*scratch, **outcome, counter, alarm_event_id, written);
-                (*then)(*outcome, written);
+            [written, then = std::move(action.then)](Impl& self, const Status& durable) {
+                self.on_written(written, durable);
+                then(*written.decided, durable);
                 self.finish_operation();
             });
     }
 
+    // Moves the alarm cursor past an event that changes no order; `then` runs once written.
     void write_alarm_cursor_only(std::int64_t alarm_event_id,
-                                 std::function<void(const Result<Outcome>&, const Status&)> then,
-                                 std::shared_ptr<Result<Outcome>> outcome) {
+                                 std::function<void(const Status& written)> then = {}) {
         store::post_when_durable(
             writer, core, weak_from_this(),
             [alarm_event_id](sqlite3* db) { orders::write_alarm_cursor(db, alarm_event_id); },
-            [then = std::move(then), outcome, alarm_event_id](Impl& self, const Status& written) {
+            [then = std::move(then), alarm_event_id](Impl& self, const Status& written) {
                 if (written) self.alarm_cursor = std::max(self.alarm_cursor, alarm_event_id);
-                if (then) then(*outcome, written);
+                if (then) then(written);
                 self.finish_operation();
             });
     }
 
-    void on_written(
-        const workflow::EventWriter& scratch, const Outcome& outcome,
-        const std::optional<std::pair<std::pair<std::string, std::string>, std::uint32_t>>& counter,
-        std::optional<std::int64_t> alarm_event_id, const Status& written) {
-        if (!written) {
+    // An accepted action on its way to the store, and what its writing changes once durable.
+    struct Written {
+        std::shared_ptr<workflow::EventWriter> scratch;
+        std::shared_ptr<Result<Outcome>> decided;
+        std::optional<std::pair<std::pair<std::string, std::string>, std::uint32_t>> counter;
+        std::optional<std::int64_t> alarm_event_id;
+    };
+
+    void on_written(const Written& action, const Status& durable) {
+        if (!durable) {
             ++stats.write_failures;
-            log_error(kInstance, "an order action was not stored: {}", written.error());
+            log_error(kInstance, "an order action was not stored: {}", durable.error());
             return;
         }
+        const Outcome& outcome = **action.decided;
         ++stats.actions_written;
-        event_writer = scratch;
-        if (counter)
+        event_writer = *action.scratch;
+        if (const auto& counter = action.counter) {
             day_counters[counter->first] = std::max(day_counters[counter->first], counter->second);
-        if (alarm_event_id) alarm_cursor = std::max(alarm_cursor, *alarm_event_id);
+        }
+        if (action.alarm_event_id) alarm_cursor = std::max(alarm_cursor, *action.alarm_event_id);
         const std::string& id = outcome.state.id;
         auto& events = index.events_by_order[id];
         events.insert(events.end(), outcome.events.begin(), outcome.events.end());
@@ -454,116 +408,44 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
     // --- alarms ---
 
     void on_alarm_events(const std::vector<alarms::StoredAlarmEvent>& events) {
-        std::vector<AlarmTrigger> triggers;
-        for (const auto& stored : events) {
-            const auto& event = stored.event;
-            std::optional<double> value;
-            if (!std::isnan(event.value)) value = event.value;
-            triggers.push_back({stored.id, event.rule_id, event.rule_version, event.equipment,
-                                event.area, event.action == rules::AlarmAction::activate,
-                                event.escalation, event.detail, value});
-        }
         if (!started) {
-            early_triggers.insert(early_triggers.end(), triggers.begin(), triggers.end());
+            early_alarm_events.insert(early_alarm_events.end(), events.begin(), events.end());
             return;
         }
-        take_alarm_triggers(std::move(triggers));
+        take_alarm_events(events);
     }
 
-    void take_alarm_triggers(std::vector<AlarmTrigger> triggers) {
+    void take_alarm_events(const std::vector<alarms::StoredAlarmEvent>& events) {
         std::int64_t last_ignored = 0;
         bool last_is_action = false;
-        for (auto& trigger : triggers) {
-            if (trigger.id <= alarm_seen) continue;  // already queued or written
-            alarm_seen = trigger.id;
-            if (!trigger.activate) {
-                last_ignored = trigger.id;
+        for (const auto& stored : events) {
+            if (stored.id <= alarm_seen) continue;  // already queued or written
+            alarm_seen = stored.id;
+            if (stored.event.action != rules::AlarmAction::activate) {
+                last_ignored = stored.id;
                 last_is_action = false;
                 continue;
             }
-            enqueue([this, trigger = std::move(trigger)] { run_alarm(trigger); });
+            enqueue([this, stored] { run_alarm(stored); });
             last_is_action = true;
         }
         // Events that cause nothing still move the cursor, so a restart does not re-read them.
         if (last_ignored > 0 && !last_is_action) {
-            enqueue([this, last_ignored] {
-                write_alarm_cursor_only(last_ignored, nullptr,
-                                        std::make_shared<Result<Outcome>>(Error{"no action"}));
-            });
+            enqueue([this, last_ignored] { write_alarm_cursor_only(last_ignored); });
         }
     }
 
     // Decided when its turn comes, on the orders as they are then.
-    void run_alarm(const AlarmTrigger& trigger) {
-        const rules::RuleInfo* rule =
-            alarms.find_rule ? alarms.find_rule(trigger.rule_id) : nullptr;
-        const auto skip = [&] {
-            write_alarm_cursor_only(trigger.id, nullptr,
-                                    std::make_shared<Result<Outcome>>(Error{"no action"}));
-        };
-        if (rule == nullptr) return skip();
-        const auto& rule_config = rule->config;
-        const std::string area = !trigger.area.empty() ? trigger.area : [&] {
-            const auto* equipment = config.find_equipment(trigger.equipment);
-            return equipment ? equipment->area : std::string();
-        }();
-        const std::string what =
-            rule_config.description.empty() ? rule_config.id : rule_config.description;
-        const std::string description = trigger.value ? fmt::format("{}: {} (value {:.4g})", what,
-                                                                    trigger.detail, *trigger.value)
-                                                      : fmt::format("{}: {}", what, trigger.detail);
-        const workflow::RuleSource source{
-            trigger.rule_id, trigger.rule_version.empty() ? rule->version : trigger.rule_version};
-        const auto all = index.all();
-        Action action;
-        action.actor = Actor::system();
-        action.alarm_event_id = trigger.id;
-        action.then = [](const Result<Outcome>&, const Status&) {};
-        if (trigger.escalation || rule_config.kind == rules::RuleKind::recurrence) {
-            const std::string hazard_type =
-                !rule_config.hazard_type.empty()
-                    ? rule_config.hazard_type
-                    : (rule_config.hazard ? rule_config.hazard->type : "");
-            if (const auto target =
-                    workflow::order_to_escalate(all, trigger.equipment, hazard_type)) {
-                action.order_id = *target;
-                action.command = workflow::EscalateCommand{
-                    fmt::format("recurrence rule {}: {}", trigger.rule_id, trigger.detail),
-                    trigger.rule_id};
-            } else {
-                workflow::ReportCommand report;
-                report.equipment = trigger.equipment;
-                report.area = area;
-                report.hazard_type = hazard_type;
-                report.risk = workflow::Risk::red;
-                report.title = rule_config.hazard && !rule_config.hazard->title.empty()
-                                   ? rule_config.hazard->title
-                                   : "";
-                report.description = description;
-                report.rule = source;
-                action.command = std::move(report);
-            }
-        } else if (rule_config.hazard) {
-            if (const auto open =
-                    workflow::open_order_for_activation(all, trigger.rule_id, trigger.equipment)) {
-                action.order_id = *open;
-                action.command = workflow::RecordOccurrenceCommand{source};
-            } else {
-                workflow::ReportCommand report;
-                report.equipment = trigger.equipment;
-                report.area = area;
-                report.hazard_type = rule_config.hazard->type;
-                report.risk = rule_config.hazard->risk;
-                report.title = rule_config.hazard->title;
-                report.description = description;
-                report.rule = source;
-                action.command = std::move(report);
-                ++stats.orders_from_alarms;
-            }
-        } else {
-            return skip();
+    void run_alarm(const alarms::StoredAlarmEvent& stored) {
+        auto decided = order_action_for_alarm(stored, index.all(), config);
+        if (!decided) return write_alarm_cursor_only(stored.id);
+        if (!stored.event.escalation &&
+            std::holds_alternative<workflow::ReportCommand>(decided->command)) {
+            ++stats.orders_from_alarms;
         }
-        run_action(std::move(action));
+        run_action(Action{std::move(decided->command), Actor::system(),
+                          std::move(decided->order_id), stored.id,
+                          [](const Result<Outcome>&, const Status&) {}});
     }
 
     // --- overdue ---
@@ -583,36 +465,21 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
     void check_overdue() {
         for (const auto& due : workflow::overdue_steps(index.all(), clock->now().ms)) {
             if (!overdue_queued.insert({due.order_id, due.step_index}).second) continue;
-            Action action;
-            action.command = workflow::MarkOverdueCommand{due.step_index};
-            action.actor = Actor::system();
-            action.order_id = due.order_id;
-            action.then = [this, key = std::make_pair(due.order_id, due.step_index)](
-                              const Result<Outcome>& outcome, const Status& written) {
-                overdue_queued.erase(key);
-                if (!outcome) {
-                    log_debug(kInstance, "overdue mark skipped: {}", outcome.error());
-                } else if (written) {
-                    ++stats.overdue_marked;
-                }
-            };
-            submit(std::move(action));
+            submit(Action{workflow::MarkOverdueCommand{due.step_index}, Actor::system(),
+                          due.order_id, std::nullopt,
+                          [this, key = std::make_pair(due.order_id, due.step_index)](
+                              const Result<Outcome>& decided, const Status& written) {
+                              overdue_queued.erase(key);
+                              if (!decided) {
+                                  log_debug(kInstance, "overdue mark skipped: {}", decided.error());
+                              } else if (written) {
+                                  ++stats.overdue_marked;
+                              }
+                          }});
         }
     }
 
-    // --- control commands ---
-
-    std::optional<Actor> actor_for(const control::Caller& caller, control::Reply& reply) {
-        if (const auto* user = config.workflow.find_user_by_uid(caller.uid)) {
-            return Actor::from_user(*user);
-        }
-        reply.error(fmt::format(
-            "uid {} ({}) is not a floorwatch user: add it to workflow.users in {}, e.g. "
-            "'- {{name: {}, uid: {}, roles: technician}}', and reload floorwatchd (SIGHUP)",
-            caller.uid, caller.user, config.source_path.empty() ? "the config" : config.source_path,
-            caller.user.starts_with("uid:") ? std::string("name") : caller.user, caller.uid));
-        return std::nullopt;
-    }
+    // --- control commands (parsed in control_commands.cpp) ---
 
     bool ready(control::Reply& reply) {
         if (started && !stopping) return true;
@@ -621,192 +488,49 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         return false;
     }
 
-    // Attachment hashes -> stored attachments, or the reason one is unknown.
-    std::optional<std::string> resolve_attachments(const std::vector<std::string>& hashes,
-                                                   std::vector<workflow::Attachment>& out) {
-        for (const auto& hash : hashes) {
-            const auto it = attachments.find(hash);
-            if (it == attachments.end()) {
-                return fmt::format("attachment {} is not in the store; upload it first", hash);
-            }
-            out.push_back(it->second);
-        }
-        return std::nullopt;
-    }
-
-    std::function<void(const Result<Outcome>&, const Status&)> replying(control::Reply reply) {
-        return [reply](const Result<Outcome>& outcome, const Status& written) mutable {
-            if (!outcome) return reply.error(outcome.error());
+    static Then replying(control::Reply reply) {
+        return [reply](const Result<Outcome>& decided, const Status& written) mutable {
+            if (!decided) return reply.error(decided.error());
             if (!written) return reply.error("not stored: " + written.error());
-            json::array events;
-            for (const auto& event : outcome->events)
-                events.push_back(json::value(event.id.to_string()));
-            json::array notices;
-            for (const auto& notice : outcome->notices)
-                notices.push_back(json::value(notice.message));
-            reply.ok(json::object{{"order", workflow::order_view(outcome->state)},
-                                  {"events", std::move(events)},
-                                  {"notices", std::move(notices)}});
+            reply.ok(outcome_json(*decided));
         };
     }
 
     void on_report(const control::Caller& caller, const json::object& args, control::Reply reply) {
         if (!ready(reply)) return;
-        auto actor = actor_for(caller, reply);
-        if (!actor) return;
-        workflow::ReportCommand report;
-        report.equipment = text_arg(args, "equipment");
-        report.area = text_arg(args, "area");
-        if (!report.equipment.empty()) {
-            const auto* equipment = config.find_equipment(report.equipment);
-            if (equipment == nullptr) {
-                std::vector<std::string> known;
-                for (const auto& item : config.equipment) known.push_back(item.id);
-                return reply.error(fmt::format("unknown equipment '{}' (known: {})",
-                                               report.equipment, fmt::join(known, ", ")));
-            }
-            if (report.area.empty()) report.area = equipment->area;
-            if (report.area != equipment->area) {
-                return reply.error(fmt::format("{} is in area {}, not {}", report.equipment,
-                                               equipment->area, report.area));
-            }
-        } else if (!report.area.empty()) {
-            std::set<std::string> areas;
-            for (const auto& item : config.equipment) areas.insert(item.area);
-            if (!areas.contains(report.area)) {
-                return reply.error(fmt::format("unknown area '{}' (areas: {})", report.area,
-                                               fmt::join(areas, ", ")));
-            }
-        }
-        report.hazard_type = text_arg(args, "hazard_type");
-        const std::string risk = text_arg(args, "risk");
-        if (!risk.empty()) {
-            const auto parsed = workflow::risk_from_name(risk);
-            if (!parsed)
-                return reply.error(fmt::format("unknown risk '{}' (low, medium, high, red)", risk));
-            report.risk = *parsed;
-        }
-        report.title = text_arg(args, "title");
-        report.description = text_arg(args, "description");
-        report.immediate_measures = text_arg(args, "immediate_measures");
-        report.anonymous = flag_arg(args, "anonymous");
-        if (auto problem =
-                resolve_attachments(strings_arg(args, "attachments"), report.attachments)) {
-            return reply.error(*problem);
-        }
-        submit(Action{std::move(report), *actor, "", std::nullopt, replying(std::move(reply))});
+        auto actor = actor_for(caller, config);
+        if (!actor) return reply.error(actor.error());
+        auto report = parse_report(args, config, attachments);
+        if (!report) return reply.error(report.error());
+        submit(Action{std::move(*report), std::move(*actor), "", std::nullopt,
+                      replying(std::move(reply))});
     }
 
     void on_act(const control::Caller& caller, const json::object& args, control::Reply reply) {
         if (!ready(reply)) return;
-        auto actor = actor_for(caller, reply);
-        if (!actor) return;
-        const std::string reference = text_arg(args, "order");
+        auto actor = actor_for(caller, config);
+        if (!actor) return reply.error(actor.error());
+        const std::string reference = control::text_arg(args, "order");
         const OrderState* order = index.find(reference);
         if (order == nullptr) {
             return reply.error(
                 fmt::format("no order '{}' (floorwatch orders list shows them)", reference));
         }
-        const std::string verb = text_arg(args, "action");
-        const std::string reason = text_arg(args, "reason");
-        const std::string note = text_arg(args, "note");
-        const auto deadline = integer_arg(args, "deadline_ms");
-        Command command;
-        if (verb == "approve") {
-            command = workflow::ApproveCommand{};
-        } else if (verb == "dismiss") {
-            const std::string kind_name = text_arg(args, "kind");
-            const auto kind =
-                workflow::dismiss_kind_from_name(kind_name.empty() ? "false_alarm" : kind_name);
-            if (!kind)
-                return reply.error(
-                    fmt::format("unknown dismissal kind '{}' (false_alarm, duplicate)", kind_name));
-            command = workflow::DismissCommand{*kind, reason};
-        } else if (verb == "assign") {
-            command = workflow::AssignCommand{text_arg(args, "assignee"), deadline};
-        } else if (verb == "reassign") {
-            command = workflow::ReassignCommand{text_arg(args, "assignee"), deadline, reason};
-        } else if (verb == "submit") {
-            workflow::SubmitCommand submit_command{note, {}};
-            if (auto problem = resolve_attachments(strings_arg(args, "attachments"),
-                                                   submit_command.attachments)) {
-                return reply.error(*problem);
-            }
-            command = std::move(submit_command);
-        } else if (verb == "accept") {
-            command = workflow::AcceptCommand{note};
-        } else if (verb == "reject") {
-            command = workflow::RejectCommand{reason, deadline};
-        } else if (verb == "escalate") {
-            command = workflow::EscalateCommand{reason, ""};
-        } else {
-            return reply.error(fmt::format(
-                "unknown action '{}' (approve, dismiss, assign, reassign, submit, accept, reject, "
-                "escalate)",
-                verb));
-        }
-        submit(Action{std::move(command), *actor, order->id, std::nullopt,
+        auto command = parse_action(args, attachments);
+        if (!command) return reply.error(command.error());
+        submit(Action{std::move(*command), std::move(*actor), order->id, std::nullopt,
                       replying(std::move(reply))});
     }
 
     void on_upload(const control::Caller& caller, const json::object& args, control::Reply reply) {
         if (!ready(reply)) return;
-        auto actor = actor_for(caller, reply);
-        if (!actor) return;
-        const auto now = std::chrono::steady_clock::now();
-        std::erase_if(
-            uploads, [&](const auto& entry) { return now - entry.second.touched > kUploadExpiry; });
-        const auto chunk = base64_decode(text_arg(args, "data"));
-        if (!chunk) return reply.error("attachment data is not base64");
-        if (chunk->size() > kMaxUploadChunk) {
-            return reply.error(
-                fmt::format("send attachments in chunks of at most {} bytes", kMaxUploadChunk));
-        }
-        std::string id = text_arg(args, "upload");
-        if (id.empty()) {
-            if (uploads.size() >= kMaxOpenUploads) {
-                return reply.error("too many uploads in progress; try again in a minute");
-            }
-            id = fmt::format("u{}", ++upload_counter);
-            const std::string name = text_arg(args, "name");
-            uploads[id] =
-                Upload{caller.uid, name.empty() ? std::string("attachment") : name, "", now};
-        }
-        const auto it = uploads.find(id);
-        if (it == uploads.end() || it->second.uid != caller.uid) {
-            return reply.error(
-                fmt::format("no upload '{}' in progress (expired after 10 minutes?)", id));
-        }
-        Upload& upload = it->second;
-        upload.touched = now;
-        upload.data += *chunk;
-        const auto& limits = config.workflow.attachments;
-        if (upload.data.size() > limits.max_size) {
-            const std::string too_large =
-                fmt::format("{} is larger than {} bytes (workflow.attachments.max_size)",
-                            upload.name, limits.max_size);
-            uploads.erase(it);
-            return reply.error(too_large);
-        }
-        if (!flag_arg(args, "last")) return reply.ok(json::object{{"upload", id}});
-
-        AttachmentUpload stored;
-        stored.data = std::move(upload.data);
-        stored.attachment.name = upload.name;
-        uploads.erase(it);
-        if (stored.data.empty()) return reply.error("the attachment is empty");
-        stored.attachment.media_type = sniff_media_type(stored.data);
-        if (std::ranges::find(limits.allowed_types, stored.attachment.media_type) ==
-            limits.allowed_types.end()) {
-            return reply.error(
-                fmt::format("{} is {}; accepted types are {} (workflow.attachments.types)",
-                            stored.attachment.name,
-                            stored.attachment.media_type.empty() ? std::string("of an unknown type")
-                                                                 : stored.attachment.media_type,
-                            limits.types));
-        }
-        stored.attachment.size = stored.data.size();
-        stored.attachment.sha256 = workflow::sha256_hex(stored.data);
+        auto actor = actor_for(caller, config);
+        if (!actor) return reply.error(actor.error());
+        auto progress = uploads.add(caller, args, config.workflow.attachments,
+                                    std::chrono::steady_clock::now());
+        if (!progress) return reply.error(progress.error());
+        if (!progress->finished) return reply.ok(json::object{{"upload", progress->upload_id}});
+        AttachmentUpload stored = std::move(*progress->finished);
         stored.uploaded_by = actor->user;
         stored.uploaded_ms = clock->now().ms;
         enqueue([this, stored = std::move(stored), reply = std::move(reply)]() mutable {
@@ -833,52 +557,11 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
     void on_incident(const control::Caller& caller, const json::object& args,
                      control::Reply reply) {
         if (!ready(reply)) return;
-        auto actor = actor_for(caller, reply);
-        if (!actor) return;
-        if (!actor->holds(Role::safety) && !actor->holds(Role::manager) &&
-            !actor->holds(Role::admin)) {
-            return reply.error(fmt::format(
-                "{} may not record incidents or hours: that needs safety, manager or admin",
-                actor->user));
-        }
-        IncidentRecord record;
-        record.kind = text_arg(args, "kind");
-        record.area = text_arg(args, "area");
-        record.description = text_arg(args, "description");
-        record.recorded_by = actor->user;
-        record.recorded_ms = clock->now().ms;
-        const auto at = integer_arg(args, "at_ms");
-        if (record.kind == "incident") {
-            if (record.description.empty())
-                return reply.error("describe the incident (--description)");
-            record.at_ms = at.value_or(record.recorded_ms);
-            record.until_ms = record.at_ms;
-        } else if (record.kind == "hours") {
-            const auto until = integer_arg(args, "until_ms");
-            const auto* hours = args.if_contains("hours");
-            if (!at || !until || *until <= *at) {
-                return reply.error(
-                    "hours worked need a period: --since TIME --until TIME, since before until");
-            }
-            if (hours == nullptr || !hours->is_number() || hours->to_number<double>() <= 0) {
-                return reply.error("hours worked need --hours N, more than 0");
-            }
-            record.at_ms = *at;
-            record.until_ms = *until;
-            record.hours = hours->to_number<double>();
-        } else {
-            return reply.error(
-                fmt::format("unknown record kind '{}' (incident, hours)", record.kind));
-        }
-        if (!record.area.empty()) {
-            std::set<std::string> areas;
-            for (const auto& item : config.equipment) areas.insert(item.area);
-            if (!areas.contains(record.area)) {
-                return reply.error(fmt::format("unknown area '{}' (areas: {})", record.area,
-                                               fmt::join(areas, ", ")));
-            }
-        }
-        enqueue([this, record = std::move(record), reply = std::move(reply)]() mutable {
+        auto actor = actor_for(caller, config);
+        if (!actor) return reply.error(actor.error());
+        auto record = parse_incident(args, *actor, config, clock->now().ms);
+        if (!record) return reply.error(record.error());
+        enqueue([this, record = std::move(*record), reply = std::move(reply)]() mutable {
             store::post_when_durable(
                 writer, core, weak_from_this(),
                 [record](sqlite3* db) { write_incident(db, record); },
@@ -898,7 +581,6 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
     store::Writer& writer;
     Config config;
     control::Server* control;
-    AlarmHooks alarms;
     SystemClock system_clock;
     const workflow::Clock* clock;
     std::string origin;
@@ -907,19 +589,18 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
     workflow::EventWriter event_writer;
     std::string anonymity_key;
     DayCounters day_counters;
-    std::map<std::string, workflow::Attachment, std::less<>> attachments;
+    AttachmentIndex attachments;
     OrderIndex index;
     std::int64_t alarm_cursor = 0;  // durable
     std::int64_t alarm_seen = 0;    // queued or durable
-    std::vector<AlarmTrigger> early_triggers;
+    std::vector<alarms::StoredAlarmEvent> early_alarm_events;
 
     std::deque<std::function<void()>> queue;
     bool busy = false;
     bool started = false;
     bool stopping = false;
     std::set<std::pair<std::string, std::uint32_t>> overdue_queued;
-    std::map<std::string, Upload> uploads;
-    std::uint64_t upload_counter = 0;
+    Uploads uploads;
 
     std::unique_ptr<OrderPublisher> publisher;
 
@@ -939,17 +620,12 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
 };
 
 OrderService::OrderService(asio::io_context& core, store::Writer& writer, const Config& config,
-                           control::Server* control, AlarmHooks alarms,
+                           control::Server* control, alarms::AlarmService* alarms,
                            const workflow::Clock* clock)
-    : impl_(std::make_shared<Impl>(core, writer, config, control, std::move(alarms), clock)) {
+    : impl_(std::make_shared<Impl>(core, writer, config, control, clock)) {
     impl_->register_commands();
-    impl_->subscribe_alarms();
+    if (alarms != nullptr) impl_->subscribe(*alarms);
 }
-
-OrderService::OrderService(asio::io_context& core, store::Writer& writer, const Config& config,
-                           control::Server* control, alarms::AlarmService* alarms)
-    : OrderService(core, writer, config, control,
-                   alarms != nullptr ? alarm_hooks(*alarms) : AlarmHooks{}, nullptr) {}
 
 OrderService::~OrderService() {
     impl_->stop();

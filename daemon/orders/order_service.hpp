@@ -18,7 +18,6 @@
 
 #include <boost/asio/io_context.hpp>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,18 +27,8 @@
 #include "daemon/control/control.hpp"
 #include "daemon/store/store.hpp"
 #include "daemon/workflow/hlc.hpp"
-#include "rules/engine.hpp"
 
 namespace fw::orders {
-
-// The alarm side as the order service needs it; AlarmService provides both.
-struct AlarmHooks {
-    // Registers the listener for durable alarm events.
-    std::function<void(alarms::AlarmListener)> subscribe;
-    // The running rule with this id (its hazard block and version), or nullptr.
-    std::function<const rules::RuleInfo*(std::string_view rule_id)> find_rule;
-};
-AlarmHooks alarm_hooks(alarms::AlarmService& service);
 
 struct OrderServiceStats {
     std::size_t orders = 0;
@@ -48,20 +37,19 @@ struct OrderServiceStats {
     std::uint64_t actions_written = 0;
     std::uint64_t actions_refused = 0;
     std::uint64_t write_failures = 0;
-    std::uint64_t orders_from_alarms = 0;
+    std::uint64_t orders_from_alarms = 0;  // new orders opened by alarms, counted once durable
     std::int64_t last_alarm_event_id = 0;
 };
 
 class OrderService {
   public:
-    // Registers the order commands on `control` when given. `clock`: the wall clock the workflow
-    // reads (nullptr: the system clock, with NTP synchronisation from the kernel).
+    // Registers the order commands on `control` and listens to the durable events of `alarms`
+    // when given (nullptr: no automatic orders; tests feed on_alarm_events). `clock`: the wall
+    // clock the workflow reads (nullptr: the system clock, with NTP synchronisation from the
+    // kernel).
     OrderService(boost::asio::io_context& core, store::Writer& writer, const Config& config,
-                 control::Server* control, AlarmHooks alarms,
+                 control::Server* control, alarms::AlarmService* alarms,
                  const workflow::Clock* clock = nullptr);
-    // The daemon's form: hooks from the AlarmService (may be nullptr: no automatic orders).
-    OrderService(boost::asio::io_context& core, store::Writer& writer, const Config& config,
-                 control::Server* control, alarms::AlarmService* alarms);
     ~OrderService();
     OrderService(const OrderService&) = delete;
     OrderService& operator=(const OrderService&) = delete;
@@ -85,6 +73,7 @@ class OrderService {
     OrderServiceStats stats() const;
 
   private:
+    // Callbacks hold weak pointers to it (store/post_when_durable.hpp: the lifetime idiom).
     struct Impl;
     std::shared_ptr<Impl> impl_;
 };

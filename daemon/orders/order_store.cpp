@@ -340,21 +340,4 @@ std::vector<IncidentRecord> load_incidents(sqlite3* db) {
     return records;
 }
 
-std::vector<AlarmEventRow> load_alarm_events_after(sqlite3* db, std::int64_t after_id) {
-    Statement statement(db,
-                        "SELECT id, rule_id, rule_version, equipment, area, action, escalation, "
-                        "time_ms, detail, value FROM alarm_events WHERE id > ?1 ORDER BY id");
-    statement.bind(1, after_id);
-    std::vector<AlarmEventRow> rows;
-    while (next_row(db, statement)) {
-        rows.push_back(
-            {statement.column_int64(0), statement.column_text(1), statement.column_text(2),
-             statement.column_text(3), statement.column_text(4), statement.column_text(5),
-             statement.column_int64(6) != 0, statement.column_int64(7), statement.column_text(8),
-             statement.column_is_null(9) ? std::nullopt
-                                         : std::optional<double>(statement.column_double(9))});
-    }
-    return rows;
-}
-
 }  // namespace fw::orders

@@ -105,19 +105,4 @@ struct IncidentRecord {
 void write_incident(sqlite3* db, const IncidentRecord& record);
 std::vector<IncidentRecord> load_incidents(sqlite3* db);
 
-// The alarm events after `after_id`, oldest first (the daemon's catch-up at start).
-struct AlarmEventRow {
-    std::int64_t id = 0;
-    std::string rule_id;
-    std::string rule_version;
-    std::string equipment;
-    std::string area;
-    std::string action;
-    bool escalation = false;
-    std::int64_t time_ms = 0;
-    std::string detail;
-    std::optional<double> value;
-};
-std::vector<AlarmEventRow> load_alarm_events_after(sqlite3* db, std::int64_t after_id);
-
 }  // namespace fw::orders

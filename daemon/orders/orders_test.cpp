@@ -1,5 +1,5 @@
-// fw::orders: attachment encoding and sniffing, the store round trip, the reports against a
-// hand-computed fixture, and the order service on a real store and control socket.
+// fw::orders: attachment encoding and sniffing, and the order service on a real store: orders
+// from alarms (listener and catch-up at start), occurrences, escalation, overdue, restarts.
 #include <doctest/doctest.h>
 
 #include "daemon/orders/attachments.hpp"
@@ -32,6 +32,7 @@ TEST_CASE("the media type comes from the bytes, not the name") {
 #include <boost/asio/io_context.hpp>
 #include <filesystem>
 
+#include "daemon/alarms/alarm_store.hpp"
 #include "daemon/orders/order_service.hpp"
 #include "daemon/orders/order_store.hpp"
 #include "daemon/store/sqlite_util.hpp"
@@ -45,10 +46,23 @@ using fw::workflow::ManualClock;
 
 constexpr std::int64_t kStart = 1795000000000;  // 2026-11-18 07:06:40 UTC
 
+// The rules behind the alarm events: a vibration rule with a hazard block and a recurrence rule
+// counting vibration hazards. Each event carries its rule's hazard, as the engine's do.
+fw::rules::RuleHazard hazard_of(const std::string& rule) {
+    if (rule == "press2-vibration") {
+        return {"",
+                fw::rules::HazardConfig{"vibration", fw::rules::Risk::medium, "Press 2 vibration"},
+                ""};
+    }
+    if (rule == "vibration-again") return {"", std::nullopt, "vibration"};
+    return {"a rule without a hazard block", std::nullopt, ""};
+}
+
 StoredAlarmEvent alarm(std::int64_t id, std::string rule, AlarmAction action,
                        bool escalation = false) {
     StoredAlarmEvent stored;
     stored.id = id;
+    stored.event.rule_hazard = hazard_of(rule);
     stored.event.rule_id = std::move(rule);
     stored.event.rule_version = "00112233aabbccdd";
     stored.event.equipment = "press-2";
@@ -66,32 +80,19 @@ struct Plant {
     ManualClock clock{kStart};
     boost::asio::io_context core;
     std::unique_ptr<fw::store::Writer> writer;
-    fw::rules::RuleInfo vibration;
-    fw::rules::RuleInfo recurrence;
 
     Plant() {
         config.gateway.site = "unit";
         config.gateway.node = "gw";
         config.store.path = (dir / "fw.db").string();
         config.equipment = {{"press-2", "stamping", ""}};
-        vibration.config.id = "press2-vibration";
-        vibration.config.hazard =
-            fw::rules::HazardConfig{"vibration", fw::rules::Risk::medium, "Press 2 vibration"};
-        vibration.version = "00112233aabbccdd";
-        recurrence.config.id = "vibration-again";
-        recurrence.config.kind = fw::rules::RuleKind::recurrence;
-        recurrence.config.hazard_type = "vibration";
-        recurrence.version = "ffeeddccbbaa9988";
         writer = fw::store::Writer::open(
             {.path = config.store.path, .commit_interval = std::chrono::milliseconds(20)});
     }
 
-    fw::orders::AlarmHooks hooks() {
-        return {nullptr, [this](std::string_view id) -> const fw::rules::RuleInfo* {
-                    if (id == vibration.config.id) return &vibration;
-                    if (id == recurrence.config.id) return &recurrence;
-                    return nullptr;
-                }};
+    std::unique_ptr<fw::orders::OrderService> service() {
+        return std::make_unique<fw::orders::OrderService>(core, *writer, config, nullptr, nullptr,
+                                                          &clock);
     }
 
     void settle(fw::orders::OrderService& service) {
@@ -108,6 +109,17 @@ struct Plant {
             config.store.path, fw::store::detail::OpenMode::read_only, false);
         return fw::orders::load_orders(connection.get());
     }
+
+    // Stores alarm events as the alarm service does, as if the daemon stopped before the order
+    // service heard of them.
+    void store_alarm_events(const std::vector<StoredAlarmEvent>& events) {
+        std::vector<fw::rules::AlarmEvent> plain;
+        for (const auto& stored : events) plain.push_back(stored.event);
+        fw::store::WriteJob job;
+        job.write = [plain](sqlite3* db) { fw::alarms::insert_alarm_events(db, plain); };
+        writer->enqueue_job(std::move(job));
+        writer->flush();
+    }
 };
 
 }  // namespace
@@ -115,8 +127,8 @@ struct Plant {
 TEST_CASE("order service: alarms open, recur and escalate orders; overdue once; state survives") {
     Plant plant;
     {
-        fw::orders::OrderService service(plant.core, *plant.writer, plant.config, nullptr,
-                                         plant.hooks(), &plant.clock);
+        auto owned = plant.service();
+        auto& service = *owned;
         service.start();
         service.on_alarm_events({alarm(1, "press2-vibration", AlarmAction::activate)});
         plant.settle(service);
@@ -168,8 +180,8 @@ TEST_CASE("order service: alarms open, recur and escalate orders; overdue once; 
     }
 
     // A restart loads the same orders and the alarm cursor; an old alarm event is not re-applied.
-    fw::orders::OrderService again(plant.core, *plant.writer, plant.config, nullptr, plant.hooks(),
-                                   &plant.clock);
+    auto restarted = plant.service();
+    auto& again = *restarted;
     again.start();
     CHECK(again.stats().orders == 1);
     CHECK(again.stats().last_alarm_event_id == 5);
@@ -188,4 +200,53 @@ TEST_CASE("order service: alarms open, recur and escalate orders; overdue once; 
             .empty());
     CHECK(stored.anonymity_key.size() == 64);
     again.stop();
+}
+
+TEST_CASE("order service: the catch-up at start acts on the stored events alone") {
+    Plant plant;
+    // Stored while the daemon was down or before the order service heard of them; the config
+    // has no rules, so the hazard can only come from the stored events.
+    plant.store_alarm_events({alarm(1, "press2-vibration", AlarmAction::activate),
+                              alarm(2, "vibration-again", AlarmAction::activate, true)});
+    auto service = plant.service();
+    service->start();
+    plant.settle(*service);
+    const auto index = fw::orders::index_orders(plant.stored().events);
+    REQUIRE(index.states.size() == 1);
+    const auto& order = index.states.begin()->second;
+    CHECK(order.title == "Press 2 vibration");
+    CHECK(order.rule_version == "00112233aabbccdd");
+    CHECK(order.escalations == 1);
+    CHECK(service->stats().last_alarm_event_id == 2);
+}
+
+TEST_CASE("order service: alarm events stored before schema 6 take their hazard from the rules") {
+    Plant plant;
+    fw::rules::RuleConfig rule;
+    rule.id = "press2-vibration";
+    rule.description = "press 2 vibration velocity";
+    rule.hazard = fw::rules::HazardConfig{"vibration", fw::rules::Risk::high, "Press 2 shakes"};
+    plant.config.rules = {rule};
+    plant.store_alarm_events({alarm(1, "press2-vibration", AlarmAction::activate),
+                              alarm(2, "gone-rule", AlarmAction::activate)});
+    fw::store::WriteJob forget;
+    forget.write = [](sqlite3* db) {
+        REQUIRE(sqlite3_exec(db,
+                             "UPDATE alarm_events SET rule_description = NULL, hazard_type = NULL, "
+                             "hazard_risk = NULL, hazard_title = NULL, counted_hazard_type = NULL",
+                             nullptr, nullptr, nullptr) == SQLITE_OK);
+    };
+    plant.writer->enqueue_job(std::move(forget));
+    plant.writer->flush();
+
+    auto service = plant.service();
+    service->start();
+    plant.settle(*service);
+    const auto index = fw::orders::index_orders(plant.stored().events);
+    REQUIRE(index.states.size() == 1);
+    const auto& order = index.states.begin()->second;
+    CHECK(order.title == "Press 2 shakes");
+    CHECK(order.risk == fw::workflow::Risk::high);
+    CHECK(order.description == "press 2 vibration velocity: above 4.5 (value 5.2)");
+    CHECK(service->stats().last_alarm_event_id == 2);
 }

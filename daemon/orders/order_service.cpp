@@ -299,7 +299,9 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         batch.day_counter = counter;
         batch.alarm_event_id = action.alarm_event_id;
         batch.queued_ms = clock->now().ms;
-        const Written written{scratch, decided, counter, action.alarm_event_id};
+        const Written written{scratch, decided, counter, action.alarm_event_id,
+                              action.alarm_event_id.has_value() &&
+                                  std::holds_alternative<workflow::ReportCommand>(action.command)};
         store::post_when_durable(
             writer, core, weak_from_this(),
             [batch = std::move(batch)](sqlite3* db) { write_event_batch(db, batch); },
@@ -329,6 +331,7 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         std::shared_ptr<Result<Outcome>> decided;
         std::optional<std::pair<std::pair<std::string, std::string>, std::uint32_t>> counter;
         std::optional<std::int64_t> alarm_event_id;
+        bool opens_order_from_alarm = false;
     };
 
     void on_written(const Written& action, const Status& durable) {
@@ -339,6 +342,7 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         }
         const Outcome& outcome = **action.decided;
         ++stats.actions_written;
+        if (action.opens_order_from_alarm) ++stats.orders_from_alarms;
         event_writer = *action.scratch;
         if (const auto& counter = action.counter) {
             day_counters[counter->first] = std::max(day_counters[counter->first], counter->second);
@@ -439,10 +443,6 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
     void run_alarm(const alarms::StoredAlarmEvent& stored) {
         auto decided = order_action_for_alarm(stored, index.all(), config);
         if (!decided) return write_alarm_cursor_only(stored.id);
-        if (!stored.event.escalation &&
-            std::holds_alternative<workflow::ReportCommand>(decided->command)) {
-            ++stats.orders_from_alarms;
-        }
         run_action(Action{std::move(decided->command), Actor::system(),
                           std::move(decided->order_id), stored.id,
                           [](const Result<Outcome>&, const Status&) {}});

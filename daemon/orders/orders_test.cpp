@@ -1,5 +1,6 @@
 // fw::orders: attachment encoding and sniffing, and the order service on a real store: orders
-// from alarms (listener and catch-up at start), occurrences, escalation, overdue, restarts.
+// from alarms (listener and catch-up at start), occurrences, escalation, overdue, restarts, and
+// the orders-from-alarms counter.
 #include <doctest/doctest.h>
 
 #include "daemon/orders/attachments.hpp"
@@ -202,6 +203,46 @@ TEST_CASE("order service: alarms open, recur and escalate orders; overdue once; 
     again.stop();
 }
 
+TEST_CASE("order service: orders opened by alarms are counted once durable, red ones too") {
+    SUBCASE("a rule's hazard block: not before the order is durable") {
+        Plant plant;
+        auto service = plant.service();
+        service->start();
+        service->on_alarm_events({alarm(1, "press2-vibration", AlarmAction::activate)});
+        CHECK(service->stats().orders_from_alarms == 0);
+        plant.settle(*service);
+        CHECK(service->stats().orders_from_alarms == 1);
+        // An occurrence on the open order is not a new order.
+        service->on_alarm_events({alarm(2, "press2-vibration", AlarmAction::clear),
+                                  alarm(3, "press2-vibration", AlarmAction::activate)});
+        plant.settle(*service);
+        CHECK(service->stats().orders_from_alarms == 1);
+        CHECK(fw::orders::index_orders(plant.stored().events).states.begin()->second.occurrences ==
+              2);
+    }
+    SUBCASE("a recurrence rule with no order to escalate opens one at red") {
+        Plant plant;
+        auto service = plant.service();
+        service->start();
+        service->on_alarm_events({alarm(1, "vibration-again", AlarmAction::activate, true)});
+        plant.settle(*service);
+        const auto index = fw::orders::index_orders(plant.stored().events);
+        REQUIRE(index.states.size() == 1);
+        CHECK(index.states.begin()->second.risk == fw::workflow::Risk::red);
+        CHECK(service->stats().orders_from_alarms == 1);
+    }
+    SUBCASE("an order the store did not take is not counted") {
+        Plant plant;
+        auto service = plant.service();
+        service->start();
+        plant.writer->close();
+        service->on_alarm_events({alarm(1, "press2-vibration", AlarmAction::activate)});
+        plant.settle(*service);
+        CHECK(service->stats().write_failures == 1);
+        CHECK(service->stats().orders_from_alarms == 0);
+    }
+}
+
 TEST_CASE("order service: the catch-up at start acts on the stored events alone") {
     Plant plant;
     // Stored while the daemon was down or before the order service heard of them; the config
@@ -218,6 +259,7 @@ TEST_CASE("order service: the catch-up at start acts on the stored events alone"
     CHECK(order.rule_version == "00112233aabbccdd");
     CHECK(order.escalations == 1);
     CHECK(service->stats().last_alarm_event_id == 2);
+    CHECK(service->stats().orders_from_alarms == 1);
 }
 
 TEST_CASE("order service: alarm events stored before schema 6 take their hazard from the rules") {

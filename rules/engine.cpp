@@ -212,8 +212,8 @@ struct Engine::Impl {
             auto& compiled = rules[r];
             const RuleConfig& config = compiled.info.config;
             if (config.schedule) {
-                std::string error;
-                compiled.schedule = parse_schedule(*config.schedule, error);
+                // check_rules() above refused schedules that do not parse.
+                if (auto parsed = parse_schedule(*config.schedule)) compiled.schedule = *parsed;
             }
             if (config.suppress_when) {
                 const ChannelId id = intern(config.suppress_when->channel);

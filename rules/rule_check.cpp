@@ -132,8 +132,8 @@ void check_expanded(const RuleConfig& rule, const RuleCatalog& catalog, Checker&
         }
     }
     if (rule.schedule) {
-        std::string error;
-        if (!parse_schedule(*rule.schedule, error)) {
+        if (const auto parsed = parse_schedule(*rule.schedule); !parsed) {
+            const std::string& error = parsed.error();
             const auto colon = error.find(": ");
             check.issue("schedule." + error.substr(0, colon), error.substr(colon + 2));
         }

@@ -50,7 +50,7 @@ bool Schedule::active_at(const LocalTime& local) const {
     return day_bit(previous_day) && local.minute_of_day < to_minute;
 }
 
-std::optional<Schedule> parse_schedule(const ScheduleConfig& config, std::string& error) {
+Result<Schedule> parse_schedule(const ScheduleConfig& config) {
     Schedule schedule;
     schedule.days = 0;
     std::string_view days = config.days;
@@ -65,11 +65,10 @@ std::optional<Schedule> parse_schedule(const ScheduleConfig& config, std::string
         const auto first = day_index(first_name);
         const auto last = day_index(last_name);
         if (!first || !last) {
-            error = fmt::format(
-                "days: unknown day '{}' in '{}' (expected mon, tue, wed, thu, "
-                "fri, sat, sun; ranges like tue-thu, lists like mon,wed)",
-                first ? last_name : first_name, config.days);
-            return std::nullopt;
+            return Error{
+                fmt::format("days: unknown day '{}' in '{}' (expected mon, tue, wed, thu, "
+                            "fri, sat, sun; ranges like tue-thu, lists like mon,wed)",
+                            first ? last_name : first_name, config.days)};
         }
         // A range wraps past Sunday: sat-mon is Saturday, Sunday and Monday.
         for (int day = *first;; day = (day + 1) % 7) {
@@ -78,25 +77,23 @@ std::optional<Schedule> parse_schedule(const ScheduleConfig& config, std::string
         }
     }
     if (schedule.days == 0) {
-        error = "days: no day given (e.g. mon-fri)";
-        return std::nullopt;
+        return Error{"days: no day given (e.g. mon-fri)"};
     }
     const auto from = parse_clock(config.from, false);
     if (!from) {
-        error = fmt::format("from: '{}' is not a time of day HH:MM (00:00 to 23:59)", config.from);
-        return std::nullopt;
+        return Error{
+            fmt::format("from: '{}' is not a time of day HH:MM (00:00 to 23:59)", config.from)};
     }
     const auto to = parse_clock(config.to, true);
     if (!to) {
-        error = fmt::format("to: '{}' is not a time of day HH:MM (00:00 to 24:00)", config.to);
-        return std::nullopt;
+        return Error{
+            fmt::format("to: '{}' is not a time of day HH:MM (00:00 to 24:00)", config.to)};
     }
     if (*from == *to) {
-        error = fmt::format(
-            "to: the window {}-{} is empty; use from: 00:00, to: 24:00 for whole "
-            "days",
-            config.from, config.to);
-        return std::nullopt;
+        return Error{
+            fmt::format("to: the window {}-{} is empty; use from: 00:00, to: 24:00 for whole "
+                        "days",
+                        config.from, config.to)};
     }
     schedule.from_minute = *from;
     schedule.to_minute = *to;

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "daemon/core/result.hpp"
 #include "rules/rule_config.hpp"
 #include "rules/time_zone.hpp"
 
@@ -21,9 +22,9 @@ struct Schedule {
     bool active_at(const LocalTime& local) const;
 };
 
-// Parses and checks a schedule; on failure returns nullopt and sets `error` to a message naming
-// the key ("days: unknown day 'tus' (expected mon, tue, ...)").
-std::optional<Schedule> parse_schedule(const ScheduleConfig& config, std::string& error);
+// Parses and checks a schedule; an error names the key ("days: unknown day 'tus' (expected mon,
+// tue, ...)").
+Result<Schedule> parse_schedule(const ScheduleConfig& config);
 // "mon-fri 09:00-11:00", used in the rule version hash and the README examples.
 std::string describe_schedule(const Schedule& schedule);
 

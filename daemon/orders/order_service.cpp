@@ -81,6 +81,18 @@ struct Action {
     Then then;
 };
 
+// A report's number counter as written with it: ((prefix, plant-local day), counter).
+using DayCounter = std::pair<std::pair<std::string, std::string>, std::uint32_t>;
+
+// An accepted action on its way to the store, and what writing it changes once durable.
+struct Written {
+    std::shared_ptr<workflow::EventWriter> scratch;  // the event writer after its events
+    std::shared_ptr<Result<Outcome>> decided;
+    std::optional<DayCounter> counter;
+    std::optional<std::int64_t> alarm_event_id;
+    bool opens_order_from_alarm = false;
+};
+
 }  // namespace
 
 struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
@@ -259,7 +271,7 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         std::string head;
         if (found != nullptr) head = index.events_by_order[found->id].back().hash;
 
-        std::optional<std::pair<std::pair<std::string, std::string>, std::uint32_t>> counter;
+        std::optional<DayCounter> counter;
         if (auto* report = std::get_if<workflow::ReportCommand>(&action.command)) {
             const auto local = zone.local_time(clock->now().ms);
             report->local_date =
@@ -324,15 +336,6 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
                 self.finish_operation();
             });
     }
-
-    // An accepted action on its way to the store, and what its writing changes once durable.
-    struct Written {
-        std::shared_ptr<workflow::EventWriter> scratch;
-        std::shared_ptr<Result<Outcome>> decided;
-        std::optional<std::pair<std::pair<std::string, std::string>, std::uint32_t>> counter;
-        std::optional<std::int64_t> alarm_event_id;
-        bool opens_order_from_alarm = false;
-    };
 
     void on_written(const Written& action, const Status& durable) {
         if (!durable) {

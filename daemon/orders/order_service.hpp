@@ -15,6 +15,9 @@
 //
 // Actions are serialised: the next one is decided on the state the previous one made durable,
 // so two people acting on the same order at once get one accepted and one refused with a reason.
+// An alarm event carries its rule's hazard, so what it does to the orders (alarm_orders.hpp)
+// needs nothing from the alarm service; control_commands.hpp turns requests into commands and
+// uploads.hpp assembles attachments.
 
 #include <boost/asio/io_context.hpp>
 #include <cstdint>

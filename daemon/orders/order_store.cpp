@@ -207,37 +207,90 @@ OrderIndex index_orders(const std::vector<Event>& events) {
     return index;
 }
 
+namespace {
+
+constexpr std::string_view kInsertEvent =
+    "INSERT INTO order_events (origin, sequence, order_id, type, actor, role, wall_ms, "
+    "clock_synced, hlc_ms, hlc_logical, format, payload, prev_hash, hash) VALUES "
+    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+
+void insert_event_row(sqlite3* db, Statement& insert_event, const Event& event) {
+    const std::string type(workflow::event_type_name(event.type));
+    const std::string role(workflow::role_name(event.role));
+    const std::string payload = workflow::canonical_json(event.payload);
+    insert_event.bind(1, std::string_view(event.id.origin));
+    insert_event.bind(2, event.id.sequence);
+    insert_event.bind(3, std::string_view(event.order_id));
+    insert_event.bind(4, std::string_view(type));
+    insert_event.bind(5, std::string_view(event.actor));
+    insert_event.bind(6, std::string_view(role));
+    insert_event.bind(7, event.wall_ms);
+    insert_event.bind(8, std::int64_t{event.clock_synced ? 1 : 0});
+    insert_event.bind(9, event.hlc.physical_ms);
+    insert_event.bind(10, std::int64_t{event.hlc.logical});
+    insert_event.bind(11, workflow::kEventFormat);
+    insert_event.bind(12, std::string_view(payload));
+    insert_event.bind(13, std::string_view(event.prev_hash));
+    insert_event.bind(14, std::string_view(event.hash));
+    run_or_throw(db, insert_event,
+                 fmt::format("writing event {} of order {}", event.id.to_string(), event.order_id));
+    insert_event.reset();
+}
+
+void write_cursor(sqlite3* db, const WriterCursor& writer_cursor) {
+    Statement cursor(db,
+                     "INSERT INTO order_writer (origin, next_sequence, hlc_ms, hlc_logical) "
+                     "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (origin) DO UPDATE SET "
+                     "next_sequence = excluded.next_sequence, hlc_ms = excluded.hlc_ms, "
+                     "hlc_logical = excluded.hlc_logical");
+    cursor.bind(1, std::string_view(writer_cursor.origin));
+    cursor.bind(2, writer_cursor.next_sequence);
+    cursor.bind(3, writer_cursor.last_hlc.physical_ms);
+    cursor.bind(4, std::int64_t{writer_cursor.last_hlc.logical});
+    run_or_throw(db, cursor, "saving the event writer's cursor");
+}
+
+}  // namespace
+
+void write_remote_events(sqlite3* db, const std::vector<Event>& events,
+                         const WriterCursor& cursor) {
+    Statement insert_event(db, kInsertEvent);
+    for (const auto& event : events) insert_event_row(db, insert_event, event);
+    write_cursor(db, cursor);
+}
+
+std::vector<Event> read_origin_events(sqlite3* db, std::string_view origin,
+                                      std::uint64_t from_sequence, std::size_t limit) {
+    Statement rows(db,
+                   "SELECT id, origin, sequence, order_id, type, actor, role, wall_ms, "
+                   "clock_synced, hlc_ms, hlc_logical, format, payload, prev_hash, hash "
+                   "FROM order_events WHERE origin = ?1 AND sequence >= ?2 ORDER BY sequence "
+                   "LIMIT ?3");
+    rows.bind(1, origin);
+    rows.bind(2, from_sequence);
+    rows.bind(3, static_cast<std::uint64_t>(limit));
+    std::vector<Event> events;
+    while (next_row(db, rows)) {
+        std::string problem;
+        auto event = event_from_row(rows, problem);
+        if (!event) {
+            throw std::runtime_error(
+                fmt::format("event {}:{} cannot be read: {}; run floorwatch "
+                            "verify",
+                            rows.column_text(1), rows.column_int64(2), problem));
+        }
+        events.push_back(std::move(*event));
+    }
+    return events;
+}
+
 void write_event_batch(sqlite3* db, const EventBatch& batch) {
-    Statement insert_event(
-        db,
-        "INSERT INTO order_events (origin, sequence, order_id, type, actor, role, wall_ms, "
-        "clock_synced, hlc_ms, hlc_logical, format, payload, prev_hash, hash) VALUES "
-        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
+    Statement insert_event(db, kInsertEvent);
     Statement insert_outbox(db,
                             "INSERT INTO order_outbox (event_row, origin, sequence, queued_ms) "
                             "VALUES (?1, ?2, ?3, ?4)");
     for (const auto& event : batch.events) {
-        const std::string type(workflow::event_type_name(event.type));
-        const std::string role(workflow::role_name(event.role));
-        const std::string payload = workflow::canonical_json(event.payload);
-        insert_event.bind(1, std::string_view(event.id.origin));
-        insert_event.bind(2, event.id.sequence);
-        insert_event.bind(3, std::string_view(event.order_id));
-        insert_event.bind(4, std::string_view(type));
-        insert_event.bind(5, std::string_view(event.actor));
-        insert_event.bind(6, std::string_view(role));
-        insert_event.bind(7, event.wall_ms);
-        insert_event.bind(8, std::int64_t{event.clock_synced ? 1 : 0});
-        insert_event.bind(9, event.hlc.physical_ms);
-        insert_event.bind(10, std::int64_t{event.hlc.logical});
-        insert_event.bind(11, workflow::kEventFormat);
-        insert_event.bind(12, std::string_view(payload));
-        insert_event.bind(13, std::string_view(event.prev_hash));
-        insert_event.bind(14, std::string_view(event.hash));
-        run_or_throw(
-            db, insert_event,
-            fmt::format("writing event {} of order {}", event.id.to_string(), event.order_id));
-        insert_event.reset();
+        insert_event_row(db, insert_event, event);
         insert_outbox.bind(1, std::int64_t{sqlite3_last_insert_rowid(db)});
         insert_outbox.bind(2, std::string_view(event.id.origin));
         insert_outbox.bind(3, event.id.sequence);
@@ -245,16 +298,7 @@ void write_event_batch(sqlite3* db, const EventBatch& batch) {
         run_or_throw(db, insert_outbox, "queueing the event for sync");
         insert_outbox.reset();
     }
-    Statement cursor(db,
-                     "INSERT INTO order_writer (origin, next_sequence, hlc_ms, hlc_logical) "
-                     "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (origin) DO UPDATE SET "
-                     "next_sequence = excluded.next_sequence, hlc_ms = excluded.hlc_ms, "
-                     "hlc_logical = excluded.hlc_logical");
-    cursor.bind(1, std::string_view(batch.cursor.origin));
-    cursor.bind(2, batch.cursor.next_sequence);
-    cursor.bind(3, batch.cursor.last_hlc.physical_ms);
-    cursor.bind(4, std::int64_t{batch.cursor.last_hlc.logical});
-    run_or_throw(db, cursor, "saving the event writer's cursor");
+    write_cursor(db, batch.cursor);
     if (batch.day_counter) {
         Statement counter(db,
                           "INSERT INTO order_number_counters (prefix, day, last_counter) VALUES "

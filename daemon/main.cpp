@@ -24,6 +24,7 @@
 #include "daemon/orders/order_service.hpp"
 #include "daemon/pipeline.hpp"
 #include "daemon/store/store.hpp"
+#include "daemon/sync/agent.hpp"
 #include "daemon/version.hpp"
 
 namespace {
@@ -82,6 +83,11 @@ class Daemon {
         orders_.emplace(core_, pipeline_->writer(), running, control_ ? &*control_ : nullptr,
                         &*alarms_);
         orders_->start();
+        if (running.sync) {
+            // Applies the centre's events through the order service, so it comes after it.
+            sync_.emplace(core_, pipeline_->writer(), *orders_, running);
+            sync_->start();
+        }
         pipeline_->set_observers(
             [this](const fw::SampleBatch& batch) { alarms_->on_samples(batch); },
             [this](const fw::PlantEventBatch& events) { alarms_->on_events(events); });
@@ -100,9 +106,11 @@ class Daemon {
         if (control_) control_->close();
         pipeline_->stop_inputs();
         alarms_->stop();
+        if (sync_) sync_->stop();
         orders_->stop();
         settle_writes();
         pipeline_->stop();
+        sync_.reset();
         orders_.reset();
         alarms_.reset();
         control_.reset();
@@ -162,6 +170,10 @@ class Daemon {
             if (config.control.socket != pipeline_->config().control.socket) {
                 fw::log_warning(kInstance, "control.socket changes take effect after a restart");
             }
+            if (config.sync.has_value() != sync_.has_value() ||
+                (config.sync && config.sync->broker.uri != pipeline_->config().sync->broker.uri)) {
+                fw::log_warning(kInstance, "sync changes take effect after a restart");
+            }
             pipeline_->reload(std::move(config));
             alarms_->reload(pipeline_->config());
             orders_->reload(pipeline_->config());
@@ -214,6 +226,7 @@ class Daemon {
         const auto alarms = alarms_->stats();
         status += fmt::format("; {} alarm(s) active, {} unacknowledged", alarms.active,
                               alarms.unacknowledged);
+        if (sync_) status += "; " + sync_->status_text();
         sd_notifyf(0, "STATUS=%s", status.c_str());
         const auto now = std::chrono::steady_clock::now();
         if (now - last_summary_ >= kSummaryInterval) {
@@ -233,6 +246,7 @@ class Daemon {
     std::optional<fw::control::Server> control_;
     std::optional<fw::alarms::AlarmService> alarms_;
     std::optional<fw::orders::OrderService> orders_;
+    std::optional<fw::sync::GatewayAgent> sync_;
 };
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include "daemon/config/option_table.hpp"
 #include "daemon/core/enum_names.hpp"
+#include "daemon/sync/sync_config_section.hpp"
 #include "drivers/mqtt/topic.hpp"
 #include "rules/rule_check.hpp"
 #include "rules/templates.hpp"
@@ -524,7 +525,7 @@ Section<mqtt::InputConfig> mqtt_input_section() {
     return section;
 }
 
-void finish_mqtt_broker(mqtt::BrokerConfig& broker, const std::string& path, Reader& reader) {
+void finish_broker_connection(mqtt::BrokerConfig& broker, const std::string& path, Reader& reader) {
     const std::string uri_path = join_path(path, "uri");
     if (reader.present(join_path(path, "tls")) && !reader.failed(uri_path) &&
         broker.uri.starts_with("tcp://")) {
@@ -540,6 +541,10 @@ void finish_mqtt_broker(mqtt::BrokerConfig& broker, const std::string& path, Rea
                                  format_duration(broker.reconnect_min),
                                  format_duration(broker.reconnect_max)));
     }
+}
+
+void finish_mqtt_broker(mqtt::BrokerConfig& broker, const std::string& path, Reader& reader) {
+    finish_broker_connection(broker, path, reader);
     std::vector<NamedAt> input_names;
     for (std::size_t i = 0; i < broker.inputs.size(); ++i) {
         input_names.push_back(
@@ -549,14 +554,9 @@ void finish_mqtt_broker(mqtt::BrokerConfig& broker, const std::string& path, Rea
     report_repeats(input_names, "input name", reader);
 }
 
-Section<mqtt::BrokerConfig> mqtt_broker_section() {
+// The keys that say how to reach a broker: mqtt.brokers[] and sync.broker share them.
+void declare_broker_connection(Section<mqtt::BrokerConfig>& section) {
     using mqtt::BrokerConfig;
-    Section<BrokerConfig> section;
-    section
-        .string("name", &BrokerConfig::name,
-                "Broker name, unique; appears in logs and health as [mqtt:name].")
-        .required()
-        .pattern(std::string(kNamePattern), std::string(kNameHint));
     section.string("uri", &BrokerConfig::uri, "The broker: tcp://host:1883 or ssl://host:8883.")
         .required()
         .pattern(std::string(kUriPattern), std::string(kUriHint));
@@ -589,6 +589,24 @@ Section<mqtt::BrokerConfig> mqtt_broker_section() {
         .duration("reconnect_max", &BrokerConfig::reconnect_max,
                   "Longest wait before reconnecting.")
         .at_least(10ms);
+}
+
+Section<mqtt::BrokerConfig> broker_connection_section() {
+    Section<mqtt::BrokerConfig> section;
+    declare_broker_connection(section);
+    section.finish_with(finish_broker_connection);
+    return section;
+}
+
+Section<mqtt::BrokerConfig> mqtt_broker_section() {
+    using mqtt::BrokerConfig;
+    Section<BrokerConfig> section;
+    section
+        .string("name", &BrokerConfig::name,
+                "Broker name, unique; appears in logs and health as [mqtt:name].")
+        .required()
+        .pattern(std::string(kNamePattern), std::string(kNameHint));
+    declare_broker_connection(section);
     section
         .size("max_payload", &BrokerConfig::max_payload,
               "Larger messages are rejected unread (counted as too_large).")
@@ -1051,12 +1069,16 @@ void check_cross_references(Config& config, const std::string&, Reader& reader) 
     report_repeats(channels, "channel", reader);
     check_rule_references(config, reader);
     check_workflow_references(config, reader);
+    sync::check_role(config, reader);
 }
 
 // The whole file. A new section is one more declaration here.
 const Section<Config>& config_section() {
     static const Section<Config> section = [] {
         Section<Config> root;
+        root.enumeration("role", &Config::role, process_role_names(), &process_role_from_name,
+                         "gateway: polls devices, raises alarms, keeps work orders and syncs "
+                         "them; central: holds every gateway's orders (sync:), polls nothing.");
         root.section("gateway", &Config::gateway, gateway_section(), "Who this gateway is.")
             .required();
         root.section("store", &Config::store, store_section(),
@@ -1074,6 +1096,11 @@ const Section<Config>& config_section() {
         root.section("workflow", &Config::workflow, workflow_section(),
                      "Hazard work orders: review chains and deadlines by risk, order numbers, "
                      "attachments, and the users who act on orders.");
+        root.section<sync::SyncConfig>(
+            "sync", sync::sync_section(broker_connection_section()),
+            [](Config& config, sync::SyncConfig&& sync) { config.sync = std::move(sync); },
+            "Sync with the central store (daemon/sync/README.md); absent: a standalone "
+            "gateway.");
         root.finish_with(check_cross_references);
         return root;
     }();

@@ -4,11 +4,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "daemon/core/log.hpp"
+#include "daemon/sync/sync_options.hpp"
 #include "daemon/workflow/workflow_config.hpp"
 #include "drivers/modbus/modbus_config.hpp"
 #include "drivers/mqtt/mqtt_config.hpp"
@@ -57,6 +59,8 @@ struct EquipmentConfig {
 
 struct Config {
     std::string source_path;  // the file it was loaded from, for messages
+    ProcessRole role = ProcessRole::gateway;
+    std::optional<sync::SyncConfig> sync;  // none: a standalone gateway that syncs nothing
     GatewayConfig gateway;
     StoreConfig store;
     ControlConfig control;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "daemon/alarms/alarm_service.hpp"
+#include "daemon/central/central_daemon.hpp"
 #include "daemon/cli/command_line.hpp"
 #include "daemon/config/config.hpp"
 #include "daemon/control/control.hpp"
@@ -285,6 +286,11 @@ int main(int argc, char** argv) {
     }
 
     try {
+        fw::Config config = fw::load_config(*config_path);
+        if (config.role == fw::ProcessRole::central) {
+            fw::set_log_level(config.gateway.log_level);
+            return fw::central::run_central_daemon(*config_path, std::move(config));
+        }
         Daemon daemon(*config_path);
         return daemon.run();
     } catch (const fw::ConfigError& error) {

@@ -5,6 +5,7 @@
 // sense; the scale-out case runs two central processes against one PostgreSQL and one broker.
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 #include <mqtt/async_client.h>
 #include <unistd.h>
 
@@ -229,6 +230,19 @@ workflow::Role first_reviewer(workflow::testing::Plant& plant, const std::string
     return state.review_chain[state.pending_level()];
 }
 
+// Runs the real `floorwatch` CLI; returns its standard output (the test fails on a non-zero exit).
+std::string floorwatch(const TempDir& dir, const std::vector<std::string>& args) {
+    static int runs = 0;
+    const fs::path out = dir / fmt::format("cli-{}.out", ++runs);
+    fw::test::SpawnOptions options;
+    options.stdout_path = out;
+    options.stderr_path = out;
+    auto cli = ChildProcess::spawn(FW_CLI_BINARY, args, options);
+    const auto code = cli.wait_exit(30s);
+    REQUIRE_MESSAGE(code == 0, "floorwatch failed: " << read_text_file(out));
+    return read_text_file(out);
+}
+
 json::value act_at_centre(const Central& central, const json::object& args) {
     fw::control::Client client(central.socket.string());
     return client.call("order.act", args);
@@ -288,6 +302,18 @@ TEST_CASE_TEMPLATE(
         const auto row = store->find_order(first_order);
         REQUIRE(row);
         CHECK(row->gateway == std::string(kGateway));
+    }
+    // The CLI reads the central store named by the centre's config (SQLite or PostgreSQL).
+    {
+        const std::string config = (dir / "central-1.yaml").string();
+        const std::string list = floorwatch(dir, {"orders", "list", "--all", "--config", config});
+        CHECK(list.find("GATEWAY") != std::string::npos);
+        CHECK(list.find(std::string(kGateway)) != std::string::npos);
+        CHECK(list.find(plant.state(second_order).number) != std::string::npos);
+        const auto shown = json::parse(
+            floorwatch(dir, {"orders", "show", first_order, "--json", "--config", config}));
+        CHECK(json::value_to<std::string>(shown.at("gateway")) == kGateway);
+        CHECK(shown.at("timeline").as_array().size() == plant.events.at(first_order).size());
     }
 
     // The office approves the first order; the approval comes down at once as down event 1.

@@ -349,6 +349,12 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         ++stats.actions_written;
         if (action.opens_order_from_alarm) ++stats.orders_from_alarms;
         event_writer = *action.scratch;
+        for (const auto& event : outcome.events) {
+            if (!event.clock_synced) {
+                last_unsynced_written = std::chrono::steady_clock::now();
+                last_unsynced_sequence = event.id.sequence;
+            }
+        }
         if (const auto& counter = action.counter) {
             day_counters[counter->first] = std::max(day_counters[counter->first], counter->second);
         }
@@ -357,6 +363,12 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         auto& events = index.events_by_order[id];
         events.insert(events.end(), outcome.events.begin(), outcome.events.end());
         index.states[id] = outcome.state;
+        if (std::any_of(outcome.events.begin(), outcome.events.end(), [](const auto& event) {
+                return event.type == workflow::EventType::clock_corrected;
+            })) {
+            // A correction shifts the times of earlier events: only the whole fold shows that.
+            index.states[id] = workflow::fold(events);
+        }
         if (!outcome.state.number.empty()) {
             std::string number = outcome.state.number;
             for (auto& c : number)
@@ -467,7 +479,64 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         });
     }
 
+    // --- clock corrections (daemon/workflow/README.md "Clock corrections") ---
+
+    // Once the clock turns synchronised: one clock_corrected event per stretch of this node's
+    // unsynchronised events on every order holding some, queued like any action. Deadlines are
+    // judged after that (overdue_steps skips orders still waiting).
+    void check_clock() {
+        const auto now = clock->now();
+        if (!now.synced) {
+            corrections_planned = false;
+            return;
+        }
+        if (corrections_planned) return;
+        corrections_planned = true;
+        std::vector<workflow::Event> all;
+        for (const auto& [id, events] : index.events_by_order) {
+            all.insert(all.end(), events.begin(), events.end());
+        }
+        const auto unsynced = workflow::uncorrected_unsynced(all, origin);
+        if (unsynced.empty()) return;
+        std::optional<std::int64_t> since_last;
+        if (last_unsynced_written && last_unsynced_sequence == unsynced.back().id.sequence) {
+            since_last = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now() - *last_unsynced_written)
+                             .count();
+        }
+        for (const auto& correction :
+             workflow::plan_clock_corrections(unsynced, now.ms, since_last)) {
+            std::set<std::string> orders;
+            for (const auto& event : unsynced) {
+                if (event.id.sequence >= correction.first_sequence &&
+                    event.id.sequence <= correction.last_sequence) {
+                    orders.insert(event.order_id);
+                }
+            }
+            log_info(kInstance,
+                     "the clock is synchronised: events {}..{} were written {} off; correcting "
+                     "{} order(s)",
+                     correction.first_sequence, correction.last_sequence,
+                     format_duration(Millis(correction.offset_ms)), orders.size());
+            for (const auto& order_id : orders) {
+                submit(Action{
+                    workflow::CorrectClockCommand{correction.first_sequence,
+                                                  correction.last_sequence, correction.offset_ms},
+                    Actor::system(), order_id, std::nullopt,
+                    [](const Result<Outcome>& decided, const Status& written) {
+                        if (!decided) {
+                            log_warning(kInstance, "clock correction refused: {}", decided.error());
+                        } else if (!written) {
+                            log_error(kInstance, "clock correction not stored: {}",
+                                      written.error());
+                        }
+                    }});
+            }
+        }
+    }
+
     void check_overdue() {
+        check_clock();
         for (const auto& due : workflow::overdue_steps(index.all(), clock->now())) {
             if (!overdue_queued.insert({due.order_id, due.step_index}).second) continue;
             submit(Action{workflow::MarkOverdueCommand{due.step_index}, Actor::system(),
@@ -730,6 +799,11 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
     bool started = false;
     bool stopping = false;
     std::set<std::pair<std::string, std::uint32_t>> overdue_queued;
+    // This boot's last event written with an unsynchronised clock: the correction measures the
+    // time since it on the monotonic clock (before this boot it is unknown, counted as zero).
+    std::optional<std::chrono::steady_clock::time_point> last_unsynced_written;
+    std::uint64_t last_unsynced_sequence = 0;
+    bool corrections_planned = false;  // for the clock's current synchronised stretch
     Uploads uploads;
 
     std::unique_ptr<OrderPublisher> publisher;

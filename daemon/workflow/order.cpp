@@ -444,7 +444,13 @@ bool OrderState::overdue() const {
 }
 
 Status apply_event(OrderState& state, const Event& event) {
-    return apply_timed(state, Timed{event, std::max(state.last_at_ms, event.hlc.physical_ms), 0});
+    auto applied =
+        apply_timed(state, Timed{event, std::max(state.last_at_ms, event.hlc.physical_ms), 0});
+    // As the fold counts it: a new unsynchronised event waits for a correction too.
+    if (applied && !event.clock_synced && event.type != EventType::clock_corrected) {
+        ++state.uncorrected_unsynced;
+    }
+    return applied;
 }
 
 std::optional<int> sibling_rank(EventType type) {

@@ -4,7 +4,9 @@
 // Orders reported through the CLI reach the centre exactly once and are marked synced; an
 // approval made centrally comes down and is applied on the gateway; a broker outage and kill -9
 // of the gateway in the middle of a drain lose and repeat nothing; junk on the down topic is
-// counted, never fatal.
+// counted, never fatal. The last case runs both real daemons: floorwatchd as a gateway and as
+// the centre (role: central, SQLite), with an approval given through the centre's CLI and a
+// photo that travels up in chunks.
 
 #include <doctest/doctest.h>
 #include <mqtt/async_client.h>
@@ -22,6 +24,7 @@
 #include "daemon/core/units.hpp"
 #include "daemon/sync/protocol.hpp"
 #include "daemon/workflow/commands.hpp"
+#include "daemon/workflow/event.hpp"
 #include "daemon/workflow/order.hpp"
 #include "tests/support/daemon_harness.hpp"
 #include "tests/support/mosquitto.hpp"
@@ -333,4 +336,112 @@ TEST_CASE("sync: a broker outage and kill -9 of the gateway mid-drain lose and r
     REQUIRE(events.size() == kReports + 1);
     for (std::size_t i = 0; i < events.size(); ++i) CHECK(events[i].id.sequence == i + 1);
     CHECK(centre.hellos() >= 2);
+}
+
+namespace {
+
+std::string central_config(const TempDir& dir, const std::string& broker_uri) {
+    return "role: central\n"
+           "gateway: {site: test-plant, node: central-1, log_level: debug}\n"
+           "store: {path: " +
+           (dir / "central.db").string() +
+           ", commit_interval: 50ms}\n"
+           "control: {socket: " +
+           (dir / "central.sock").string() +
+           ", mode: '0666'}\n"
+           "workflow:\n"
+           "  users:\n"
+           "    - {name: lea, uid: 0, roles: team_lead}\n"
+           "    - {name: sara, uid: 1002, roles: safety}\n"
+           "sync:\n"
+           "  broker: {uri: '" +
+           broker_uri +
+           "', reconnect_min: 100ms, reconnect_max: 500ms}\n"
+           "  ack_timeout: 1s\n";
+}
+
+// The CLI against the centre, as uid 0 (lea) or another uid through setpriv.
+RunResult central_cli(const TempDir& dir, int uid, std::vector<std::string> args) {
+    args.push_back("--config");
+    args.push_back((dir / "central.yaml").string());
+    if (uid == 0) return fw::test::run(dir, FW_CLI_BINARY, args);
+    std::vector<std::string> wrapped{"--reuid=" + std::to_string(uid),
+                                     "--regid=" + std::to_string(uid), "--clear-groups",
+                                     FW_CLI_BINARY};
+    wrapped.insert(wrapped.end(), args.begin(), args.end());
+    return fw::test::run(dir, "/usr/bin/setpriv", wrapped);
+}
+
+}  // namespace
+
+TEST_CASE("sync: a real centre stores the gateway's orders and its approvals reach the floor") {
+    TempDir dir("fw-sync-real");
+    // Sara's uid must reach the centre's socket and read its config inside the test folder.
+    fs::permissions(dir.path(), fs::perms::owner_all | fs::perms::group_read |
+                                    fs::perms::group_exec | fs::perms::others_read |
+                                    fs::perms::others_exec);
+    fw::test::Mosquitto broker(dir.path());
+    write_text_file(dir / "central.yaml", central_config(dir, broker.uri()));
+    fw::test::Daemon centre;
+    centre.log = dir / "central.log";
+    centre.process = fw::test::ChildProcess::spawn(FW_DAEMON_BINARY,
+                                                   {"--config", (dir / "central.yaml").string()},
+                                                   fw::test::logs_to(centre.log, centre.log));
+    REQUIRE_MESSAGE(eventually([&] { return fs::exists(dir / "central.sock"); }, 15s),
+                    read_text_file(centre.log));
+    auto gateway = start_gateway(dir, broker);
+
+    for (int i = 1; i <= 3; ++i) report(dir, i);
+    REQUIRE_MESSAGE(eventually(
+                        [&] {
+                            const auto state = sync_state(dir);
+                            return field(state, "acked") == 3 && field(state, "backlog") == 0;
+                        },
+                        20s),
+                    read_text_file(gateway.log) << read_text_file(centre.log));
+
+    const auto listed = cli(dir, {"orders", "list", "--all", "--json"});
+    REQUIRE(listed.exit_code == 0);
+    const auto orders = json::parse(listed.out).as_array();
+    REQUIRE(orders.size() == 3);
+    const std::string id(orders[0].as_object().at("id").as_string());
+
+    // Lea (team lead) and Sara (safety) approve the medium-risk review at the centre.
+    for (const int uid : {0, 1002}) {
+        const auto approved = central_cli(dir, uid, {"orders", "act", id, "approve"});
+        REQUIRE_MESSAGE(approved.exit_code == 0, approved.err << read_text_file(centre.log));
+    }
+    REQUIRE_MESSAGE(
+        eventually(
+            [&] {
+                const auto shown = cli(dir, {"orders", "show", id, "--json"});
+                return shown.exit_code == 0 &&
+                       json::parse(shown.out).as_object().at("approvals").as_array().size() == 2;
+            },
+            20s),
+        read_text_file(gateway.log) << read_text_file(centre.log));
+    REQUIRE(eventually([&] { return field(sync_state(dir), "down_applied") == 2; }, 10s));
+
+    // A report with a photo larger than a chunk: the centre asks for it and gets it in pieces.
+    const std::string photo = std::string("\xff\xd8\xff\xe0", 4) + std::string(150'000, 'j');
+    write_text_file(dir / "hazard.jpg", photo);
+    const auto with_photo =
+        cli(dir, {"report", "--type", "guarding", "--equipment", "press-1", "--description",
+                  "guard missing", "--photo", (dir / "hazard.jpg").string()});
+    REQUIRE_MESSAGE(with_photo.exit_code == 0, with_photo.err);
+    REQUIRE(eventually([&] { return field(sync_state(dir), "acked") == 4; }, 20s));
+    const std::string sha256 = fw::workflow::sha256_hex(photo);
+    REQUIRE_MESSAGE(eventually(
+                        [&] {
+                            return central_cli(dir, 0,
+                                               {"orders", "attachment", sha256, "--out",
+                                                (dir / "at-centre.jpg").string()})
+                                       .exit_code == 0;
+                        },
+                        20s),
+                    read_text_file(gateway.log) << read_text_file(centre.log));
+    CHECK(read_text_file(dir / "at-centre.jpg") == photo);
+    CHECK(cli(dir, {"verify"}).exit_code == 0);
+    CHECK(centre.process.running());
+    CHECK(gateway.process.running());
 }

@@ -78,6 +78,12 @@ std::optional<std::string> central_postgresql(const CommonOptions& options) {
     return config->sync->postgresql;
 }
 
+bool central_role(const CommonOptions& options) {
+    if (options.db) return false;
+    const auto config = config_of(options);
+    return config && config->role == ProcessRole::central;
+}
+
 std::string control_socket_path(const CommonOptions& options) {
     if (options.socket) return *options.socket;
     if (auto config = config_of(options)) return config->control.socket;

@@ -130,14 +130,13 @@ struct CentralService::Impl : std::enable_shared_from_this<CentralService::Impl>
     void reload(const Config& next) {
         auto updated = std::make_shared<Config>(*current_config());
         updated->workflow = next.workflow;
-        updated->gateway.timezone = next.gateway.timezone;
         {
             std::lock_guard lock(config_mutex);
             config = std::move(updated);
         }
         log_info(kInstance,
-                 "workflow configuration reloaded: {} user(s); sync and store changes take "
-                 "effect after a restart",
+                 "workflow configuration reloaded: {} user(s); other changes (sync, store, "
+                 "gateway) take effect after a restart",
                  next.workflow.users.size());
     }
 

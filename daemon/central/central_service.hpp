@@ -51,7 +51,7 @@ class CentralService {
 
     void start();
     void stop();
-    // The workflow section (users, roles, chains) and log-level changes; the rest needs a restart.
+    // The workflow section (users, roles, chains); the rest needs a restart.
     void reload(const Config& config);
 
     CentralStats stats() const;

@@ -362,6 +362,32 @@ TEST_CASE_TEMPLATE(
             return store->gateway(std::string(kGateway))->down_acked == 1;
         },
         10s));
+    // A photo uploaded at the centre is sent in chunks to a gateway that asks for it.
+    const std::string photo = std::string("\xff\xd8\xff\xe0", 4) + std::string(150'000, 'p');
+    const std::string sha256 = workflow::sha256_hex(photo);
+    {
+        fw::control::Client client(central.socket.string());
+        const auto stored = client.call(
+            "attachment.upload",
+            {{"name", "after.jpg"}, {"data", sync::base64_encode(photo)}, {"last", true}});
+        CHECK(json::value_to<std::string>(stored.at("sha256")) == sha256);
+    }
+    gateway.send(sync::Need{{{sha256, 0}}});
+    REQUIRE(eventually(
+        [&] {
+            const auto chunks = gateway.all<sync::AttachmentChunk>();
+            return !chunks.empty() && chunks.back().last;
+        },
+        10s));
+    std::string assembled;
+    for (const auto& chunk : gateway.all<sync::AttachmentChunk>()) {
+        CHECK(chunk.sha256 == sha256);
+        CHECK(chunk.offset == assembled.size());
+        assembled += chunk.data;
+    }
+    CHECK(gateway.all<sync::AttachmentChunk>().size() == 3);  // 64 KiB chunks
+    CHECK(assembled == photo);
+
     CHECK(gateway.malformed() == 0);
     CHECK(central.process.running());
     CHECK(read_text_file(central.log).find("malformed") != std::string::npos);

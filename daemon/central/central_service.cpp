@@ -14,6 +14,7 @@
 #include "daemon/core/log.hpp"
 #include "daemon/core/units.hpp"
 #include "daemon/orders/control_commands.hpp"
+#include "daemon/orders/uploads.hpp"
 #include "daemon/sync/link.hpp"
 #include "daemon/sync/protocol.hpp"
 #include "rules/time_zone.hpp"
@@ -376,6 +377,49 @@ struct CentralService::Impl : std::enable_shared_from_this<CentralService::Impl>
         };
         control->handle("order.report", bind(true));
         control->handle("order.act", bind(false));
+        control->handle(
+            "attachment.upload",
+            [weak](const control::Caller& caller, const json::object& args, control::Reply reply) {
+                auto self = weak.lock();
+                if (!self || self->stopping) return reply.error("floorwatchd is stopping");
+                self->on_upload(caller, args, std::move(reply));
+            });
+    }
+
+    // A photo uploaded at the centre (e.g. the after-photo of an office decision): assembled on
+    // the core as on a gateway, stored by a store thread; a gateway whose events name it asks for
+    // it with a `need`.
+    void on_upload(const control::Caller& caller, const json::object& args, control::Reply reply) {
+        const auto running = current_config();
+        auto actor = orders::actor_for(caller, *running);
+        if (!actor) return reply.error(actor.error());
+        auto progress = uploads.add(caller, args, running->workflow.attachments,
+                                    std::chrono::steady_clock::now());
+        if (!progress) return reply.error(progress.error());
+        if (!progress->finished) return reply.ok(json::object{{"upload", progress->upload_id}});
+        orders::AttachmentUpload upload = std::move(*progress->finished);
+        upload.uploaded_by = actor->user;
+        upload.uploaded_ms = clock->now().ms;
+        workers->post(
+            upload.attachment.sha256,
+            [weak = weak_from_this(), upload, reply](CentralStore& store) mutable {
+                auto self = weak.lock();
+                if (!self) return;
+                store.store_attachment(upload);
+                const workflow::Attachment& meta = upload.attachment;
+                asio::post(self->core, [reply, meta]() mutable {
+                    reply.ok(json::object{{"sha256", meta.sha256},
+                                          {"media_type", meta.media_type},
+                                          {"size", meta.size},
+                                          {"name", meta.name}});
+                });
+            },
+            [weak = weak_from_this(), reply](const std::string& why) mutable {
+                if (auto self = weak.lock()) {
+                    asio::post(self->core,
+                               [reply, why]() mutable { reply.error("not stored: " + why); });
+                }
+            });
     }
 
     void on_action(const control::Caller& caller, const json::object& args, control::Reply reply,
@@ -476,6 +520,7 @@ struct CentralService::Impl : std::enable_shared_from_this<CentralService::Impl>
     Counters counters;
     std::mutex malformed_mutex;
     std::chrono::steady_clock::time_point last_malformed_log{};
+    orders::Uploads uploads;  // the core only
     std::unique_ptr<StoreWorkers> workers;
     std::unique_ptr<sync::BrokerLink> link;
 };

@@ -326,6 +326,18 @@ TEST_CASE_TEMPLATE(
             floorwatch(dir, {"orders", "show", first_order, "--json", "--config", config}));
         CHECK(json::value_to<std::string>(shown.at("gateway")) == kGateway);
         CHECK(shown.at("timeline").as_array().size() == plant.events.at(first_order).size());
+        // `floorwatch sync` on a centre: one row per gateway.
+        const auto rows = json::parse(floorwatch(dir, {"sync", "--json", "--config", config}));
+        REQUIRE(rows.as_array().size() == 1);
+        const auto& row = rows.as_array().front();
+        CHECK(json::value_to<std::string>(row.at("gateway")) == kGateway);
+        CHECK(json::value_to<std::uint64_t>(row.at("received")) == total);
+        CHECK(json::value_to<std::uint64_t>(row.at("backlog")) == 0);
+        CHECK(json::value_to<std::string>(row.at("verdict")) == "ok");
+        CHECK(json::value_to<std::uint64_t>(row.at("quarantined")) == 0);
+        const std::string table = floorwatch(dir, {"sync", "--config", config});
+        CHECK(table.find("GATEWAY") != std::string::npos);
+        CHECK(table.find(std::string(kGateway)) != std::string::npos);
     }
 
     // The office approves the first order; the approval comes down at once as down event 1.

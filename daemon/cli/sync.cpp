@@ -6,6 +6,7 @@
 #include <iostream>
 #include <string>
 
+#include "daemon/cli/central_sync.hpp"
 #include "daemon/cli/common.hpp"
 #include "daemon/core/units.hpp"
 #include "daemon/store/sqlite_util.hpp"
@@ -33,6 +34,8 @@ boost::json::value json_time(const std::optional<std::int64_t>& time_ms) {
 }
 
 int show_sync(const CommonOptions& options) {
+    // On a centre: every gateway's row from the central store (daemon/central).
+    if (is_central_store(options)) return show_central_sync(options);
     auto connection = store::detail::open_store_file(store_path(options),
                                                      store::detail::OpenMode::read_only, false);
     const std::string origin = store_origin(connection.get());

@@ -1,7 +1,8 @@
 #pragma once
 // `floorwatch sync`: where this gateway's exchange with the centre stands, read from the store
 // (works with the daemon down): incarnations, cursors, backlog, quarantined events, wanted
-// attachments (daemon/sync/README.md "Operations").
+// attachments (daemon/sync/README.md "Operations"). On a centre it lists every gateway instead
+// (daemon/cli/central_sync.hpp).
 
 namespace CLI {
 class App;

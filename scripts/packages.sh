@@ -9,10 +9,12 @@
 
 # DESIGN.md "Conventions". A library added here reaches both scripts. libpq (the client library
 # only) is for the central store on PostgreSQL (daemon/store/pg); CLI11 (header-only) for the
-# command lines of floorwatch, floorwatchd and floorwatch-sim.
+# command lines of floorwatch, floorwatchd and floorwatch-sim; libsodium for the web page's
+# Argon2id password hashes and session tokens (daemon/http).
 fw_library_packages=(
     libmodbus-dev libsqlite3-dev libboost1.81-dev libboost-json1.81-dev libyaml-cpp-dev libfmt-dev
     libsystemd-dev libssl-dev libpaho-mqttpp-dev libpaho-mqtt-dev doctest-dev libpq-dev libcli11-dev
+    libsodium-dev
 )
 
 fw_host_packages=(
@@ -30,6 +32,11 @@ fw_host_packages=(
     mosquitto mosquitto-clients openssl
     # PostgreSQL tests: a throwaway server per test binary (tests/support/postgres.hpp)
     postgresql-15
+    # the web page's charts, embedded in the daemon at build time (web/README.md)
+    libjs-chart.js
+    # browser tests of the page (tests/browser): a real headless Chromium driven by Selenium, and
+    # CJK fonts so the Chinese screenshots are legible
+    chromium chromium-driver python3-selenium fonts-wqy-zenhei
 )
 
 # The sysroot replaces the cross compiler's own target C and C++ libraries.

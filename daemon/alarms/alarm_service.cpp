@@ -226,10 +226,13 @@ struct AlarmService::Impl : std::enable_shared_from_this<AlarmService::Impl> {
         bool supervisor = false;
     };
 
-    // The workflow user mapped to the caller's uid, else the Unix user. Without configured
-    // users, whoever the socket's mode lets in may do everything.
+    // The signed-in web user, else the workflow user mapped to the caller's uid, else the Unix
+    // user. Without configured users, whoever the socket's mode lets in may do everything.
     Who identify(const control::Caller& caller) const {
-        if (const auto* user = workflow.find_user_by_uid(caller.uid)) {
+        const auto* user = caller.authenticated_user.empty()
+                               ? workflow.find_user_by_uid(caller.uid)
+                               : workflow.find_user(caller.authenticated_user);
+        if (user != nullptr) {
             Who who{user->name, false};
             for (auto role : user->role_list) {
                 for (auto supervisor : kSupervisorRoles) who.supervisor |= role == supervisor;
@@ -280,8 +283,13 @@ struct AlarmService::Impl : std::enable_shared_from_this<AlarmService::Impl> {
         if (const auto operated = operation(*engine, request, events); !operated) {
             return reply.error(operated.error());
         }
-        log_info(kInstance, "{} by {} (uid {}) on {} / {}", name, request.who.name, caller.uid,
-                 request.rule, request.equipment);
+        if (caller.authenticated_user.empty()) {
+            log_info(kInstance, "{} by {} (uid {}) on {} / {}", name, request.who.name, caller.uid,
+                     request.rule, request.equipment);
+        } else {
+            log_info(kInstance, "{} by {} (web page) on {} / {}", name, request.who.name,
+                     request.rule, request.equipment);
+        }
         persist(
             std::move(events),
             [reply, rule = request.rule, equipment = request.equipment](

@@ -40,6 +40,13 @@ Status check_area(const std::string& area, const Config& config) {
 }  // namespace
 
 Result<workflow::Actor> actor_for(const control::Caller& caller, const Config& config) {
+    if (!caller.authenticated_user.empty()) {
+        if (const auto* user = config.workflow.find_user(caller.authenticated_user)) {
+            return workflow::Actor::from_user(*user);
+        }
+        return Error{fmt::format("{} is no longer in workflow.users; ask plant IT",
+                                 caller.authenticated_user)};
+    }
     if (const auto* user = config.workflow.find_user_by_uid(caller.uid)) {
         return workflow::Actor::from_user(*user);
     }

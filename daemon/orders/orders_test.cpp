@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include "daemon/orders/attachments.hpp"
+#include "daemon/orders/control_commands.hpp"
 
 using namespace fw::orders;
 
@@ -26,6 +27,29 @@ TEST_CASE("the media type comes from the bytes, not the name") {
     CHECK(sniff_media_type(std::string("\x89PNG\r\n\x1a\n....", 12)) == "image/png");
     CHECK(sniff_media_type("%PDF-1.7") == "application/pdf");
     CHECK(sniff_media_type("MZ\x90") == "");
+}
+
+TEST_CASE("the actor is the signed-in web user when there is one, else the uid's user") {
+    fw::Config config;
+    fw::workflow::UserConfig tech;
+    tech.name = "tech1";
+    tech.uid = 1001;
+    tech.role_list = {fw::workflow::Role::technician};
+    fw::workflow::UserConfig safety;
+    safety.name = "safety1";
+    safety.role_list = {fw::workflow::Role::safety};
+    config.workflow.users = {tech, safety};
+    fw::control::Caller socket_caller;
+    socket_caller.uid = 1001;
+    socket_caller.user = "alice";
+    CHECK(actor_for(socket_caller, config)->user == "tech1");
+    // On the web the uid is nobody's; the name decides.
+    const auto web = actor_for(fw::control::Caller::web_user("safety1"), config);
+    REQUIRE(web.ok());
+    CHECK(web->user == "safety1");
+    CHECK(web->holds(fw::workflow::Role::safety));
+    CHECK(actor_for(fw::control::Caller::web_user("gone"), config).error() ==
+          "gone is no longer in workflow.users; ask plant IT");
 }
 
 // --- the order service on a real store, with a controlled clock and alarm events fed directly ---

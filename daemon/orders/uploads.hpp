@@ -41,8 +41,10 @@ class Uploads {
     void clear() { open_.clear(); }
 
   private:
+    // Only who started an upload may continue it: the same uid, and the same web user.
     struct Upload {
         uid_t uid = 0;
+        std::string authenticated_user;
         std::string name;
         std::string data;
         Clock::time_point touched;

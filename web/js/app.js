@@ -133,11 +133,12 @@ function homeRoute() {
   return '#/orders';
 }
 
+// Live refresh stops before the session ends: a refresh landing after it would meet a 401.
 async function logout() {
+  stopLive();
   try { await api.post('/api/v1/logout'); } catch (error) { if (error.status !== 401) showNotice(error.message); }
   session = null;
   setCsrf('');
-  stopLive();
   renderChrome();
   location.hash = '#/login';
 }
@@ -260,6 +261,8 @@ function stopLive() {
   if (stream) { stream.close(); stream = null; }
   clearTimeout(retryTimer);
   retryTimer = null;
+  for (const timer of pending.values()) clearTimeout(timer);
+  pending.clear();
   stopPolling();
   setLiveStatus('');
 }

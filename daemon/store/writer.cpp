@@ -24,6 +24,7 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "daemon/core/latency_histogram.hpp"
 #include "daemon/core/log.hpp"
 #include "daemon/core/units.hpp"
 #include "daemon/store/sqlite_util.hpp"
@@ -290,6 +291,8 @@ class SqliteWriter final : public Writer {
         connection_.close();
     }
 
+    const LatencyHistogram& commit_latency() const override { return commit_latency_; }
+
     WriterStats stats() const override {
         WriterStats stats;
         stats.samples_committed = samples_committed_.load();
@@ -537,6 +540,7 @@ class SqliteWriter final : public Writer {
         WriterStatements& sql = *statements_;
         channels_inserted_in_transaction_.clear();
         const char* failed_step = nullptr;
+        const auto started = SteadyClock::now();
         if (sql.begin.run() != SQLITE_DONE) {
             failed_step = "starting a transaction";
         } else if (!write_channels(work)) {
@@ -560,6 +564,7 @@ class SqliteWriter final : public Writer {
             samples_committed_ += work.sample_count;
             events_committed_ += work.event_count;
             ++commits_;
+            commit_latency_.record(SteadyClock::now() - started);
             return true;
         }
 
@@ -925,6 +930,7 @@ class SqliteWriter final : public Writer {
     std::atomic<std::uint64_t> samples_committed_{0};
     std::atomic<std::uint64_t> samples_dropped_{0};
     std::atomic<std::uint64_t> commits_{0};
+    LatencyHistogram commit_latency_;
     std::atomic<std::uint64_t> samples_pruned_{0};
     std::atomic<std::uint64_t> write_errors_{0};
     std::atomic<std::uint64_t> events_committed_{0};

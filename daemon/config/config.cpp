@@ -12,6 +12,7 @@
 
 #include "daemon/config/option_table.hpp"
 #include "daemon/core/enum_names.hpp"
+#include "daemon/http/http_options.hpp"
 #include "drivers/mqtt/topic.hpp"
 #include "rules/rule_check.hpp"
 #include "rules/templates.hpp"
@@ -1074,6 +1075,11 @@ const Section<Config>& config_section() {
         root.section("workflow", &Config::workflow, workflow_section(),
                      "Hazard work orders: review chains and deadlines by risk, order numbers, "
                      "attachments, and the users who act on orders.");
+        root.section<http::HttpConfig>(
+            "http", http::http_section(),
+            [](Config& config, http::HttpConfig&& http) { config.http = std::move(http); },
+            "The web page, its JSON API and /metrics (daemon/http/README.md); absent: no HTTP "
+            "server.");
         root.finish_with(check_cross_references);
         return root;
     }();

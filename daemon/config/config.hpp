@@ -4,11 +4,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "daemon/core/log.hpp"
+#include "daemon/http/http_config.hpp"
 #include "daemon/workflow/workflow_config.hpp"
 #include "drivers/modbus/modbus_config.hpp"
 #include "drivers/mqtt/mqtt_config.hpp"
@@ -65,6 +67,7 @@ struct Config {
     mqtt::MqttConfig mqtt;
     std::vector<rules::RuleConfig> rules;  // as written; templates are expanded by the engine
     workflow::WorkflowConfig workflow;     // hazard work orders: review, deadlines, users
+    std::optional<http::HttpConfig> http;  // the web page and JSON API; none: no HTTP server
 
     const EquipmentConfig* find_equipment(const std::string& id) const {
         for (const auto& item : equipment) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "daemon/config/option_table.hpp"
+#include "daemon/http/listen_address.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -572,4 +573,42 @@ TEST_CASE("edit distance counts a swap of neighbours as one edit") {
     CHECK(fw::config_table::edit_distance("pol_interval", "poll_interval") == 1);
     CHECK(fw::config_table::edit_distance("", "abc") == 3);
     CHECK(fw::config_table::edit_distance("rtu", "tcp") == 3);
+}
+
+TEST_CASE("the http section: absent means no server; listen addresses and origins are checked") {
+    CHECK_FALSE(fw::parse_config(kGateway, "floorwatch.yaml").http.has_value());
+
+    const auto config =
+        fw::parse_config(kGateway +
+                             "http:\n"
+                             "  listen: ['127.0.0.1:8080', '[::1]:8443']\n"
+                             "  tls: {cert: /etc/fw/cert.pem, key: /etc/fw/key.pem}\n"
+                             "  session_lifetime: 2h\n"
+                             "  language: zh-CN\n"
+                             "  trusted_origins: [https://floor.example.com]\n",
+                         "floorwatch.yaml");
+    REQUIRE(config.http.has_value());
+    const auto addresses = fw::http::listen_addresses(*config.http);
+    REQUIRE(addresses.size() == 2);
+    CHECK(addresses[0].to_string() == "127.0.0.1:8080");
+    CHECK(addresses[1].to_string() == "[::1]:8443");
+    REQUIRE(config.http->tls.has_value());
+    CHECK(config.http->tls->key == "/etc/fw/key.pem");
+    CHECK(config.http->session_lifetime == 2h);
+    CHECK(config.http->language == "zh-CN");
+    CHECK(config.http->max_connections == 64);
+    CHECK(config.http->trusted_origins == std::vector<std::string>{"https://floor.example.com"});
+    // The body limit follows the largest attachment unless it is set.
+    CHECK(config.http->body_limit(16ULL << 20) == 24ULL << 20);
+
+    CHECK(first_issue(kGateway + "http: {listen: ['localhost:8080']}\n") ==
+          "floorwatch.yaml:4:16: http.listen[0]: 'localhost:8080' is not an IP address and port "
+          "such as 127.0.0.1:8080 or [::1]:8080");
+    CHECK(first_issue(kGateway + "http: {listen: []}\n").find("needs at least 1 entry") !=
+          std::string::npos);
+    CHECK(first_issue(kGateway + "http: {language: fr}\n").find("en or zh-CN") !=
+          std::string::npos);
+    CHECK(first_issue(kGateway + "http: {trusted_origins: ['floor.example.com/x']}\n")
+              .find("is not an origin") != std::string::npos);
+    CHECK(first_issue(kGateway + "http: {tls: {cert: a.pem}}\n").find("key") != std::string::npos);
 }

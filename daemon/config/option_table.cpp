@@ -433,7 +433,13 @@ json::object option_schema(const OptionShape& option) {
         case OptionKind::list:
             schema["type"] = "array";
             if (option.min_items > 0) schema["minItems"] = option.min_items;
-            schema["items"] = section_schema(*option.section);
+            if (option.section) {
+                schema["items"] = section_schema(*option.section);
+            } else {
+                json::object item{{"type", "string"}};
+                if (!option.pattern.empty()) item["pattern"] = option.pattern;
+                schema["items"] = std::move(item);
+            }
             break;
     }
     if (option.default_json) schema["default"] = json::parse(*option.default_json);

@@ -260,6 +260,37 @@ class Section {
         return OptionRef(shape);
     }
 
+    // A list of text values (addresses, origins); each item is checked like a string option
+    // with the pattern given to the returned OptionRef.
+    OptionRef strings(std::string key, std::vector<std::string> T::*member,
+                      std::string description) {
+        auto& shape = add_reader(
+            std::move(key), OptionKind::list, std::move(description),
+            [member, this_shape = shape_, index = shape_->options.size()](
+                T& out, const YAML::Node& node, const std::string& path, Reader& reader) {
+                const OptionShape& list_shape = this_shape->options[index];
+                if (!expect_list(list_shape, node, path, reader)) return;
+                OptionShape item_shape;
+                item_shape.key = list_shape.key;
+                item_shape.pattern = list_shape.pattern;
+                item_shape.pattern_hint = list_shape.pattern_hint;
+                auto& items = out.*member;
+                items.clear();
+                for (std::size_t i = 0; i < node.size(); ++i) {
+                    auto value = read_scalar(item_shape, node[i], index_path(path, i), reader);
+                    if (value) items.push_back(std::get<std::string>(std::move(*value)));
+                }
+            });
+        const T defaults{};
+        std::string default_json = "[";
+        for (const auto& item : defaults.*member) {
+            if (default_json.size() > 1) default_json += ", ";
+            default_json += json_string(item);
+        }
+        shape.default_json = default_json + "]";
+        return OptionRef(shape);
+    }
+
     // A nested map read with its own section; `assign` stores the result.
     template <typename Child>
     OptionRef section(std::string key, Section<Child> child,

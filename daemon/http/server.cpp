@@ -17,7 +17,6 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/json/serialize.hpp>
-#include <charconv>
 #include <deque>
 #include <set>
 #include <type_traits>
@@ -88,39 +87,6 @@ class ConnectionBase {
 };
 
 }  // namespace
-
-std::string ListenAddress::to_string() const {
-    if (address.is_v6()) return fmt::format("[{}]:{}", address.to_string(), port);
-    return fmt::format("{}:{}", address.to_string(), port);
-}
-
-std::optional<ListenAddress> parse_listen_address(std::string_view text) {
-    std::string_view host;
-    std::string_view port_text;
-    if (text.starts_with('[')) {
-        const auto close = text.find("]:");
-        if (close == std::string_view::npos) return std::nullopt;
-        host = text.substr(1, close - 1);
-        port_text = text.substr(close + 2);
-    } else {
-        const auto colon = text.rfind(':');
-        if (colon == std::string_view::npos) return std::nullopt;
-        host = text.substr(0, colon);
-        port_text = text.substr(colon + 1);
-        if (host.find(':') != std::string_view::npos) return std::nullopt;  // IPv6 needs [ ]
-    }
-    unsigned port = 0;
-    const auto [end, parse_error] =
-        std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-    if (port_text.empty() || parse_error != std::errc() ||
-        end != port_text.data() + port_text.size() || port > 65535) {
-        return std::nullopt;
-    }
-    boost::system::error_code error;
-    const auto address = asio::ip::make_address(std::string(host), error);
-    if (error) return std::nullopt;
-    return ListenAddress{address, static_cast<std::uint16_t>(port)};
-}
 
 Response error_response(unsigned status, std::string_view message) {
     Response response{static_cast<bhttp::status>(status), 11};

@@ -34,6 +34,8 @@
 #include <string_view>
 #include <vector>
 
+#include "daemon/http/listen_address.hpp"
+
 namespace fw::http {
 
 using Request = boost::beast::http::request<boost::beast::http::string_body>;
@@ -42,17 +44,6 @@ using Response = boost::beast::http::response<boost::beast::http::string_body>;
 
 // The header of a request may not be larger than this (request line and every field).
 inline constexpr std::uint32_t kMaxHeaderBytes = 16 * 1024;
-
-// "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:8443" as the config writes them.
-struct ListenAddress {
-    boost::asio::ip::address address;
-    std::uint16_t port = 0;
-    bool loopback() const { return address.is_loopback(); }
-    std::string to_string() const;
-};
-// nullopt when the text is not an IP address and a port ("localhost:8080" is not: the listener
-// binds an address, and a name would hide which).
-std::optional<ListenAddress> parse_listen_address(std::string_view text);
 
 struct TlsFiles {
     std::string certificate;  // PEM, the server's certificate followed by its chain

@@ -107,8 +107,10 @@ class PageTest(unittest.TestCase):
         self.assertEqual(stale, [], "console errors left by the previous test")
 
     def tearDown(self):
-        outcome = getattr(self, "_outcome", None)
-        failed = outcome is not None and not getattr(outcome, "success", True)
+        # unittest keeps this test's errors and failures in its result by the time of tearDown.
+        result = getattr(getattr(self, "_outcome", None), "result", None)
+        failed = result is not None and any(
+            test is self for test, _ in list(result.errors) + list(result.failures))
         if failed:
             self.page.screenshot(f"FAILED-{self._testMethodName}")
             print(f"\n{self._testMethodName} failed at {self.page.hash()}; floorwatchd log "
@@ -151,13 +153,18 @@ class PageTest(unittest.TestCase):
         self.page.go(f"#/orders/{order_id}")
         return self.page.shown(testid("order-detail"))
 
+    # Read in one script: a live refresh may replace the elements between two WebDriver calls.
     def offered_actions(self):
-        return sorted(b.get_attribute("data-testid")[len("action-"):]
-                      for b in self.page.find_all(f'{testid("actions")} .action-buttons button'))
+        return sorted(self.page.js(
+            "return [...document.querySelectorAll("
+            "'[data-testid=\"actions\"] .action-buttons button')]"
+            ".map((b) => b.dataset.testid.slice('action-'.length))"))
 
     def order_state(self):
-        return self.page.find(f'{testid("order-detail")} .order-title-row [data-state]') \
-            .get_attribute("data-state")
+        return self.page.js(
+            "const b = document.querySelector("
+            "'[data-testid=\"order-detail\"] .order-title-row [data-state]');"
+            "return b ? b.dataset.state : null")
 
     def act(self, action, fields=None, photos=(), expect_state=None):
         """Opens the action's form, fills it, confirms, and waits for the order's new state. A
@@ -186,10 +193,18 @@ class PageTest(unittest.TestCase):
                     raise
                 page.wait_view()
         if expect_state:
-            page.wait(lambda _: self.order_state() == expect_state, message=(
-                f"{action}: the order did not become {expect_state}; the form says: "
-                + " ".join(e.text for e in page.find_all(testid("action-error")))))
+            from selenium.common.exceptions import TimeoutException
+            try:
+                page.wait(lambda _: self.order_state() == expect_state)
+            except TimeoutException:
+                self.fail(f"{action}: the order is {self.order_state()}, not {expect_state}; "
+                          f"the form says: {self.action_error()!r}")
             page.wait_view()
+
+    def action_error(self):
+        return self.page.js(
+            "const e = document.querySelector('[data-testid=\"action-error\"]');"
+            "return e && !e.hidden ? e.textContent : ''")
 
 
 class T01Catalogs(unittest.TestCase):
@@ -373,25 +388,29 @@ class T04Workflow(PageTest):
         self.assertNotIn("accept", self.offered_actions())
         self.assertNotIn("reject", self.offered_actions())
 
-        # Two submissions, each with its photo, served and shown; click to enlarge.
-        after = page.find(testid("photos-after"))
-        self.assertEqual(len(page.find_all(".submission", after)), 2)
-        thumbs = page.find_all(testid("photo-thumb"), after)
-        self.assertEqual(len(thumbs), 2)
+        # Two submissions, each with its photo, served and shown; click to enlarge. (Asked in
+        # one script each time: the live refresh may re-render the view at any moment.)
+        page.wait(lambda _: page.js("""
+            const after = document.querySelector('[data-testid="photos-after"]');
+            if (!after || after.querySelectorAll('.submission').length !== 2) return false;
+            const images = after.querySelectorAll('[data-testid="photo-thumb"] img');
+            return images.length === 2 && [...images].every((i) => i.complete && i.naturalWidth > 0);
+            """), message="two submissions with one loaded photo each")
         page.wait(lambda _: page.js(
-            "return [...arguments[0].querySelectorAll('img')].every("
-            "i => i.complete && i.naturalWidth > 0)", after), message="the photos load")
-        thumbs[0].click()
+            "const t = document.querySelector('[data-testid=\"photos-after\"] "
+            "[data-testid=\"photo-thumb\"]'); if (t) t.click(); return !!t;"))
         lightbox = page.shown("#lightbox")
         page.wait(lambda _: page.js("return document.getElementById('lightbox-image')"
                                     ".naturalWidth > 0"), message="the enlarged photo loads")
         page.screenshot("order-closed-lightbox")
         page.find("#lightbox-close").click()
         page.wait(lambda _: not lightbox.is_displayed(), message="the lightbox closes")
+        page.wait_view()
 
         # The timeline, and the store's record: every action by the person who signed in.
-        events = page.find_all(testid("timeline-event"))
-        self.assertIn("rejected", [e.get_attribute("data-event-type") for e in events])
+        self.assertIn("rejected", page.js(
+            "return [...document.querySelectorAll('[data-testid=\"timeline-event\"]')]"
+            ".map((e) => e.dataset.eventType)"))
         page.screenshot("order-closed")
         actors = [(e["type"], e["actor"]) for e in PLANT.order(number)["timeline"]
                   if e["type"] not in ("reported", "occurred", "overdue")]
@@ -559,7 +578,7 @@ class T08EveryPage(PageTest):
                     self.assertLessEqual(page.horizontal_overflow(), 0,
                                          f"#/{route} scrolls sideways at 360 px")
                 name = route.replace("/", "-").replace("?", "-").replace("=", "")
-                page.screenshot(f"{suffix}-{name}")
+                page.screenshot(f"page-{suffix}-{name}")
         page.stop_emulation()
         page.driver.set_window_size(1280, 900)
 

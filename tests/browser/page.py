@@ -44,6 +44,7 @@ class Browser:
         service = Service(CHROMEDRIVER, log_path=os.path.join(log_folder, "chromedriver.log"))
         self.driver = webdriver.Chrome(service=service, options=options)
         self.driver.set_page_load_timeout(WAIT_S)
+        self.driver.set_script_timeout(WAIT_S * 2)
         self.console = []  # every console entry read so far, for the report of a failure
 
     def quit(self):

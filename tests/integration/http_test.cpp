@@ -366,6 +366,13 @@ TEST_CASE("the web API: sign-in, CSRF, an order walked to closed, events, metric
     REQUIRE(tom.post_json("/api/v1/logout", json::object{}).status == 200);
     CHECK(tom.get("/api/v1/orders").status == 401);
 
+    // Plant IT ends a user's sessions from the gateway.
+    const auto revoked = fw::test::run(
+        dir, FW_CLI_BINARY, {"user", "revoke", "sara", "--config", (dir / "fw.yaml").string()});
+    CHECK_MESSAGE(revoked.exit_code == 0, revoked.err);
+    CHECK(revoked.out.find("1 web session(s) of sara ended") != std::string::npos);
+    CHECK(sara.get("/api/v1/orders").status == 401);
+
     // Sessions survive a restart of the daemon.
     daemon.process.send_signal(SIGTERM);
     REQUIRE(daemon.process.wait_exit(15s).has_value());

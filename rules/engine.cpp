@@ -443,7 +443,10 @@ struct Engine::Impl {
         if (window.empty() || !instance.value_known) return;
         const double change = is_set(config.rise) ? instance.value - window.front().second
                                                   : window.front().second - instance.value;
-        const double needed = is_set(config.rise) ? config.rise : config.fall;
+        // Once active, the change must drop the deadband below what activated it, so a rate
+        // hovering at the limit does not make the alarm come and go.
+        const double needed = (is_set(config.rise) ? config.rise : config.fall) -
+                              (instance.raw != kNoLevel ? config.deadband : 0.0);
         instance.raw = change >= needed ? static_cast<int>(config.severity) : kNoLevel;
         instance.detail = fmt::format("{} {} in {}", is_set(config.rise) ? "rise" : "fall",
                                       reading_text(change), format_duration(config.window));

@@ -705,7 +705,7 @@ Section<rules::RuleConfig> rule_section() {
     section.list("limits", &RuleConfig::limits, rule_limit_section(),
                  "Threshold limits, each with its severity.");
     section.number("deadband", &RuleConfig::deadband,
-                   "A threshold alarm returns to normal only this far past its limit.");
+                   "A threshold or rate alarm returns to normal only this far past its limit.");
     section.duration("on_delay", &RuleConfig::on_delay,
                      "The condition must hold this long before the alarm activates.");
     section.duration("off_delay", &RuleConfig::off_delay,

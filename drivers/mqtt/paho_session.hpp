@@ -35,11 +35,12 @@ std::unique_ptr<::mqtt::async_client> make_client(const BrokerConfig& broker,
 
 // `clean_session`: false for subscribers (the broker keeps QoS 1 messages while the gateway is
 // away), true for publishers. Paho's automatic reconnect stays off: each client runs its own
-// backoff loop, because Paho's does not retry a first connect that fails. `on_tls_error` gets
-// OpenSSL's message of a failed handshake.
+// backoff loop, because Paho's does not retry a first connect that fails. No TLS error handler:
+// Paho C++ 1.2.0 (Debian 12) calls it through a pointer to the options copy that connect() has
+// already destroyed (eclipse-paho/paho.mqtt.cpp#325), which crashed floorwatchd when a handshake
+// failed after the connect attempt was abandoned, e.g. at SIGTERM.
 ::mqtt::connect_options connect_options(const BrokerConfig& broker, const std::string& password,
-                                        bool clean_session,
-                                        std::function<void(const std::string&)> on_tls_error = {});
+                                        bool clean_session);
 
 // Waits for the token in 100 ms slices, giving up when `stopping()` turns true, so a broker that
 // does not answer never holds up a stop. Returns whether the token completed in time.

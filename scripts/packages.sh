@@ -18,6 +18,8 @@ fw_library_packages=(
 fw_host_packages=(
     # toolchain
     build-essential cmake pkg-config ninja-build ccache clang-format
+    # scripts/tidy.sh: clang-tidy 14 cannot parse all of our C++20
+    clang-tidy-16
     # the store's shell, for looking into floorwatch.db by hand
     sqlite3
     # tests: RTU over a pty pair, schema validation of example configs

@@ -159,5 +159,5 @@ TEST_CASE("the overdue timer marks a passed deadline once; --overdue and --assig
     CHECK(listed(dir, {"--overdue"}) == std::vector<std::string>{toms});
     act(dir, kTom, {"orders", "act", toms, "submit", "--note", "guard bolted back on"});
     CHECK(timeline_types(dir, toms).back() == "submitted");
-    CHECK(daemon.process.stop() == 0);
+    CHECK(daemon.process.stop(30s) == 0);
 }

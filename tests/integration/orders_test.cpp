@@ -513,7 +513,7 @@ TEST_CASE_FIXTURE(OrdersPlant,
     const auto verified = as(dir, kRita, {"verify"});
     CHECK_MESSAGE(verified.exit_code == 0, verified.out);
     CHECK(verified.out.starts_with("ok: 2 event(s) of 1 order(s)"));
-    daemon.process.stop();
+    REQUIRE(daemon.process.stop(30s) == 0);
     const auto edited = fw::test::run(dir, "/usr/bin/sqlite3",
                                       {(dir / "fw.db").string(),
                                        "UPDATE order_events SET payload = replace(payload, "

@@ -49,17 +49,31 @@ fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 started=$SECONDS
-# The compile commands are GCC's: clang does not know some of its warning options, and compiler
-# warnings are GCC's job in our builds (-Werror there), so only the checks of .clang-tidy speak.
-printf '%s\0' "${files[@]}" |
-    xargs -0 -n 1 -P "$jobs" "$clang_tidy" -p "$build" --quiet \
-        --extra-arg=-Wno-unknown-warning-option --extra-arg=-Wno-error 2>/dev/null |
-    tee "$log" || true
+# One file per run. The compile commands are GCC's: clang does not know some of its warning
+# options, and compiler warnings are GCC's job in our builds (-Werror there), so only the checks
+# of .clang-tidy speak. A run that clang-tidy cannot finish is reported, and never stops the others
+# (xargs gives up on a child killed by a signal or exiting 255).
+tidy_one() {
+    local status=0 errors
+    errors=$(mktemp)
+    "$clang_tidy" -p "$build" --quiet --extra-arg=-Wno-unknown-warning-option \
+        --extra-arg=-Wno-error "$1" 2>"$errors" || status=$?
+    if [ "$status" -gt 1 ]; then
+        echo "tidy: clang-tidy failed on $1 (exit status $status):"
+        grep -v "warnings generated" "$errors" | head -20
+        echo "$1: tidy-failure [clang-tidy-did-not-finish]"
+    fi
+    rm -f "$errors"
+}
+export -f tidy_one
+export clang_tidy build
+printf '%s\0' "${files[@]}" | xargs -0 -n 1 -P "$jobs" bash -c 'tidy_one "$1"' tidy | tee "$log"
 elapsed=$((SECONDS - started))
 
 # One finding per "file:line:col: error: message [check]" line; a header included by several
 # files is reported once.
-counts=$(grep -E '^/.*:[0-9]+:[0-9]+: (error|warning): .* \[[a-z0-9.,-]+\]$' "$log" | sort -u |
+counts=$(grep -E '(^/.*:[0-9]+:[0-9]+: (error|warning): .*|: tidy-failure) \[[a-z0-9.,-]+\]$' "$log" |
+    sort -u |
     sed -E 's/.*\[([a-z0-9.-]+)(,-warnings-as-errors)?\]$/\1/' | sort | uniq -c | sort -rn || true)
 echo "== tidy: ${#files[@]} file(s) in ${elapsed} s with $jobs job(s)"
 if [ -z "$counts" ]; then

@@ -28,8 +28,7 @@ namespace {
 
 constexpr int kRita = 0;     // the test's own uid: reporter and team lead (assigns)
 constexpr int kSara = 1002;  // safety: the one review level of low-risk orders
-constexpr int kTom = 1004;   // technician
-constexpr int kTim = 1005;   // technician
+constexpr int kTom = 1004;   // technician; tim (1005) is one too, and never acts himself
 
 std::string config_for(const TempDir& dir) {
     return "gateway: {site: test-plant, node: gw-1, log_level: debug}\n"

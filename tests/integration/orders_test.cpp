@@ -156,8 +156,7 @@ std::vector<std::string> timeline_types(const json::object& shown) {
 std::string real_photo() {
     const char* source = std::getenv("FW_SOURCE_DIR");
     REQUIRE_MESSAGE(source != nullptr, "FW_SOURCE_DIR is not set; run the test through ctest");
-    const std::string bytes =
-        read_text_file(fs::path(source) / "tests/integration/data/guard-photo.png");
+    std::string bytes = read_text_file(fs::path(source) / "tests/integration/data/guard-photo.png");
     REQUIRE(bytes.starts_with("\x89PNG"));
     return bytes;
 }

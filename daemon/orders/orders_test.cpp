@@ -1,10 +1,10 @@
 // fw::orders: attachment encoding and sniffing; incident totals and rates against a hand-computed
 // fixture; the order service on a real store: orders from alarms (listener and catch-up at
 // start), occurrences, escalation, overdue, restarts and the orders-from-alarms counter; and its
-// commands over a real control socket (reports, actions,
-// uploads and incidents answered once durable and read back from the store, refusals that say
-// why). The KPIs' figures are daemon/workflow/kpi_test.cpp's; the reports as people read them
-// are checked end to end in tests/integration/orders_test.cpp.
+// commands over a real control socket (reports, actions, uploads and incidents answered once
+// durable and read back from the store, refusals that say why). The KPIs' figures are
+// daemon/workflow/kpi_test.cpp's; the reports as people read them are checked end to end in
+// tests/integration/orders_test.cpp.
 #include <doctest/doctest.h>
 
 #include "daemon/orders/attachments.hpp"

@@ -32,10 +32,6 @@
 #include "rules/schedule.hpp"
 #include "rules/time_zone.hpp"
 
-namespace fw {
-struct Config;
-}
-
 namespace fw::rules {
 
 // Thrown when rules cannot be compiled or a snapshot cannot be restored; the message says which
@@ -97,9 +93,6 @@ class Engine {
     ~Engine();
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;
-
-    // Rules, channels and equipment from a loaded config; the zone from gateway.timezone.
-    static EngineSetup setup_from_config(const fw::Config& config);
 
     // The one string lookup per sample; nullopt for channels no rule reads.
     std::optional<ChannelId> channel_id(std::string_view channel) const;

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/alarms/engine_setup.hpp"
 #include "daemon/config/config.hpp"
 #include "daemon/core/units.hpp"
 #include "rules/engine.hpp"
@@ -96,7 +97,7 @@ Replay replay(const fs::path& folder) {
             return result;
         }
         now.mono_ms = t;
-        if (!engine) engine = std::make_unique<Engine>(Engine::setup_from_config(config), now);
+        if (!engine) engine = std::make_unique<Engine>(fw::alarms::engine_setup(config), now);
         events.clear();
         const std::string kind = field(fields, 2);
         if (kind == "sample") {
@@ -115,7 +116,7 @@ Replay replay(const fs::path& folder) {
             engine->on_tick(now, events);
         } else if (kind == "restart") {
             const std::string snapshot = engine->snapshot(now);
-            engine = std::make_unique<Engine>(Engine::setup_from_config(config), now);
+            engine = std::make_unique<Engine>(fw::alarms::engine_setup(config), now);
             engine->restore(snapshot, now);
         } else if (kind == "op") {
             const std::string action = field(fields, 3);

@@ -137,12 +137,6 @@ void check_cross_references(Config& config, const std::string&, Reader& reader) 
 
     modbus::check_modbus_equipment(config.modbus, "modbus", declared_equipment, reader);
     mqtt::check_mqtt_equipment(config.mqtt, "mqtt", declared_equipment, reader);
-    for (auto& broker : config.mqtt.brokers) {
-        if (broker.client_id.empty()) {
-            broker.client_id = fmt::format("floorwatch-{}-{}-{}", config.gateway.site,
-                                           config.gateway.node, broker.name);
-        }
-    }
     auto channels = modbus::modbus_channels(config.modbus, "modbus");
     for (auto& channel : mqtt::mqtt_channels(config.mqtt, "mqtt")) {
         channels.push_back(std::move(channel));

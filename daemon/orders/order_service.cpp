@@ -201,7 +201,8 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         if (chosen == nullptr) return;
         publisher_broker = broker_text(chosen);
         topic_root = order_topic_root(config.gateway.site, config.gateway.node);
-        publisher = std::make_unique<OrderPublisher>(*chosen);
+        publisher = std::make_unique<OrderPublisher>(
+            mqtt::with_default_client_id(*chosen, config.gateway.site, config.gateway.node));
         publisher->start();
         log_info(kInstance, "publishing order states to broker {} under {}/orders/", chosen->name,
                  topic_root);

@@ -15,7 +15,8 @@ namespace fw::mqtt {
 
 // Every per-value check, and the checks within the section: topic filters and the templates that
 // name their levels, keys that apply to the input's kind, TLS pairs, backoff limits, unique
-// broker and input names.
+// broker and input names. Nothing is filled in that depends on another section: the default
+// client id comes from the running gateway where the client is made (with_default_client_id).
 config_table::Section<MqttConfig> mqtt_section();
 
 // Checks against the rest of the file, once everything is read: every literal equipment id of an

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "daemon/core/units.hpp"
+#include "rules/rule_fields.hpp"
 #include "rules/templates.hpp"
 
 namespace fw::rules {
@@ -29,52 +30,6 @@ std::string number_text(double value) {
 // A measured change for people: 10.7, not the 10.700000000000003 that subtraction leaves.
 std::string reading_text(double value) {
     return fmt::format("{:.4g}", value);
-}
-
-// FNV-1a, 64 bits: a stable fingerprint of a rule's definition (not a security measure).
-std::string fingerprint(std::string_view text) {
-    std::uint64_t hash = 14695981039346656037ULL;
-    for (const char c : text) {
-        hash ^= static_cast<unsigned char>(c);
-        hash *= 1099511628211ULL;
-    }
-    return fmt::format("{:016x}", hash);
-}
-
-// Every field that changes what a rule does, in a fixed order.
-std::string canonical_text(const RuleConfig& rule) {
-    std::string text = fmt::format("id={};kind={};channel={};equipment={};severity={};", rule.id,
-                                   rule_kind_name(rule.kind), rule.channel, rule.equipment,
-                                   severity_name(rule.severity));
-    for (const auto& limit : rule.limits) {
-        text += fmt::format("limit={},{},{};", number_text(limit.above), number_text(limit.below),
-                            severity_name(limit.severity));
-    }
-    text += fmt::format("deadband={};on={};off={};rise={};fall={};window={};", rule.deadband,
-                        rule.on_delay.count(), rule.off_delay.count(), number_text(rule.rise),
-                        number_text(rule.fall), rule.window.count());
-    text += fmt::format("stale={};frozen={};tol={};min={};max={};", rule.stale_after.count(),
-                        rule.frozen_after.count(), rule.frozen_tolerance, number_text(rule.min),
-                        number_text(rule.max));
-    text += fmt::format("hazard_type={};count={};mode={};", rule.hazard_type, rule.count,
-                        compound_mode_name(rule.mode));
-    for (const auto& condition : rule.conditions) {
-        text += fmt::format("cond={},{};", condition.rule, condition.event);
-    }
-    if (rule.schedule) {
-        text += fmt::format("schedule={},{},{};", rule.schedule->days, rule.schedule->from,
-                            rule.schedule->to);
-    }
-    if (rule.suppress_when) {
-        text += fmt::format("suppress={},{},{};", rule.suppress_when->channel,
-                            number_text(rule.suppress_when->above),
-                            number_text(rule.suppress_when->below));
-    }
-    if (rule.hazard) {
-        text += fmt::format("hazard={},{},{};", rule.hazard->type, risk_name(rule.hazard->risk),
-                            rule.hazard->title);
-    }
-    return text;
 }
 
 }  // namespace
@@ -197,7 +152,7 @@ struct Engine::Impl {
         for (const auto& entry : setup.rules) {
             for (auto& rule : expand_rule(entry, errors)) {
                 Compiled compiled;
-                compiled.info.version = fingerprint(canonical_text(rule));
+                compiled.info.version = rule_version(rule);
                 rule.equipment = rule_equipment(rule, setup.catalog);
                 compiled.hazard = rule_hazard(rule);
                 compiled.info.config = std::move(rule);

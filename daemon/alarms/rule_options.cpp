@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <type_traits>
+
+#include "rules/rule_fields.hpp"
 #include "rules/templates.hpp"
 
 namespace fw::alarms {
@@ -10,74 +13,125 @@ namespace {
 using config_table::join_path;
 using config_table::Reader;
 using config_table::Section;
+using rules::ConditionConfig;
+using rules::HazardConfig;
+using rules::LimitConfig;
+using rules::RuleConfig;
+using rules::ScheduleConfig;
+using rules::SuppressionConfig;
 
-// Number options whose absence means "not used" default to NaN, which JSON cannot say.
-Section<rules::LimitConfig> rule_limit_section() {
-    using rules::LimitConfig;
-    Section<LimitConfig> section;
-    section.number("above", &LimitConfig::above, "Active while the value is above this.")
-        .no_default();
-    section.number("below", &LimitConfig::below, "Active while the value is below this.")
-        .no_default();
-    section.enumeration("severity", &LimitConfig::severity, rules::severity_names(),
-                        &rules::severity_from_name, "Severity while this limit is exceeded.");
+template <typename Owner>
+Section<Owner> section_of();
+
+// One option per field, of the kind its member's type asks for.
+template <typename Owner, typename Value>
+void declare(Section<Owner>& section, const rules::Field<Owner, Value>& field) {
+    std::string key(field.key);
+    std::string description(field.description);
+    if constexpr (std::is_same_v<Value, std::string>) {
+        section.string(std::move(key), field.member, std::move(description));
+    } else if constexpr (std::is_same_v<Value, double>) {
+        section.number(std::move(key), field.member, std::move(description));
+    } else if constexpr (std::is_same_v<Value, rules::Millis>) {
+        section.duration(std::move(key), field.member, std::move(description));
+    } else if constexpr (std::is_integral_v<Value> && !std::is_same_v<Value, bool>) {
+        section.integer(std::move(key), field.member, std::move(description));
+    } else if constexpr (std::is_enum_v<Value>) {
+        section.enumeration(std::move(key), field.member, rules::RuleEnumNames<Value>::all(),
+                            rules::RuleEnumNames<Value>::from_name, std::move(description));
+    } else if constexpr (rules::IsVector<Value>::value) {
+        using Item = typename Value::value_type;
+        section.list(std::move(key), field.member, section_of<Item>(), std::move(description));
+    } else {
+        static_assert(rules::IsOptional<Value>::value, "no config option kind for this type");
+        using Item = typename Value::value_type;
+        section.template section<Item>(
+            std::move(key), section_of<Item>(),
+            [member = field.member](Owner& out, Item&& value) { out.*member = std::move(value); },
+            std::move(description));
+    }
+}
+
+// What the field lists do not say: patterns, limits, defaults JSON cannot write (NaN means "not
+// used") and the shapes JSON Schema checks across keys.
+void refine(Section<LimitConfig>& section) {
+    section.option("above").no_default();
+    section.option("below").no_default();
     section.schema_rule(R"({"oneOf": [{"required": ["above"]}, {"required": ["below"]}]})");
-    return section;
 }
 
-Section<rules::ScheduleConfig> rule_schedule_section() {
-    using rules::ScheduleConfig;
-    Section<ScheduleConfig> section;
-    section.string("days", &ScheduleConfig::days,
-                   "Weekdays: ranges and lists of mon..sun, e.g. tue-thu or mon,wed,fri.");
-    section.string("from", &ScheduleConfig::from, "Local start time HH:MM.")
-        .pattern("^[0-2][0-9]:[0-5][0-9]$", "HH:MM");
-    section
-        .string("to", &ScheduleConfig::to,
-                "Local end time HH:MM (24:00 = midnight); before 'from' crosses midnight.")
-        .pattern("^[0-2][0-9]:[0-5][0-9]$", "HH:MM");
-    return section;
+void refine(Section<ScheduleConfig>& section) {
+    section.option("from").pattern("^[0-2][0-9]:[0-5][0-9]$", "HH:MM");
+    section.option("to").pattern("^[0-2][0-9]:[0-5][0-9]$", "HH:MM");
 }
 
-Section<rules::SuppressionConfig> rule_suppression_section() {
-    using rules::SuppressionConfig;
-    Section<SuppressionConfig> section;
-    section.string("channel", &SuppressionConfig::channel, "The channel whose value suppresses.")
-        .required()
-        .pattern(config_table::kChannelName);
-    section.number("above", &SuppressionConfig::above, "Suppressed while the value is above this.")
-        .no_default();
-    section.number("below", &SuppressionConfig::below, "Suppressed while the value is below this.")
-        .no_default();
-    return section;
+void refine(Section<SuppressionConfig>& section) {
+    section.option("channel").required().pattern(config_table::kChannelName);
+    section.option("above").no_default();
+    section.option("below").no_default();
 }
 
-Section<rules::HazardConfig> rule_hazard_section() {
-    using rules::HazardConfig;
-    Section<HazardConfig> section;
-    section.string("type", &HazardConfig::type, "Hazard type, e.g. vibration or overheating.")
-        .pattern(config_table::kIdName);
-    section.enumeration("risk", &HazardConfig::risk, rules::risk_names(), &rules::risk_from_name,
-                        "Risk of the hazard work order it raises.");
-    section.string("title", &HazardConfig::title, "Title of the hazard work order.");
-    return section;
+void refine(Section<HazardConfig>& section) {
+    section.option("type").pattern(config_table::kIdName);
 }
 
-Section<rules::ConditionConfig> rule_condition_section() {
-    using rules::ConditionConfig;
-    Section<ConditionConfig> section;
-    section.string("rule", &ConditionConfig::rule, "Another rule's alarm on the same equipment.")
-        .pattern(config_table::kPlainName);
-    section.string("event", &ConditionConfig::event, "A plant event name, e.g. material_arrival.")
-        .pattern(config_table::kPlainName);
+void refine(Section<ConditionConfig>& section) {
+    section.option("rule").pattern(config_table::kPlainName);
+    section.option("event").pattern(config_table::kPlainName);
     section.schema_rule(R"({"oneOf": [{"required": ["rule"]}, {"required": ["event"]}]})");
+}
+
+void refine(Section<RuleConfig>& section) {
+    section.option("channel").pattern(config_table::kChannelName);
+    section.option("equipment").pattern(config_table::kIdName);
+    section.option("rise").no_default();
+    section.option("fall").no_default();
+    section.option("min").no_default();
+    section.option("max").no_default();
+    section.option("hazard_type").pattern(config_table::kIdName);
+    section.option("count").between(2, 1000);
+}
+
+template <typename Owner>
+void declare_fields(Section<Owner>& section) {
+    rules::for_each_field<Owner>([&](const auto& field) { declare(section, field); });
+    refine(section);
+}
+
+template <typename Owner>
+Section<Owner> section_of() {
+    Section<Owner> section;
+    declare_fields(section);
     return section;
+}
+
+// Templates give way key by key to what the user wrote, so the entry remembers which keys those
+// are; a map taken member by member (hazard) records its members ("hazard.title").
+void record_explicit_keys(Section<RuleConfig>& section) {
+    section.finish_with(
+        [keys = section.shape().keys()](RuleConfig& rule, const std::string& path, Reader& reader) {
+            for (const auto& key : keys) {
+                if (reader.present(join_path(path, key))) rule.explicit_keys.insert(key);
+            }
+            rules::for_each_field<RuleConfig>([&](const auto& field) {
+                using Value = typename std::remove_cvref_t<decltype(field)>::value_type;
+                if constexpr (rules::IsOptional<Value>::value) {
+                    if (field.overlay != rules::Overlay::by_member) return;
+                    rule.explicit_keys.erase(std::string(field.key));
+                    const std::string map_path = join_path(path, field.key);
+                    rules::for_each_field<typename Value::value_type>([&](const auto& member) {
+                        if (reader.present(join_path(map_path, member.key))) {
+                            rule.explicit_keys.insert(fmt::format("{}.{}", field.key, member.key));
+                        }
+                    });
+                }
+            });
+        });
 }
 
 }  // namespace
 
-Section<rules::RuleConfig> rule_section() {
-    using rules::RuleConfig;
+Section<RuleConfig> rule_section() {
     Section<RuleConfig> section;
     section.string("id", &RuleConfig::id, "Rule id, unique; recorded on every alarm.")
         .required()
@@ -87,80 +141,8 @@ Section<rules::RuleConfig> rule_section() {
                                rules::template_names()));
     section.enumeration("kind", &RuleConfig::kind, rules::rule_kind_names(),
                         &rules::rule_kind_from_name, "What the rule watches.");
-    section.string("channel", &RuleConfig::channel, "The channel it reads.")
-        .pattern(config_table::kChannelName);
-    section
-        .string("equipment", &RuleConfig::equipment,
-                "Equipment id; default: the channel's. Compound rules need it.")
-        .pattern(config_table::kIdName);
-    section.string("description", &RuleConfig::description, "Free text for people.");
-    section.enumeration("severity", &RuleConfig::severity, rules::severity_names(),
-                        &rules::severity_from_name,
-                        "Severity of rate, health, recurrence and "
-                        "compound alarms.");
-    section.list("limits", &RuleConfig::limits, rule_limit_section(),
-                 "Threshold limits, each with its severity.");
-    section.number("deadband", &RuleConfig::deadband,
-                   "A threshold alarm returns to normal only this far past its limit.");
-    section.duration("on_delay", &RuleConfig::on_delay,
-                     "The condition must hold this long before the alarm activates.");
-    section.duration("off_delay", &RuleConfig::off_delay,
-                     "The condition must be gone this long before the alarm clears.");
-    section.number("rise", &RuleConfig::rise, "Rate rules: a rise of at least this within window.")
-        .no_default();
-    section.number("fall", &RuleConfig::fall, "Rate rules: a fall of at least this within window.")
-        .no_default();
-    section.duration("window", &RuleConfig::window,
-                     "Time window of rate, recurrence and compound rules.");
-    section.duration("stale_after", &RuleConfig::stale_after,
-                     "Health rules: active when no good sample came for this long (0 = off).");
-    section.duration("frozen_after", &RuleConfig::frozen_after,
-                     "Health rules: active when the value has not moved for this long (0 = off).");
-    section.number("frozen_tolerance", &RuleConfig::frozen_tolerance,
-                   "Health rules: changes up to this much count as not moving.");
-    section.number("min", &RuleConfig::min, "Health rules: lowest physically possible value.")
-        .no_default();
-    section.number("max", &RuleConfig::max, "Health rules: highest physically possible value.")
-        .no_default();
-    section
-        .string("hazard_type", &RuleConfig::hazard_type,
-                "Recurrence rules: count activations of rules with this hazard type.")
-        .pattern(config_table::kIdName);
-    section
-        .integer("count", &RuleConfig::count,
-                 "Recurrence rules: activations within window that escalate.")
-        .between(2, 1000);
-    section.enumeration("mode", &RuleConfig::mode, rules::compound_mode_names(),
-                        &rules::compound_mode_from_name,
-                        "Compound rules: all_of, any_of, or sequence (in the listed order).");
-    section.list("conditions", &RuleConfig::conditions, rule_condition_section(),
-                 "Compound rules: other rules' alarms and plant events.");
-    section.section<rules::ScheduleConfig>(
-        "schedule", rule_schedule_section(),
-        [](RuleConfig& rule, rules::ScheduleConfig&& schedule) { rule.schedule = schedule; },
-        "When the rule is active, in gateway.timezone; suppressed outside.");
-    section.section<rules::SuppressionConfig>(
-        "suppress_when", rule_suppression_section(),
-        [](RuleConfig& rule, rules::SuppressionConfig&& when) { rule.suppress_when = when; },
-        "The alarm is suppressed while this holds (e.g. the machine is not running).");
-    section.section<rules::HazardConfig>(
-        "hazard", rule_hazard_section(),
-        [](RuleConfig& rule, rules::HazardConfig&& hazard) { rule.hazard = hazard; },
-        "The hazard work order the rule raises.");
-    // Templates give way key by key to what the user wrote, so remember which keys those are.
-    section.finish_with(
-        [keys = section.shape().keys(), hazard_keys = rule_hazard_section().shape().keys()](
-            RuleConfig& rule, const std::string& path, Reader& reader) {
-            for (const auto& key : keys) {
-                if (reader.present(join_path(path, key))) rule.explicit_keys.insert(key);
-            }
-            for (const auto& key : hazard_keys) {
-                if (reader.present(join_path(join_path(path, "hazard"), key))) {
-                    rule.explicit_keys.insert("hazard." + key);
-                }
-            }
-            if (rule.explicit_keys.contains("hazard")) rule.explicit_keys.erase("hazard");
-        });
+    declare_fields(section);
+    record_explicit_keys(section);
     return section;
 }
 

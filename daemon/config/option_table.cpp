@@ -284,7 +284,8 @@ std::optional<ScalarValue> read_scalar(const OptionShape& shape, const YAML::Nod
         }
         case OptionKind::enumeration: {
             if (std::ranges::find(shape.names, text) == shape.names.end()) {
-                reader.issue(path, fmt::format("unknown {} '{}' (expected {})", shape.key, text,
+                reader.issue(path, fmt::format("unknown {} '{}' (expected {})",
+                                               shape.noun.empty() ? shape.key : shape.noun, text,
                                                fmt::join(shape.names, ", ")));
                 return std::nullopt;
             }

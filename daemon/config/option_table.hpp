@@ -46,13 +46,14 @@ struct OptionShape {
     // integer: the value; duration: milliseconds; size: bytes.
     std::optional<std::int64_t> minimum;
     std::optional<std::int64_t> maximum;
-    std::vector<std::int64_t> integer_choices;    // integer options with a fixed set (baud rates)
-    std::vector<std::string> names;               // enumeration options
-    bool nonzero = false;                         // number options
-    std::string pattern;                          // string options: ECMAScript regex, anchored
-    std::string pattern_hint;                     // the pattern in words, for messages
-    std::size_t min_length = 0;                   // string options
-    std::size_t min_items = 0;                    // list options
+    std::vector<std::int64_t> integer_choices;  // integer options with a fixed set (baud rates)
+    std::vector<std::string> names;             // enumeration options
+    std::string noun;            // what messages call the value ("byte order"); empty: the key
+    bool nonzero = false;        // number options
+    std::string pattern;         // string options: ECMAScript regex, anchored
+    std::string pattern_hint;    // the pattern in words, for messages
+    std::size_t min_length = 0;  // string options
+    std::size_t min_items = 0;   // list options
     std::shared_ptr<const SectionShape> section;  // map options: the map; list options: each item
 };
 
@@ -192,6 +193,12 @@ class OptionRef {
     }
     OptionRef& min_items(std::size_t count) {
         shape_.min_items = count;
+        return *this;
+    }
+    // What messages call the value when the key alone does not say it: "unknown byte order
+    // 'ABDC'" for the key `order`.
+    OptionRef& called(std::string noun) {
+        shape_.noun = std::move(noun);
         return *this;
     }
     // For options whose default depends on other values; the description says what it is.

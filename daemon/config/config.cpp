@@ -123,7 +123,7 @@ void check_rule_references(const Config& config, Reader& reader) {
 
 // Checks across sections: names unique in the whole file, references that must resolve. Each
 // domain checks its own section against what the others declare.
-void check_cross_references(Config& config, const std::string&, Reader& reader) {
+void check_cross_references(const Config& config, const std::string&, Reader& reader) {
     std::vector<NamedAt> equipment_ids;
     std::set<std::string, std::less<>> declared_equipment;
     std::set<std::string, std::less<>> areas;

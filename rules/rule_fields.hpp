@@ -1,8 +1,9 @@
 #pragma once
 // Code that treats every key of a rule alike, walking the field lists of rule_config.hpp: the
-// rule's canonical text and version, and each key's value as text. The config section
-// (daemon/alarms/rule_options.cpp) and template overlays (templates.cpp) walk the same lists.
+// rule's canonical text and version. The config section (daemon/alarms/rule_options.cpp) and
+// template overlays (templates.cpp) walk the same lists.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,21 +52,6 @@ std::string members_text(const Owner& value) {
         text += scalar_text(value.*field.member);
     });
     return text;
-}
-
-// One key's value as the canonical text writes it; two values set the same thing exactly when
-// their texts are equal (NaN included). Lists join their items with ';', an absent map is "".
-template <typename Value>
-std::string value_text(const Value& value) {
-    if constexpr (IsVector<Value>::value) {
-        std::string text;
-        for (const auto& item : value) text += members_text(item) + ";";
-        return text;
-    } else if constexpr (IsOptional<Value>::value) {
-        return value ? members_text(*value) : std::string();
-    } else {
-        return scalar_text(value);
-    }
 }
 
 // Every key that changes what the rule evaluates, in a fixed order: "id=...;kind=...;channel=...;"

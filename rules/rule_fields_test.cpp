@@ -69,6 +69,21 @@ std::vector<Value> changes_of(const Value& value) {
     }
 }
 
+// One key's value as text: two values set the same thing exactly when their texts are equal (NaN
+// included).
+template <typename Value>
+std::string value_text(const Value& value) {
+    if constexpr (IsVector<Value>::value) {
+        std::string text;
+        for (const auto& item : value) text += members_text(item) + ";";
+        return text;
+    } else if constexpr (IsOptional<Value>::value) {
+        return value ? members_text(*value) : std::string();
+    } else {
+        return scalar_text(value);
+    }
+}
+
 // A rule with every map and list present, so changes inside them are tried too.
 RuleConfig full_rule() {
     RuleConfig rule;

@@ -257,6 +257,7 @@ struct FieldList<RuleConfig> {
     static constexpr KindSet kRecurrence{RuleKind::recurrence};
     static constexpr KindSet kCompound{RuleKind::compound};
     static constexpr KindSet kThreshold{RuleKind::threshold};
+    static constexpr KindSet kThresholdOrRate{RuleKind::threshold, RuleKind::rate};
     static constexpr KindSet kWindowed{RuleKind::rate, RuleKind::recurrence, RuleKind::compound};
     static constexpr KindSet kNotThreshold{RuleKind::rate, RuleKind::health, RuleKind::recurrence,
                                            RuleKind::compound};
@@ -270,8 +271,8 @@ struct FieldList<RuleConfig> {
                  "Severity of rate, health, recurrence and compound alarms."),
         rule_key("limits", &RuleConfig::limits, "limit", kThreshold,
                  "Threshold limits, each with its severity."),
-        rule_key("deadband", &RuleConfig::deadband, "deadband", kThreshold,
-                 "A threshold alarm returns to normal only this far past its limit."),
+        rule_key("deadband", &RuleConfig::deadband, "deadband", kThresholdOrRate,
+                 "A threshold or rate alarm returns to normal only this far past its limit."),
         rule_key("on_delay", &RuleConfig::on_delay, "on", kEveryKind,
                  "The condition must hold this long before the alarm activates."),
         rule_key("off_delay", &RuleConfig::off_delay, "off", kEveryKind,

@@ -26,11 +26,11 @@
 #include "daemon/core/plant_event.hpp"
 #include "daemon/core/result.hpp"
 #include "daemon/core/sample.hpp"
+#include "daemon/core/time_zone.hpp"
 #include "rules/alarm.hpp"
 #include "rules/rule_check.hpp"
 #include "rules/rule_config.hpp"
 #include "rules/schedule.hpp"
-#include "rules/time_zone.hpp"
 
 namespace fw::rules {
 

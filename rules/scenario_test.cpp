@@ -26,6 +26,7 @@
 
 #include "daemon/alarms/engine_setup.hpp"
 #include "daemon/config/config.hpp"
+#include "daemon/core/time.hpp"
 #include "daemon/core/units.hpp"
 #include "rules/engine.hpp"
 
@@ -85,10 +86,12 @@ Replay replay(const fs::path& folder) {
         const std::string where = fmt::format("input.csv:{}: ", line_number);
         const std::int64_t t = std::stoll(field(fields, 0));
         if (!field(fields, 1).empty()) {
-            if (!parse_iso_time(field(fields, 1), now.wall_ms)) {
+            const auto wall_ms = fw::parse_iso_time(field(fields, 1));
+            if (!wall_ms) {
                 result.error = where + "bad wall time " + field(fields, 1);
                 return result;
             }
+            now.wall_ms = *wall_ms;
             have_wall = true;
         } else if (have_wall) {
             now.wall_ms += t - now.mono_ms;

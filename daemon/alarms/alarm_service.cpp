@@ -9,7 +9,7 @@
 #include "daemon/alarms/alarm_store.hpp"
 #include "daemon/alarms/engine_setup.hpp"
 #include "daemon/core/log.hpp"
-#include "daemon/core/units.hpp"
+#include "daemon/core/time.hpp"
 #include "daemon/store/post_when_durable.hpp"
 
 namespace fw::alarms {

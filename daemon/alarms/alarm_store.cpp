@@ -6,9 +6,9 @@
 #include <set>
 #include <stdexcept>
 
+#include "daemon/core/time.hpp"
 #include "daemon/store/sqlite_util.hpp"
 #include "daemon/store/store.hpp"
-#include "rules/time_zone.hpp"
 
 namespace fw::alarms {
 namespace {
@@ -345,7 +345,7 @@ boost::json::object alarm_view_json(const rules::AlarmView& view) {
     json["detail"] = view.detail;
     json["chattering"] = view.chattering;
     if (view.shelved_until_wall_ms != 0) {
-        json["shelved_until"] = rules::format_iso_time(view.shelved_until_wall_ms);
+        json["shelved_until"] = format_iso_time(view.shelved_until_wall_ms);
         json["shelved_by"] = view.shelved_by;
     }
     if (!view.reason.empty()) json["reason"] = view.reason;
@@ -355,7 +355,7 @@ boost::json::object alarm_view_json(const rules::AlarmView& view) {
 boost::json::object alarm_event_json(std::int64_t id, const rules::AlarmEvent& event) {
     boost::json::object json;
     json["id"] = id;
-    json["time"] = rules::format_iso_time(event.time.wall_ms);
+    json["time"] = format_iso_time(event.time.wall_ms);
     json["rule"] = event.rule_id;
     json["version"] = event.rule_version;
     json["equipment"] = event.equipment;
@@ -373,7 +373,7 @@ boost::json::object alarm_event_json(std::int64_t id, const rules::AlarmEvent& e
     if (!event.actor.empty()) json["actor"] = event.actor;
     if (!event.reason.empty()) json["reason"] = event.reason;
     if (event.shelved_until_wall_ms != 0) {
-        json["shelved_until"] = rules::format_iso_time(event.shelved_until_wall_ms);
+        json["shelved_until"] = format_iso_time(event.shelved_until_wall_ms);
     }
     return json;
 }

@@ -8,7 +8,7 @@ rules::EngineSetup engine_setup(const Config& config) {
     setup.rules = config.rules;
     setup.catalog = rule_catalog(config);
     try {
-        setup.zone = rules::TimeZone::load(config.gateway.timezone);
+        setup.zone = TimeZone::load(config.gateway.timezone);
     } catch (const std::exception& error) {
         throw rules::RulesError(std::string("gateway.timezone: ") + error.what());
     }

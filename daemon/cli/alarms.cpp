@@ -7,6 +7,7 @@
 
 #include "daemon/alarms/alarm_store.hpp"
 #include "daemon/cli/common.hpp"
+#include "daemon/core/time.hpp"
 #include "daemon/core/units.hpp"
 
 namespace fw::cli {

@@ -10,6 +10,7 @@
 #include "daemon/cli/command_line.hpp"
 #include "daemon/cli/common.hpp"
 #include "daemon/config/config.hpp"
+#include "daemon/core/time.hpp"
 #include "daemon/core/units.hpp"
 #include "daemon/orders/attachments.hpp"
 #include "daemon/orders/order_store.hpp"

@@ -11,11 +11,11 @@
 
 #include "daemon/alarms/rule_options.hpp"
 #include "daemon/config/option_table.hpp"
+#include "daemon/core/time_zone.hpp"
 #include "daemon/workflow/workflow_options.hpp"
 #include "drivers/modbus/modbus_options.hpp"
 #include "drivers/mqtt/mqtt_options.hpp"
 #include "rules/rule_check.hpp"
-#include "rules/time_zone.hpp"
 
 namespace fw {
 namespace {
@@ -45,7 +45,7 @@ Section<GatewayConfig> gateway_section() {
         const std::string timezone_path = join_path(path, "timezone");
         if (reader.failed(timezone_path)) return;
         try {
-            rules::TimeZone::load(gateway.timezone);
+            TimeZone::load(gateway.timezone);
         } catch (const std::exception& error) {
             reader.issue(timezone_path, error.what());
         }

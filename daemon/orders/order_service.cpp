@@ -13,7 +13,8 @@
 #include <set>
 
 #include "daemon/core/log.hpp"
-#include "daemon/core/units.hpp"
+#include "daemon/core/time.hpp"
+#include "daemon/core/time_zone.hpp"
 #include "daemon/orders/alarm_orders.hpp"
 #include "daemon/orders/control_commands.hpp"
 #include "daemon/orders/order_publisher.hpp"
@@ -23,7 +24,6 @@
 #include "daemon/store/sqlite_util.hpp"
 #include "daemon/workflow/commands.hpp"
 #include "daemon/workflow/views.hpp"
-#include "rules/time_zone.hpp"
 
 namespace fw::orders {
 namespace {
@@ -49,7 +49,7 @@ class SystemClock final : public workflow::Clock {
     }
 };
 
-std::string day_text(const rules::LocalTime& local) {
+std::string day_text(const LocalTime& local) {
     return fmt::format("{:04}-{:02}-{:02}", local.year, local.month, local.day);
 }
 
@@ -113,10 +113,10 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
 
     void load_zone() {
         try {
-            zone = rules::TimeZone::load(config.gateway.timezone);
+            zone = TimeZone::load(config.gateway.timezone);
         } catch (const std::exception& error) {
             log_warning(kInstance, "{}; order numbers use UTC dates", error.what());
-            zone = rules::TimeZone();
+            zone = TimeZone();
         }
     }
 
@@ -588,7 +588,7 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
     SystemClock system_clock;
     const workflow::Clock* clock;
     std::string origin;
-    rules::TimeZone zone;
+    TimeZone zone;
 
     workflow::EventWriter event_writer;
     std::string anonymity_key;

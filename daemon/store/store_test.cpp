@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "daemon/core/time.hpp"
 #include "daemon/core/units.hpp"
 #include "daemon/store/sqlite_util.hpp"
 

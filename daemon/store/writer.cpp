@@ -25,6 +25,7 @@
 #include <unordered_map>
 
 #include "daemon/core/log.hpp"
+#include "daemon/core/time.hpp"
 #include "daemon/core/units.hpp"
 #include "daemon/store/sqlite_util.hpp"
 #include "daemon/store/store.hpp"

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "daemon/core/log.hpp"
+#include "daemon/core/time.hpp"
 #include "daemon/core/units.hpp"
 #include "daemon/core/worker_thread.hpp"
 #include "drivers/modbus/codec.hpp"

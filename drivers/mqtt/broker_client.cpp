@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "daemon/core/log.hpp"
+#include "daemon/core/time.hpp"
 #include "daemon/core/units.hpp"
 #include "daemon/core/worker_thread.hpp"
 #include "drivers/mqtt/paho_session.hpp"

@@ -3,30 +3,27 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <map>
 #include <set>
-#include <stdexcept>
 
 #include "daemon/core/time.hpp"
-#include "daemon/store/sqlite_util.hpp"
+#include "daemon/store/sqlite.hpp"
 #include "daemon/store/store.hpp"
+#include "daemon/store/store_file.hpp"
 
 namespace fw::alarms {
 namespace {
 
-using store::detail::Statement;
+using store::Statement;
 
-void check(sqlite3* db, int rc, int expected, std::string_view what) {
-    if (rc != expected) {
-        throw std::runtime_error(fmt::format("{}: {}", what, sqlite3_errmsg(db)));
-    }
-}
+// Schema version that added the alarm tables (schemas/0003_alarms.sql).
+constexpr int kAlarmsVersion = 3;
+// Schema version that added the rule's hazard to alarm_events (schemas/0006_alarm_hazard.sql).
+constexpr int kAlarmHazardVersion = 6;
 
-void bind_value(Statement& statement, int index, double value) {
-    if (std::isfinite(value)) {
-        statement.bind(index, value);
-    } else {
-        statement.bind_null(index);
-    }
+// No value (NaN) is stored as NULL.
+std::optional<double> finite_or_null(double value) {
+    return std::isfinite(value) ? std::optional<double>(value) : std::nullopt;
 }
 
 std::int64_t flag(bool value) {
@@ -39,12 +36,9 @@ Enum parse_name(const std::string& text, std::optional<Enum> (*from_name)(std::s
     return from_name(text).value_or(fallback);
 }
 
-void bind_optional_text(Statement& statement, int index, const std::string* text) {
-    if (text != nullptr) {
-        statement.bind(index, std::string_view(*text));
-    } else {
-        statement.bind_null(index);
-    }
+// The text `text` points to, or NULL.
+std::optional<std::string_view> text_or_null(const std::string* text) {
+    return text != nullptr ? std::optional<std::string_view>(*text) : std::nullopt;
 }
 
 // The columns read_event() reads, in its order; before schema 6 the rule's hazard is NULL.
@@ -114,35 +108,32 @@ std::vector<std::int64_t> insert_alarm_events(sqlite3* db,
     ids.reserve(events.size());
     for (const auto& event : events) {
         insert.bind(1, event.time.wall_ms);
-        insert.bind(2, std::string_view(event.rule_id));
-        insert.bind(3, std::string_view(event.rule_version));
-        insert.bind(4, std::string_view(event.equipment));
-        insert.bind(5, std::string_view(event.area));
+        insert.bind(2, event.rule_id);
+        insert.bind(3, event.rule_version);
+        insert.bind(4, event.equipment);
+        insert.bind(5, event.area);
         insert.bind(6, rules::alarm_action_name(event.action));
         insert.bind(7, rules::alarm_state_name(event.from));
         insert.bind(8, rules::alarm_state_name(event.to));
         insert.bind(9, rules::severity_name(event.severity));
         insert.bind(10, flag(event.condition));
-        bind_value(insert, 11, event.value);
-        insert.bind(12, std::string_view(event.detail));
+        insert.bind(11, finite_or_null(event.value));
+        insert.bind(12, event.detail);
         insert.bind(13, flag(event.chattering));
         insert.bind(14, flag(event.flood));
         insert.bind(15, flag(event.escalation));
-        insert.bind(16, std::string_view(event.actor));
-        insert.bind(17, std::string_view(event.reason));
+        insert.bind(16, event.actor);
+        insert.bind(17, event.reason);
         insert.bind(18, event.shelved_until_wall_ms);
         const auto& rule = event.rule_hazard;
         const auto* hazard = rule && rule->hazard ? &*rule->hazard : nullptr;
-        bind_optional_text(insert, 19, rule ? &rule->description : nullptr);
-        bind_optional_text(insert, 20, hazard ? &hazard->type : nullptr);
-        if (hazard != nullptr) {
-            insert.bind(21, rules::risk_name(hazard->risk));
-        } else {
-            insert.bind_null(21);
-        }
-        bind_optional_text(insert, 22, hazard ? &hazard->title : nullptr);
-        bind_optional_text(insert, 23, rule ? &rule->counted_hazard_type : nullptr);
-        check(db, insert.run(), SQLITE_DONE, "writing an alarm event");
+        insert.bind(19, text_or_null(rule ? &rule->description : nullptr));
+        insert.bind(20, text_or_null(hazard ? &hazard->type : nullptr));
+        insert.bind(
+            21, hazard != nullptr ? std::optional(rules::risk_name(hazard->risk)) : std::nullopt);
+        insert.bind(22, text_or_null(hazard ? &hazard->title : nullptr));
+        insert.bind(23, text_or_null(rule ? &rule->counted_hazard_type : nullptr));
+        insert.execute("writing an alarm event");
         ids.push_back(sqlite3_last_insert_rowid(db));
     }
     return ids;
@@ -163,22 +154,22 @@ void upsert_alarms(sqlite3* db, const std::vector<AlarmRowUpdate>& rows) {
                      "excluded.last_change_ms");
     for (const auto& row : rows) {
         const auto& view = row.view;
-        upsert.bind(1, std::string_view(view.rule_id));
-        upsert.bind(2, std::string_view(view.equipment));
-        upsert.bind(3, std::string_view(view.rule_version));
-        upsert.bind(4, std::string_view(view.area));
+        upsert.bind(1, view.rule_id);
+        upsert.bind(2, view.equipment);
+        upsert.bind(3, view.rule_version);
+        upsert.bind(4, view.area);
         upsert.bind(5, rules::alarm_state_name(view.state));
         upsert.bind(6, flag(view.status.condition));
         upsert.bind(7, rules::severity_name(view.severity));
-        bind_value(upsert, 8, view.value);
-        upsert.bind(9, std::string_view(view.detail));
+        upsert.bind(8, finite_or_null(view.value));
+        upsert.bind(9, view.detail);
         upsert.bind(10, flag(view.chattering));
         upsert.bind(11, view.shelved_until_wall_ms);
-        upsert.bind(12, std::string_view(view.shelved_by));
-        upsert.bind(13, std::string_view(view.reason));
+        upsert.bind(12, view.shelved_by);
+        upsert.bind(13, view.reason);
         upsert.bind(14, row.last_event_id);
         upsert.bind(15, row.changed_ms);
-        check(db, upsert.run(), SQLITE_DONE, "writing an alarm's state");
+        upsert.execute("writing an alarm's state");
     }
 }
 
@@ -188,8 +179,7 @@ void replace_alarms(sqlite3* db, const std::vector<rules::AlarmView>& views) {
     Statement existing(db, "SELECT rule_id, equipment, last_event_id, last_change_ms FROM alarms");
     std::map<std::pair<std::string, std::string>, std::pair<std::int64_t, std::int64_t>> known;
     std::vector<std::pair<std::string, std::string>> gone;
-    int rc = SQLITE_ROW;
-    while ((rc = existing.step()) == SQLITE_ROW) {
+    while (existing.next_row("reading the alarms")) {
         std::pair key{existing.column_text(0), existing.column_text(1)};
         if (keep.contains(key)) {
             known[key] = {existing.column_int64(2), existing.column_int64(3)};
@@ -197,13 +187,11 @@ void replace_alarms(sqlite3* db, const std::vector<rules::AlarmView>& views) {
             gone.push_back(std::move(key));
         }
     }
-    check(db, rc, SQLITE_DONE, "reading the alarms");
-    existing.reset();
     Statement remove(db, "DELETE FROM alarms WHERE rule_id = ?1 AND equipment = ?2");
     for (const auto& [rule, equipment] : gone) {
-        remove.bind(1, std::string_view(rule));
-        remove.bind(2, std::string_view(equipment));
-        check(db, remove.run(), SQLITE_DONE, "removing an alarm of a rule that is gone");
+        remove.bind(1, rule);
+        remove.bind(2, equipment);
+        remove.execute("removing an alarm of a rule that is gone");
     }
     std::vector<AlarmRowUpdate> rows;
     rows.reserve(views.size());
@@ -224,8 +212,8 @@ void save_engine_state(sqlite3* db, std::int64_t saved_ms, const std::string& sn
                    "ON CONFLICT (id) DO UPDATE SET saved_ms = excluded.saved_ms, "
                    "snapshot = excluded.snapshot");
     save.bind(1, saved_ms);
-    save.bind(2, std::string_view(snapshot));
-    check(db, save.run(), SQLITE_DONE, "saving the rules engine's state");
+    save.bind(2, snapshot);
+    save.execute("saving the rules engine's state");
 }
 
 std::vector<StoredAlarmEvent> load_alarm_events_after(sqlite3* db, std::int64_t after_id) {
@@ -233,32 +221,24 @@ std::vector<StoredAlarmEvent> load_alarm_events_after(sqlite3* db, std::int64_t 
         db, fmt::format("SELECT {} FROM alarm_events WHERE id > ?1 ORDER BY id", kEventColumns));
     query.bind(1, after_id);
     std::vector<StoredAlarmEvent> rows;
-    int rc = SQLITE_ROW;
-    while ((rc = query.step()) == SQLITE_ROW) rows.push_back(read_event(query));
-    if (rc != SQLITE_DONE) {
-        throw store::StoreError(
-            fmt::format("reading the alarm events after {}: {}", after_id, sqlite3_errmsg(db)));
-    }
+    const std::string reading = fmt::format("reading the alarm events after {}", after_id);
+    while (query.next_row(reading)) rows.push_back(read_event(query));
     return rows;
 }
 
 struct AlarmReader::Impl {
     std::string path;
-    store::detail::Connection connection;
+    store::Connection connection;
     int schema_version = 0;
 
-    [[noreturn]] void fail(std::string_view what) const {
-        throw store::StoreError(
-            fmt::format("{}: {}: {}", path, what, sqlite3_errmsg(connection.get())));
-    }
+    std::string doing(std::string_view what) const { return fmt::format("{}: {}", path, what); }
 };
 
 AlarmReader::AlarmReader(const std::string& path) : impl_(std::make_unique<Impl>()) {
     impl_->path = path;
-    impl_->connection =
-        store::detail::open_store_file(path, store::detail::OpenMode::read_only, false);
-    impl_->schema_version = store::detail::read_user_version(impl_->connection.get(), path);
-    if (impl_->schema_version < 3) {
+    impl_->connection = store::open_store_file(path, store::OpenMode::read_only, false);
+    impl_->schema_version = store::read_user_version(impl_->connection.get(), path);
+    if (impl_->schema_version < kAlarmsVersion) {
         throw store::StoreError(fmt::format(
             "{}: this store has no alarms yet (schema older than v3); start floorwatchd once to "
             "upgrade it",
@@ -274,8 +254,8 @@ std::vector<AlarmRow> AlarmReader::alarms() {
                     "value, detail, chattering, shelved_until_ms, shelved_by, reason, "
                     "last_event_id, last_change_ms FROM alarms ORDER BY rule_id, equipment");
     std::vector<AlarmRow> rows;
-    int rc = SQLITE_ROW;
-    while ((rc = query.step()) == SQLITE_ROW) {
+    const std::string reading = impl_->doing("reading the alarms");
+    while (query.next_row(reading)) {
         AlarmRow row;
         auto& view = row.view;
         view.rule_id = query.column_text(0);
@@ -297,14 +277,14 @@ std::vector<AlarmRow> AlarmReader::alarms() {
         row.last_change_ms = query.column_int64(14);
         rows.push_back(std::move(row));
     }
-    if (rc != SQLITE_DONE) impl_->fail("reading the alarms");
     return rows;
 }
 
 std::vector<StoredAlarmEvent> AlarmReader::history(const HistoryFilter& filter) {
     // The newest `limit` rows, returned oldest first. The CLI may read a store the daemon has not
     // migrated yet.
-    const auto columns = impl_->schema_version >= 6 ? kEventColumns : kEventColumnsBeforeV6;
+    const auto columns =
+        impl_->schema_version >= kAlarmHazardVersion ? kEventColumns : kEventColumnsBeforeV6;
     Statement query(
         impl_->connection.get(),
         fmt::format("SELECT * FROM (SELECT {} FROM alarm_events WHERE id > ?1 AND "
@@ -314,22 +294,22 @@ std::vector<StoredAlarmEvent> AlarmReader::history(const HistoryFilter& filter) 
     query.bind(1, filter.after_id);
     query.bind(2, filter.since_ms);
     query.bind(3, filter.until_ms);
-    query.bind(4, std::string_view(filter.rule));
-    query.bind(5, std::string_view(filter.equipment));
+    query.bind(4, filter.rule);
+    query.bind(5, filter.equipment);
     query.bind(6, static_cast<std::int64_t>(filter.limit));
     std::vector<StoredAlarmEvent> rows;
-    int rc = SQLITE_ROW;
-    while ((rc = query.step()) == SQLITE_ROW) rows.push_back(read_event(query));
-    if (rc != SQLITE_DONE) impl_->fail("reading the alarm history");
+    const std::string reading = impl_->doing("reading the alarm history");
+    while (query.next_row(reading)) rows.push_back(read_event(query));
     return rows;
 }
 
 std::optional<std::string> AlarmReader::engine_state() {
     Statement query(impl_->connection.get(), "SELECT snapshot FROM engine_state WHERE id = 1");
-    const int rc = query.step();
-    if (rc == SQLITE_ROW) return query.column_text(0);
-    if (rc != SQLITE_DONE) impl_->fail("reading the rules engine's saved state");
-    return std::nullopt;
+    std::optional<std::string> snapshot;
+    if (query.next_row(impl_->doing("reading the rules engine's saved state"))) {
+        snapshot = query.column_text(0);
+    }
+    return snapshot;
 }
 
 boost::json::object alarm_view_json(const rules::AlarmView& view) {

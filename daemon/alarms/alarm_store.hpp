@@ -17,7 +17,7 @@ struct sqlite3;
 
 namespace fw::alarms {
 
-// --- write side (writer thread, inside a WriteJob; each throws std::runtime_error on failure) ---
+// --- write side (writer thread, inside a WriteJob; each throws store::SqliteError on failure) ---
 
 // Inserts the events in order and returns their row ids.
 std::vector<std::int64_t> insert_alarm_events(sqlite3* db,

@@ -21,7 +21,7 @@
 #include "daemon/orders/order_store.hpp"
 #include "daemon/orders/uploads.hpp"
 #include "daemon/store/post_when_durable.hpp"
-#include "daemon/store/sqlite_util.hpp"
+#include "daemon/store/store_file.hpp"
 #include "daemon/workflow/commands.hpp"
 #include "daemon/workflow/views.hpp"
 
@@ -150,8 +150,8 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         StoredOrders stored;
         std::vector<alarms::StoredAlarmEvent> missed;
         {
-            auto connection = store::detail::open_store_file(
-                config.store.path, store::detail::OpenMode::read_only, false);
+            auto connection =
+                store::open_store_file(config.store.path, store::OpenMode::read_only, false);
             stored = load_orders(connection.get());
             missed = alarms::load_alarm_events_after(connection.get(), stored.last_alarm_event_id);
         }

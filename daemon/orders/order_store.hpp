@@ -75,7 +75,7 @@ struct EventBatch {
     std::optional<std::int64_t> alarm_event_id;  // the alarm event these events answer
     std::int64_t queued_ms = 0;
 };
-// Throws std::runtime_error (the job fails alone) on any SQLite error, e.g. a repeated event id.
+// Throws store::SqliteError (the job fails alone) on any SQLite error, e.g. a repeated event id.
 void write_event_batch(sqlite3* db, const EventBatch& batch);
 // Moves the alarm cursor forward (never back).
 void write_alarm_cursor(sqlite3* db, std::int64_t alarm_event_id);

@@ -83,7 +83,7 @@ TEST_CASE("incident totals and rates count what falls in the period and the area
 #include "daemon/alarms/alarm_store.hpp"
 #include "daemon/orders/order_service.hpp"
 #include "daemon/orders/order_store.hpp"
-#include "daemon/store/sqlite_util.hpp"
+#include "daemon/store/store_file.hpp"
 #include "tests/support/process.hpp"
 
 namespace {
@@ -153,8 +153,8 @@ struct Plant {
     }
 
     fw::orders::StoredOrders stored() {
-        auto connection = fw::store::detail::open_store_file(
-            config.store.path, fw::store::detail::OpenMode::read_only, false);
+        auto connection =
+            fw::store::open_store_file(config.store.path, fw::store::OpenMode::read_only, false);
         return fw::orders::load_orders(connection.get());
     }
 

@@ -27,13 +27,13 @@
 #include "daemon/core/log.hpp"
 #include "daemon/core/time.hpp"
 #include "daemon/core/units.hpp"
-#include "daemon/store/sqlite_util.hpp"
+#include "daemon/store/sqlite.hpp"
 #include "daemon/store/store.hpp"
+#include "daemon/store/store_file.hpp"
 
 namespace fw::store {
 namespace {
 
-using detail::Statement;
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr std::string_view kLogInstance = "store";
@@ -168,7 +168,7 @@ struct WriterStatements {
 
 class SqliteWriter final : public Writer {
   public:
-    SqliteWriter(const WriterOptions& options, detail::Connection connection)
+    SqliteWriter(const WriterOptions& options, Connection connection)
         : path_(options.path),
           commit_interval_(options.commit_interval),
           queue_capacity_(options.queue_capacity == 0 ? 1 : options.queue_capacity),
@@ -312,14 +312,9 @@ class SqliteWriter final : public Writer {
   private:
     void load_channel_ids() {
         Statement& query = statements_->all_channels;
-        int rc = SQLITE_ROW;
-        while ((rc = query.step()) == SQLITE_ROW) {
+        const std::string doing = fmt::format("reading the channels of {}", path_);
+        while (query.next_row(doing)) {
             channel_ids_.emplace(query.column_text(1), query.column_int64(0));
-        }
-        query.reset();
-        if (rc != SQLITE_DONE) {
-            throw StoreError(fmt::format("cannot read the channels of {}: {}", path_,
-                                         sqlite3_errmsg(connection_.get())));
         }
     }
 
@@ -783,20 +778,28 @@ class SqliteWriter final : public Writer {
         job_errors_.assign(work.jobs.size(), Status());
         for (std::size_t i = 0; i < work.jobs.size(); ++i) {
             if (sql.savepoint.run() != SQLITE_DONE) return false;
+            std::optional<std::string> refusal;
             try {
                 work.jobs[i].write(connection_.get());
             } catch (const std::bad_alloc&) {
                 return false;
+            } catch (const SqliteError& error) {
+                if (transient_failure(error.code())) return false;
+                refusal = error.what();
             } catch (const std::exception& error) {
+                // The job's own check, or SQLite under it: the connection tells which.
                 if (transient_failure(sqlite3_extended_errcode(connection_.get()))) return false;
-                job_errors_[i] = Error{error.what()};
+                refusal = error.what();
+            }
+            if (refusal) {
                 if (sql.rollback_to_savepoint.run() != SQLITE_DONE) return false;
                 if (auto suppressed = log_limiter_.admit("job_failed", SteadyClock::now())) {
                     log_error(kLogInstance,
                               "{}: a record was refused by the store: {} ({} more "
                               "such messages held back)",
-                              path_, error.what(), *suppressed);
+                              path_, *refusal, *suppressed);
                 }
+                job_errors_[i] = Error{std::move(*refusal)};
             }
             if (sql.release_savepoint.run() != SQLITE_DONE) return false;
         }
@@ -932,7 +935,7 @@ class SqliteWriter final : public Writer {
     std::atomic<std::uint64_t> events_dropped_{0};
 
     // Writer thread only (and the constructor, before the thread starts).
-    detail::Connection connection_;
+    Connection connection_;
     std::optional<WriterStatements> statements_;
     std::unordered_map<std::string, std::int64_t> channel_ids_;
     std::vector<std::string> channels_inserted_in_transaction_;
@@ -944,17 +947,17 @@ class SqliteWriter final : public Writer {
 }  // namespace
 
 std::unique_ptr<Writer> Writer::open(const WriterOptions& options) {
-    detail::Connection connection =
-        detail::open_store_file(options.path, detail::OpenMode::read_write_create, true);
+    Connection connection = open_store_file(options.path, OpenMode::read_write_create, true);
     sqlite3* db = connection.get();
-    detail::exec_or_throw(db, options.path, "PRAGMA journal_mode = WAL", "enabling WAL");
-    detail::exec_or_throw(db, options.path, "PRAGMA synchronous = FULL", "setting synchronous");
-    detail::exec_or_throw(db, options.path, "PRAGMA foreign_keys = ON", "enabling foreign keys");
-    detail::exec_or_throw(db, options.path,
-                          fmt::format("PRAGMA cache_size = -{}", detail::kWriterCacheSizeKiB),
-                          "sizing the page cache");
+    const auto setting = [&](std::string_view sql, std::string_view what) {
+        execute(db, sql, fmt::format("{} on {}", what, options.path));
+    };
+    setting("PRAGMA journal_mode = WAL", "enabling WAL");
+    setting("PRAGMA synchronous = FULL", "setting synchronous");
+    setting("PRAGMA foreign_keys = ON", "enabling foreign keys");
+    setting(fmt::format("PRAGMA cache_size = -{}", kWriterCacheSizeKiB), "sizing the page cache");
     sqlite3_busy_timeout(db, kWriterBusyTimeoutMs);
-    const auto outcome = detail::migrate(db, options.path, detail::embedded_migrations());
+    const auto outcome = migrate(db, options.path, embedded_migrations());
     log_info(kLogInstance, "{}: opened (schema v{})", options.path, outcome.to_version);
     return std::make_unique<SqliteWriter>(options, std::move(connection));
 }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -30,10 +31,20 @@ std::int64_t flag(bool value) {
     return value ? 1 : 0;
 }
 
+double value_or_none(const Statement& row, int column) {
+    return row.column_optional_double(column).value_or(std::numeric_limits<double>::quiet_NaN());
+}
+
+// The enum a name column holds; nullopt, with the first such problem kept in `problem`, when the
+// name is not one this build knows.
 template <typename Enum>
-Enum parse_name(const std::string& text, std::optional<Enum> (*from_name)(std::string_view),
-                Enum fallback) {
-    return from_name(text).value_or(fallback);
+std::optional<Enum> name_column(const Statement& row, int column,
+                                std::optional<Enum> (*from_name)(std::string_view),
+                                std::string_view what, std::string& problem) {
+    const std::string text = row.column_text(column);
+    auto value = from_name(text);
+    if (!value && problem.empty()) problem = fmt::format("unknown {} '{}'", what, text);
+    return value;
 }
 
 // The text `text` points to, or NULL.
@@ -51,7 +62,17 @@ constexpr std::string_view kEventColumnsBeforeV6 =
     "condition, value, detail, chattering, flood, escalation, actor, reason, shelved_until_ms, "
     "NULL, NULL, NULL, NULL, NULL";
 
-StoredAlarmEvent read_event(const Statement& query) {
+// A row of kEventColumns; nullopt, with `problem` set, when it names something this build does
+// not know.
+std::optional<StoredAlarmEvent> read_event(const Statement& query, std::string& problem) {
+    const auto action = name_column(query, 6, &rules::alarm_action_from_name, "action", problem);
+    const auto from = name_column(query, 7, &rules::alarm_state_from_name, "state", problem);
+    const auto to = name_column(query, 8, &rules::alarm_state_from_name, "state", problem);
+    const auto severity = name_column(query, 9, &rules::severity_from_name, "severity", problem);
+    std::optional<rules::Risk> risk;
+    const bool has_hazard = !query.column_is_null(19) && !query.column_is_null(20);
+    if (has_hazard) risk = name_column(query, 21, &rules::risk_from_name, "hazard risk", problem);
+    if (!action || !from || !to || !severity || (has_hazard && !risk)) return std::nullopt;
     StoredAlarmEvent row;
     row.id = query.column_int64(0);
     auto& event = row.event;
@@ -60,16 +81,12 @@ StoredAlarmEvent read_event(const Statement& query) {
     event.rule_version = query.column_text(3);
     event.equipment = query.column_text(4);
     event.area = query.column_text(5);
-    event.action = parse_name(query.column_text(6), &rules::alarm_action_from_name,
-                              rules::AlarmAction::activate);
-    event.from =
-        parse_name(query.column_text(7), &rules::alarm_state_from_name, rules::AlarmState::normal);
-    event.to =
-        parse_name(query.column_text(8), &rules::alarm_state_from_name, rules::AlarmState::normal);
-    event.severity =
-        parse_name(query.column_text(9), &rules::severity_from_name, rules::Severity::warning);
+    event.action = *action;
+    event.from = *from;
+    event.to = *to;
+    event.severity = *severity;
     event.condition = query.column_int64(10) != 0;
-    if (!query.column_is_null(11)) event.value = query.column_double(11);
+    event.value = value_or_none(query, 11);
     event.detail = query.column_text(12);
     event.chattering = query.column_int64(13) != 0;
     event.flood = query.column_int64(14) != 0;
@@ -80,11 +97,9 @@ StoredAlarmEvent read_event(const Statement& query) {
     if (!query.column_is_null(19)) {
         rules::RuleHazard hazard;
         hazard.description = query.column_text(19);
-        if (!query.column_is_null(20)) {
-            hazard.hazard = rules::HazardConfig{
-                query.column_text(20),
-                parse_name(query.column_text(21), &rules::risk_from_name, rules::Risk::medium),
-                query.column_text(22)};
+        if (has_hazard) {
+            hazard.hazard =
+                rules::HazardConfig{query.column_text(20), *risk, query.column_text(22)};
         }
         hazard.counted_hazard_type = query.column_text(23);
         event.rule_hazard = std::move(hazard);
@@ -92,7 +107,58 @@ StoredAlarmEvent read_event(const Statement& query) {
     return row;
 }
 
+// Reads every row of a kEventColumns query, the unreadable ones apart.
+AlarmHistory read_events(Statement& query, std::string_view doing) {
+    AlarmHistory history;
+    while (query.next_row(doing)) {
+        std::string problem;
+        if (auto row = read_event(query, problem)) {
+            history.events.push_back(std::move(*row));
+        } else {
+            history.unreadable.push_back({"alarm_events", query.column_int64(0),
+                                          query.column_text(2), query.column_text(4),
+                                          std::move(problem)});
+        }
+    }
+    return history;
+}
+
+// Columns: rule_id, equipment, rule_version, area, state, condition, severity, value, detail,
+// chattering, shelved_until_ms, shelved_by, reason, last_event_id, last_change_ms.
+std::optional<AlarmRow> alarm_from_row(const Statement& query, std::string& problem) {
+    const auto state = name_column(query, 4, &rules::alarm_state_from_name, "state", problem);
+    const auto severity = name_column(query, 6, &rules::severity_from_name, "severity", problem);
+    if (!state || !severity) return std::nullopt;
+    AlarmRow row;
+    auto& view = row.view;
+    view.rule_id = query.column_text(0);
+    view.equipment = query.column_text(1);
+    view.rule_version = query.column_text(2);
+    view.area = query.column_text(3);
+    view.state = *state;
+    view.status.condition = query.column_int64(5) != 0;
+    view.severity = *severity;
+    view.value = value_or_none(query, 7);
+    view.detail = query.column_text(8);
+    view.chattering = query.column_int64(9) != 0;
+    view.shelved_until_wall_ms = query.column_int64(10);
+    view.shelved_by = query.column_text(11);
+    view.reason = query.column_text(12);
+    row.last_event_id = query.column_int64(13);
+    row.last_change_ms = query.column_int64(14);
+    return row;
+}
+
 }  // namespace
+
+std::string describe_unreadable(const UnreadableAlarmRow& row) {
+    const std::string alarm = fmt::format("rule {} on {}", row.rule_id, row.equipment);
+    if (row.row_id != 0) {
+        return fmt::format("{} row {} ({}) cannot be read: {}", row.table, row.row_id, alarm,
+                           row.problem);
+    }
+    return fmt::format("the {} row of {} cannot be read: {}", row.table, alarm, row.problem);
+}
 
 std::vector<std::int64_t> insert_alarm_events(sqlite3* db,
                                               const std::vector<rules::AlarmEvent>& events) {
@@ -216,14 +282,11 @@ void save_engine_state(sqlite3* db, std::int64_t saved_ms, const std::string& sn
     save.execute("saving the rules engine's state");
 }
 
-std::vector<StoredAlarmEvent> load_alarm_events_after(sqlite3* db, std::int64_t after_id) {
+AlarmHistory load_alarm_events_after(sqlite3* db, std::int64_t after_id) {
     Statement query(
         db, fmt::format("SELECT {} FROM alarm_events WHERE id > ?1 ORDER BY id", kEventColumns));
     query.bind(1, after_id);
-    std::vector<StoredAlarmEvent> rows;
-    const std::string reading = fmt::format("reading the alarm events after {}", after_id);
-    while (query.next_row(reading)) rows.push_back(read_event(query));
-    return rows;
+    return read_events(query, fmt::format("reading the alarm events after {}", after_id));
 }
 
 struct AlarmReader::Impl {
@@ -248,39 +311,26 @@ AlarmReader::AlarmReader(const std::string& path) : impl_(std::make_unique<Impl>
 
 AlarmReader::~AlarmReader() = default;
 
-std::vector<AlarmRow> AlarmReader::alarms() {
+AlarmTable AlarmReader::alarms() {
     Statement query(impl_->connection.get(),
                     "SELECT rule_id, equipment, rule_version, area, state, condition, severity, "
                     "value, detail, chattering, shelved_until_ms, shelved_by, reason, "
                     "last_event_id, last_change_ms FROM alarms ORDER BY rule_id, equipment");
-    std::vector<AlarmRow> rows;
+    AlarmTable table;
     const std::string reading = impl_->doing("reading the alarms");
     while (query.next_row(reading)) {
-        AlarmRow row;
-        auto& view = row.view;
-        view.rule_id = query.column_text(0);
-        view.equipment = query.column_text(1);
-        view.rule_version = query.column_text(2);
-        view.area = query.column_text(3);
-        view.state = parse_name(query.column_text(4), &rules::alarm_state_from_name,
-                                rules::AlarmState::normal);
-        view.status.condition = query.column_int64(5) != 0;
-        view.severity =
-            parse_name(query.column_text(6), &rules::severity_from_name, rules::Severity::warning);
-        if (!query.column_is_null(7)) view.value = query.column_double(7);
-        view.detail = query.column_text(8);
-        view.chattering = query.column_int64(9) != 0;
-        view.shelved_until_wall_ms = query.column_int64(10);
-        view.shelved_by = query.column_text(11);
-        view.reason = query.column_text(12);
-        row.last_event_id = query.column_int64(13);
-        row.last_change_ms = query.column_int64(14);
-        rows.push_back(std::move(row));
+        std::string problem;
+        if (auto row = alarm_from_row(query, problem)) {
+            table.alarms.push_back(std::move(*row));
+        } else {
+            table.unreadable.push_back(
+                {"alarms", 0, query.column_text(0), query.column_text(1), std::move(problem)});
+        }
     }
-    return rows;
+    return table;
 }
 
-std::vector<StoredAlarmEvent> AlarmReader::history(const HistoryFilter& filter) {
+AlarmHistory AlarmReader::history(const HistoryFilter& filter) {
     // The newest `limit` rows, returned oldest first. The CLI may read a store the daemon has not
     // migrated yet.
     const auto columns =
@@ -297,10 +347,7 @@ std::vector<StoredAlarmEvent> AlarmReader::history(const HistoryFilter& filter) 
     query.bind(4, filter.rule);
     query.bind(5, filter.equipment);
     query.bind(6, static_cast<std::int64_t>(filter.limit));
-    std::vector<StoredAlarmEvent> rows;
-    const std::string reading = impl_->doing("reading the alarm history");
-    while (query.next_row(reading)) rows.push_back(read_event(query));
-    return rows;
+    return read_events(query, impl_->doing("reading the alarm history"));
 }
 
 std::optional<std::string> AlarmReader::engine_state() {

@@ -148,12 +148,16 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
 
     void start() {
         StoredOrders stored;
-        std::vector<alarms::StoredAlarmEvent> missed;
+        alarms::AlarmHistory missed;
         {
             auto connection =
                 store::open_store_file(config.store.path, store::OpenMode::read_only, false);
             stored = load_orders(connection.get());
             missed = alarms::load_alarm_events_after(connection.get(), stored.last_alarm_event_id);
+        }
+        for (const auto& row : missed.unreadable) {
+            log_error(kInstance, "{}; no order is opened from it (floorwatch alarms history)",
+                      alarms::describe_unreadable(row));
         }
         for (const auto& row : stored.unreadable) {
             log_error(kInstance,
@@ -176,10 +180,10 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         start_publisher();
         for (const auto& [id, state] : index.states) publish(state);
 
-        if (!missed.empty()) {
+        if (!missed.events.empty()) {
             log_info(kInstance, "catching up with {} alarm event(s) stored since the last run",
-                     missed.size());
-            take_alarm_events(missed);
+                     missed.events.size());
+            take_alarm_events(missed.events);
         }
         started = true;
         // Alarm events heard while loading: the ids already caught up with are skipped.

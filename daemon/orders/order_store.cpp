@@ -20,21 +20,6 @@ using workflow::OrderState;
 // numbers, replay alarm events or open duplicate orders.
 constexpr std::string_view kReadingOrders = "reading the work orders from the store";
 
-// One read transaction: every table read sees the same committed state, so `floorwatch verify`
-// never sees a cursor that is ahead of the events it read.
-class ReadTransaction {
-  public:
-    explicit ReadTransaction(sqlite3* db) : db_(db) {
-        sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr);
-    }
-    ~ReadTransaction() { sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr); }
-    ReadTransaction(const ReadTransaction&) = delete;
-    ReadTransaction& operator=(const ReadTransaction&) = delete;
-
-  private:
-    sqlite3* db_;
-};
-
 std::string upper(std::string_view text) {
     std::string result(text);
     for (auto& c : result) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -117,7 +102,9 @@ const WriterCursor* StoredOrders::cursor_of(std::string_view origin) const {
 }
 
 StoredOrders load_orders(sqlite3* db) {
-    const ReadTransaction snapshot(db);
+    // One read transaction: every table read sees the same committed state, so `floorwatch verify`
+    // never sees a cursor that is ahead of the events it read.
+    store::Transaction snapshot(db, store::Transaction::Kind::deferred, "reading the work orders");
     std::optional<OrderQueries> prepared;
     try {
         prepared.emplace(db);
@@ -164,6 +151,8 @@ StoredOrders load_orders(sqlite3* db) {
                               sql.attachments.column_text(3)};
         stored.attachments.emplace(attachment.sha256, std::move(attachment));
     }
+    prepared.reset();
+    snapshot.commit();
     return stored;
 }
 

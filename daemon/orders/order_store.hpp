@@ -52,8 +52,9 @@ struct StoredOrders {
     const WriterCursor* cursor_of(std::string_view origin) const;
 };
 
-// Reads every work-order table. Throws std::runtime_error naming the table when the store has
-// none of them (a file from before schema 4).
+// Reads every work-order table in one read transaction. Throws std::runtime_error naming the table
+// when the store has none of them (a file from before schema 4), store::SqliteError when a read
+// fails or the transaction cannot start (e.g. `db` is already in one).
 StoredOrders load_orders(sqlite3* db);
 
 // Every order folded from its events, and each order's events in written order.

@@ -206,10 +206,9 @@ struct BrokerClient::Impl : public virtual ::mqtt::callback {
             ++health.connect_attempts;
             connection_lost_flag = false;
         }
-        std::string password_error;
-        const auto password = paho::connect_password(broker, password_error);
+        const auto password = paho::connect_password(broker);
         if (!password) {
-            set_offline(password_error);
+            set_offline(password.error());
             return false;
         }
         try {

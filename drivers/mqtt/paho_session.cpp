@@ -32,14 +32,14 @@ std::optional<std::string> read_password_file(const std::string& path) {
     return password;
 }
 
-std::optional<std::string> connect_password(const BrokerConfig& broker, std::string& error) {
+Result<std::string> connect_password(const BrokerConfig& broker) {
     if (broker.password_file.empty()) return std::string();
     auto password = read_password_file(broker.password_file);
     if (!password) {
-        error = "cannot read password_file " + broker.password_file +
-                " (check that it exists and floorwatchd may read it)";
+        return Error{"cannot read password_file " + broker.password_file +
+                     " (check that it exists and floorwatchd may read it)"};
     }
-    return password;
+    return std::move(*password);
 }
 
 std::unique_ptr<::mqtt::async_client> make_client(const BrokerConfig& broker,

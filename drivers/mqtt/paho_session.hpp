@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "daemon/core/result.hpp"
 #include "drivers/mqtt/mqtt_config.hpp"
 
 namespace fw::mqtt::paho {
@@ -24,8 +25,8 @@ std::string describe(const ::mqtt::exception& error);
 std::optional<std::string> read_password_file(const std::string& path);
 
 // The password to connect with, read at each connect so a rotated file takes effect: "" when the
-// broker has no password_file; nullopt, with the reason for the log, when the file is unreadable.
-std::optional<std::string> connect_password(const BrokerConfig& broker, std::string& error);
+// broker has no password_file; an error for the log when the file is unreadable.
+Result<std::string> connect_password(const BrokerConfig& broker);
 
 // A client without Paho's own persistence (the SQLite store is the record), reporting to
 // `callback`, whose methods run on Paho's thread and must not block or call the client.

@@ -10,9 +10,8 @@
 namespace fw::alarms {
 namespace {
 
-using config_table::join_path;
-using config_table::Reader;
-using config_table::Section;
+// The option-table framework is the vocabulary of this file.
+using namespace config_table;
 using rules::ConditionConfig;
 using rules::HazardConfig;
 using rules::LimitConfig;

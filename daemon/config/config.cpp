@@ -20,10 +20,8 @@
 namespace fw {
 namespace {
 
-using config_table::join_path;
-using config_table::NamedAt;
-using config_table::Reader;
-using config_table::Section;
+// The option-table framework is the vocabulary of this file.
+using namespace config_table;
 using namespace std::chrono_literals;
 
 Section<GatewayConfig> gateway_section() {
@@ -133,7 +131,7 @@ void check_cross_references(const Config& config, const std::string&, Reader& re
         if (!equipment.id.empty()) declared_equipment.insert(equipment.id);
         areas.insert(equipment.area);
     }
-    config_table::report_repeats(equipment_ids, "equipment id", reader);
+    report_repeats(equipment_ids, "equipment id", reader);
 
     modbus::check_modbus_equipment(config.modbus, "modbus", declared_equipment, reader);
     mqtt::check_mqtt_equipment(config.mqtt, "mqtt", declared_equipment, reader);
@@ -141,7 +139,7 @@ void check_cross_references(const Config& config, const std::string&, Reader& re
     for (auto& channel : mqtt::mqtt_channels(config.mqtt, "mqtt")) {
         channels.push_back(std::move(channel));
     }
-    config_table::report_repeats(channels, "channel", reader);
+    report_repeats(channels, "channel", reader);
 
     check_rule_references(config, reader);
 

@@ -105,6 +105,21 @@ struct NamedAt {
 // value ("device name"). Empty values and values that already failed a check are skipped.
 void report_repeats(const std::vector<NamedAt>& names, std::string_view what, Reader& reader);
 
+// The same for one string key of every item of a list: each item's `key` at `list_path`[i].key,
+// e.g. report_repeated_key(mqtt.brokers, "mqtt.brokers", "name", &BrokerConfig::name,
+// "broker name", reader).
+template <typename Item>
+void report_repeated_key(const std::vector<Item>& items, const std::string& list_path,
+                         std::string_view key, std::string Item::*member, std::string_view what,
+                         Reader& reader) {
+    std::vector<NamedAt> values;
+    values.reserve(items.size());
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        values.push_back({items[i].*member, join_path(index_path(list_path, i), key)});
+    }
+    report_repeats(values, what, reader);
+}
+
 // A string pattern (ECMAScript regex, anchored) and the same in words, for messages.
 struct Pattern {
     std::string_view regex;

@@ -8,10 +8,8 @@
 namespace fw::workflow {
 namespace {
 
-using config_table::join_path;
-using config_table::NamedAt;
-using config_table::Reader;
-using config_table::Section;
+// The option-table framework is the vocabulary of this file.
+using namespace config_table;
 using namespace std::chrono_literals;
 
 constexpr config_table::Pattern kRoleList{"^[a-z_]+( *, *[a-z_]+)*$",
@@ -120,21 +118,16 @@ void finish_workflow(WorkflowConfig& workflow, const std::string& path, Reader& 
     std::vector<NamedAt> names;
     std::vector<NamedAt> uids;
     for (std::size_t i = 0; i < workflow.users.size(); ++i) {
-        const std::string user_path = config_table::index_path(join_path(path, "users"), i);
+        const std::string user_path = index_path(join_path(path, "users"), i);
         names.push_back({workflow.users[i].name, join_path(user_path, "name")});
         if (workflow.users[i].uid >= 0) {
             uids.push_back({std::to_string(workflow.users[i].uid), join_path(user_path, "uid")});
         }
     }
-    config_table::report_repeats(names, "user name", reader);
-    config_table::report_repeats(uids, "uid", reader);
-    std::vector<NamedAt> areas;
-    for (std::size_t i = 0; i < workflow.prefixes.size(); ++i) {
-        areas.push_back(
-            {workflow.prefixes[i].area,
-             join_path(config_table::index_path(join_path(path, "prefixes"), i), "area")});
-    }
-    config_table::report_repeats(areas, "area", reader);
+    report_repeats(names, "user name", reader);
+    report_repeats(uids, "uid", reader);
+    report_repeated_key(workflow.prefixes, join_path(path, "prefixes"), "area", &AreaPrefix::area,
+                        "area", reader);
 }
 
 }  // namespace

@@ -8,10 +8,8 @@
 namespace fw::modbus {
 namespace {
 
-using config_table::join_path;
-using config_table::NamedAt;
-using config_table::Reader;
-using config_table::Section;
+// The option-table framework is the vocabulary of this file.
+using namespace config_table;
 using namespace std::chrono_literals;
 
 constexpr auto kParityNames =
@@ -176,7 +174,7 @@ void finish_bus(BusConfig& bus, const std::string& path, Reader& reader) {
     const std::string devices_path = join_path(path, "devices");
     for (std::size_t i = 0; i < bus.devices.size(); ++i) {
         const auto& device = bus.devices[i];
-        const std::string device_path = config_table::index_path(devices_path, i);
+        const std::string device_path = index_path(devices_path, i);
         device_names.push_back({device.name, join_path(device_path, "name")});
         const std::string unit_id_path = join_path(device_path, "unit_id");
         if (!reader.present(unit_id_path) || reader.failed(unit_id_path)) continue;
@@ -188,8 +186,8 @@ void finish_bus(BusConfig& bus, const std::string& path, Reader& reader) {
                 fmt::format("must be between 1 and 247 on an RTU bus, got {}", device.unit_id));
         }
     }
-    config_table::report_repeats(device_names, "device name", reader);
-    config_table::report_repeats(unit_ids, "unit_id", reader);
+    report_repeats(device_names, "device name", reader);
+    report_repeats(unit_ids, "unit_id", reader);
 }
 
 Section<BusConfig> bus_section() {
@@ -238,13 +236,8 @@ Section<ModbusConfig> modbus_section() {
     Section<ModbusConfig> section;
     section.list("buses", &ModbusConfig::buses, bus_section(), "Modbus buses to poll.").required();
     section.finish_with([](ModbusConfig& modbus, const std::string& path, Reader& reader) {
-        std::vector<NamedAt> bus_names;
-        for (std::size_t b = 0; b < modbus.buses.size(); ++b) {
-            bus_names.push_back(
-                {modbus.buses[b].name,
-                 join_path(config_table::index_path(join_path(path, "buses"), b), "name")});
-        }
-        config_table::report_repeats(bus_names, "bus name", reader);
+        report_repeated_key(modbus.buses, join_path(path, "buses"), "name", &BusConfig::name,
+                            "bus name", reader);
     });
     return section;
 }

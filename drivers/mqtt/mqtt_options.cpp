@@ -9,10 +9,8 @@
 namespace fw::mqtt {
 namespace {
 
-using config_table::join_path;
-using config_table::NamedAt;
-using config_table::Reader;
-using config_table::Section;
+// The option-table framework is the vocabulary of this file.
+using namespace config_table;
 using namespace std::chrono_literals;
 
 constexpr auto kInputKindNames =
@@ -87,8 +85,8 @@ void finish_mqtt_input(InputConfig& input, const std::string& path, Reader& read
     const std::string topic_path = join_path(path, "topic");
     bool filter_ok = !input.topic.empty() && !reader.failed(topic_path);
     if (filter_ok) {
-        if (const auto problem = topic_filter_problem(input.topic)) {
-            reader.issue(topic_path, *problem);
+        if (const auto checked = check_topic_filter(input.topic); !checked) {
+            reader.issue(topic_path, checked.error());
             filter_ok = false;
         }
     }
@@ -180,13 +178,8 @@ void finish_mqtt_broker(BrokerConfig& broker, const std::string& path, Reader& r
                                  format_duration(broker.reconnect_min),
                                  format_duration(broker.reconnect_max)));
     }
-    std::vector<NamedAt> input_names;
-    for (std::size_t i = 0; i < broker.inputs.size(); ++i) {
-        input_names.push_back(
-            {broker.inputs[i].name,
-             join_path(config_table::index_path(join_path(path, "inputs"), i), "name")});
-    }
-    config_table::report_repeats(input_names, "input name", reader);
+    report_repeated_key(broker.inputs, join_path(path, "inputs"), "name", &InputConfig::name,
+                        "input name", reader);
 }
 
 Section<BrokerConfig> mqtt_broker_section() {
@@ -254,13 +247,8 @@ Section<MqttConfig> mqtt_section() {
               "MQTT brokers to subscribe to.")
         .required();
     section.finish_with([](MqttConfig& mqtt, const std::string& path, Reader& reader) {
-        std::vector<NamedAt> broker_names;
-        for (std::size_t b = 0; b < mqtt.brokers.size(); ++b) {
-            broker_names.push_back(
-                {mqtt.brokers[b].name,
-                 join_path(config_table::index_path(join_path(path, "brokers"), b), "name")});
-        }
-        config_table::report_repeats(broker_names, "broker name", reader);
+        report_repeated_key(mqtt.brokers, join_path(path, "brokers"), "name", &BrokerConfig::name,
+                            "broker name", reader);
     });
     return section;
 }

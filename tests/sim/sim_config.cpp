@@ -16,9 +16,8 @@
 namespace fw::sim {
 namespace {
 
-using config_table::join_path;
-using config_table::Reader;
-using config_table::Section;
+// The option-table framework is the vocabulary of this file.
+using namespace config_table;
 using namespace std::chrono_literals;
 
 std::string join(std::span<const std::string_view> names) {
@@ -229,7 +228,7 @@ void check_overlaps(const DeviceSpec& device, const std::string& path, Reader& r
             const int a_end = a.address + modbus::width_of(a.type, a.table);
             const int b_end = b.address + modbus::width_of(b.type, b.table);
             if (a.address < b_end && b.address < a_end) {
-                reader.issue(config_table::index_path(values_path, i),
+                reader.issue(index_path(values_path, i),
                              fmt::format("overlaps values[{}] ({} {})", j,
                                          modbus::table_name(b.table), b.address));
             }
@@ -304,7 +303,7 @@ void check_devices(const SimConfig& config, Reader& reader) {
     std::set<int> units;
     for (std::size_t i = 0; i < config.devices.size(); ++i) {
         const auto& device = config.devices[i];
-        const std::string path = config_table::index_path("devices", i);
+        const std::string path = index_path("devices", i);
         if (!device.name.empty() && !names.insert(device.name).second) {
             reader.issue(join_path(path, "name"),
                          fmt::format("device name '{}' is used twice", device.name));

@@ -476,8 +476,8 @@ TEST_CASE("order service over the control socket: answered once durable, refusal
     CHECK(uploaded.at("media_type").as_string() == "image/png");
     CHECK(uploaded.at("size").to_number<std::int64_t>() == 108);
     {
-        auto connection = fw::store::detail::open_store_file(
-            plant.config.store.path, fw::store::detail::OpenMode::read_only, false);
+        auto connection = fw::store::open_store_file(plant.config.store.path,
+                                                     fw::store::OpenMode::read_only, false);
         CHECK(fw::orders::read_attachment_data(connection.get(), sha256) == png);
     }
     CHECK(refusal(client, "attachment.upload",
@@ -501,8 +501,8 @@ TEST_CASE("order service over the control socket: answered once durable, refusal
     CHECK(refusal(client, "incidents.record", {{"kind", "hours"}, {"hours", 100}}) ==
           "hours worked need a period: --since TIME --until TIME, since before until");
     {
-        auto connection = fw::store::detail::open_store_file(
-            plant.config.store.path, fw::store::detail::OpenMode::read_only, false);
+        auto connection = fw::store::open_store_file(plant.config.store.path,
+                                                     fw::store::OpenMode::read_only, false);
         const auto incidents = fw::orders::load_incidents(connection.get());
         REQUIRE(incidents.size() == 1);
         CHECK(incidents[0].recorded_by == "rita");

@@ -173,24 +173,13 @@ std::vector<std::int64_t> insert_alarm_events(sqlite3* db,
     std::vector<std::int64_t> ids;
     ids.reserve(events.size());
     for (const auto& event : events) {
-        insert.bind(1, event.time.wall_ms);
-        insert.bind(2, event.rule_id);
-        insert.bind(3, event.rule_version);
-        insert.bind(4, event.equipment);
-        insert.bind(5, event.area);
-        insert.bind(6, rules::alarm_action_name(event.action));
-        insert.bind(7, rules::alarm_state_name(event.from));
-        insert.bind(8, rules::alarm_state_name(event.to));
-        insert.bind(9, rules::severity_name(event.severity));
-        insert.bind(10, flag(event.condition));
-        insert.bind(11, finite_or_null(event.value));
-        insert.bind(12, event.detail);
-        insert.bind(13, flag(event.chattering));
-        insert.bind(14, flag(event.flood));
-        insert.bind(15, flag(event.escalation));
-        insert.bind(16, event.actor);
-        insert.bind(17, event.reason);
-        insert.bind(18, event.shelved_until_wall_ms);
+        insert.bind_all(event.time.wall_ms, event.rule_id, event.rule_version, event.equipment,
+                        event.area, rules::alarm_action_name(event.action),
+                        rules::alarm_state_name(event.from), rules::alarm_state_name(event.to),
+                        rules::severity_name(event.severity), flag(event.condition),
+                        finite_or_null(event.value), event.detail, flag(event.chattering),
+                        flag(event.flood), flag(event.escalation), event.actor, event.reason,
+                        event.shelved_until_wall_ms);
         const auto& rule = event.rule_hazard;
         const auto* hazard = rule && rule->hazard ? &*rule->hazard : nullptr;
         insert.bind(19, text_or_null(rule ? &rule->description : nullptr));
@@ -220,21 +209,11 @@ void upsert_alarms(sqlite3* db, const std::vector<AlarmRowUpdate>& rows) {
                      "excluded.last_change_ms");
     for (const auto& row : rows) {
         const auto& view = row.view;
-        upsert.bind(1, view.rule_id);
-        upsert.bind(2, view.equipment);
-        upsert.bind(3, view.rule_version);
-        upsert.bind(4, view.area);
-        upsert.bind(5, rules::alarm_state_name(view.state));
-        upsert.bind(6, flag(view.status.condition));
-        upsert.bind(7, rules::severity_name(view.severity));
-        upsert.bind(8, finite_or_null(view.value));
-        upsert.bind(9, view.detail);
-        upsert.bind(10, flag(view.chattering));
-        upsert.bind(11, view.shelved_until_wall_ms);
-        upsert.bind(12, view.shelved_by);
-        upsert.bind(13, view.reason);
-        upsert.bind(14, row.last_event_id);
-        upsert.bind(15, row.changed_ms);
+        upsert.bind_all(view.rule_id, view.equipment, view.rule_version, view.area,
+                        rules::alarm_state_name(view.state), flag(view.status.condition),
+                        rules::severity_name(view.severity), finite_or_null(view.value),
+                        view.detail, flag(view.chattering), view.shelved_until_wall_ms,
+                        view.shelved_by, view.reason, row.last_event_id, row.changed_ms);
         upsert.execute("writing an alarm's state");
     }
 }
@@ -341,12 +320,8 @@ AlarmHistory AlarmReader::history(const HistoryFilter& filter) {
                     "time_ms >= ?2 AND time_ms < ?3 AND (?4 = '' OR rule_id = ?4) AND "
                     "(?5 = '' OR equipment = ?5) ORDER BY id DESC LIMIT ?6) ORDER BY id",
                     columns));
-    query.bind(1, filter.after_id);
-    query.bind(2, filter.since_ms);
-    query.bind(3, filter.until_ms);
-    query.bind(4, filter.rule);
-    query.bind(5, filter.equipment);
-    query.bind(6, static_cast<std::int64_t>(filter.limit));
+    query.bind_all(filter.after_id, filter.since_ms, filter.until_ms, filter.rule, filter.equipment,
+                   static_cast<std::int64_t>(filter.limit));
     return read_events(query, impl_->doing("reading the alarm history"));
 }
 

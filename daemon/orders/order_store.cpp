@@ -198,26 +198,14 @@ void write_event_batch(sqlite3* db, const EventBatch& batch) {
         const std::string type(workflow::event_type_name(event.type));
         const std::string role(workflow::role_name(event.role));
         const std::string payload = workflow::canonical_json(event.payload);
-        insert_event.bind(1, event.id.origin);
-        insert_event.bind(2, event.id.sequence);
-        insert_event.bind(3, event.order_id);
-        insert_event.bind(4, type);
-        insert_event.bind(5, event.actor);
-        insert_event.bind(6, role);
-        insert_event.bind(7, event.wall_ms);
-        insert_event.bind(8, std::int64_t{event.clock_synced ? 1 : 0});
-        insert_event.bind(9, event.hlc.physical_ms);
-        insert_event.bind(10, std::int64_t{event.hlc.logical});
-        insert_event.bind(11, workflow::kEventFormat);
-        insert_event.bind(12, payload);
-        insert_event.bind(13, event.prev_hash);
-        insert_event.bind(14, event.hash);
+        insert_event.bind_all(event.id.origin, event.id.sequence, event.order_id, type, event.actor,
+                              role, event.wall_ms, std::int64_t{event.clock_synced ? 1 : 0},
+                              event.hlc.physical_ms, std::int64_t{event.hlc.logical},
+                              workflow::kEventFormat, payload, event.prev_hash, event.hash);
         insert_event.execute(
             fmt::format("writing event {} of order {}", event.id.to_string(), event.order_id));
-        insert_outbox.bind(1, std::int64_t{sqlite3_last_insert_rowid(db)});
-        insert_outbox.bind(2, event.id.origin);
-        insert_outbox.bind(3, event.id.sequence);
-        insert_outbox.bind(4, batch.queued_ms);
+        insert_outbox.bind_all(std::int64_t{sqlite3_last_insert_rowid(db)}, event.id.origin,
+                               event.id.sequence, batch.queued_ms);
         insert_outbox.execute("queueing the event for sync");
     }
     Statement cursor(db,
@@ -225,10 +213,8 @@ void write_event_batch(sqlite3* db, const EventBatch& batch) {
                      "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (origin) DO UPDATE SET "
                      "next_sequence = excluded.next_sequence, hlc_ms = excluded.hlc_ms, "
                      "hlc_logical = excluded.hlc_logical");
-    cursor.bind(1, batch.cursor.origin);
-    cursor.bind(2, batch.cursor.next_sequence);
-    cursor.bind(3, batch.cursor.last_hlc.physical_ms);
-    cursor.bind(4, std::int64_t{batch.cursor.last_hlc.logical});
+    cursor.bind_all(batch.cursor.origin, batch.cursor.next_sequence,
+                    batch.cursor.last_hlc.physical_ms, std::int64_t{batch.cursor.last_hlc.logical});
     cursor.execute("saving the event writer's cursor");
     if (batch.day_counter) {
         Statement counter(db,
@@ -257,13 +243,8 @@ void write_attachment(sqlite3* db, const AttachmentUpload& upload) {
                         "uploaded_by, uploaded_ms, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
                         "ON CONFLICT (sha256) DO NOTHING");
     const auto& meta = upload.attachment;
-    statement.bind(1, meta.sha256);
-    statement.bind(2, meta.media_type);
-    statement.bind(3, meta.size);
-    statement.bind(4, meta.name);
-    statement.bind(5, upload.uploaded_by);
-    statement.bind(6, upload.uploaded_ms);
-    statement.bind(7, store::Blob{upload.data});
+    statement.bind_all(meta.sha256, meta.media_type, meta.size, meta.name, upload.uploaded_by,
+                       upload.uploaded_ms, store::Blob{upload.data});
     statement.execute(fmt::format("storing attachment {}", meta.name));
 }
 
@@ -282,14 +263,8 @@ void write_incident(sqlite3* db, const IncidentRecord& record) {
                         "INSERT INTO recorded_incidents (kind, at_ms, until_ms, area, hours, "
                         "description, recorded_by, recorded_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
                         "?7, ?8)");
-    statement.bind(1, record.kind);
-    statement.bind(2, record.at_ms);
-    statement.bind(3, record.until_ms);
-    statement.bind(4, record.area);
-    statement.bind(5, record.hours);
-    statement.bind(6, record.description);
-    statement.bind(7, record.recorded_by);
-    statement.bind(8, record.recorded_ms);
+    statement.bind_all(record.kind, record.at_ms, record.until_ms, record.area, record.hours,
+                       record.description, record.recorded_by, record.recorded_ms);
     statement.execute("recording the incident");
 }
 

@@ -213,11 +213,9 @@ void GroupCommit::remember_channel(const std::string& name, std::int64_t id) {
 bool GroupCommit::write_channels(const PendingWork& work) {
     Statement& upsert = sql_.upsert_channel;
     for (const auto& [name, info] : work.channels) {
-        upsert.bind(1, std::string_view(info.name));
-        upsert.bind(2, std::string_view(info.equipment));
-        upsert.bind(3, std::string_view(info.area));
-        upsert.bind(4, std::string_view(info.unit));
-        upsert.bind(5, std::string_view(info.source));
+        upsert.bind_all(std::string_view(info.name), std::string_view(info.equipment),
+                        std::string_view(info.area), std::string_view(info.unit),
+                        std::string_view(info.source));
         const int rc = upsert.step();
         if (rc == SQLITE_ROW) remember_channel(name, upsert.column_int64(0));
         const int final_rc = rc == SQLITE_ROW ? upsert.step() : rc;
@@ -267,22 +265,12 @@ bool GroupCommit::write_health(const PendingWork& work) {
     Statement& upsert = sql_.upsert_health;
     const std::int64_t now_ms = wall_now_ms();
     for (const auto& [key, health] : work.health) {
-        upsert.bind(1, std::string_view(health.driver));
-        upsert.bind(2, std::string_view(health.bus));
-        upsert.bind(3, std::string_view(health.device));
-        upsert.bind(4, std::int64_t{health.online ? 1 : 0});
-        upsert.bind(5, std::string_view(health.last_error));
-        upsert.bind(6, health.last_change_ms);
-        upsert.bind(7, health.last_success_ms);
-        upsert.bind(8, health.poll_interval_ms);
-        upsert.bind(9, health.polls);
-        upsert.bind(10, health.polls_failed);
-        upsert.bind(11, health.requests);
-        upsert.bind(12, health.timeouts);
-        upsert.bind(13, health.exceptions);
-        upsert.bind(14, health.reconnects);
-        upsert.bind(15, health.samples);
-        upsert.bind(16, now_ms);
+        upsert.bind_all(std::string_view(health.driver), std::string_view(health.bus),
+                        std::string_view(health.device), std::int64_t{health.online ? 1 : 0},
+                        std::string_view(health.last_error), health.last_change_ms,
+                        health.last_success_ms, health.poll_interval_ms, health.polls,
+                        health.polls_failed, health.requests, health.timeouts, health.exceptions,
+                        health.reconnects, health.samples, now_ms);
         if (upsert.run() != SQLITE_DONE) return false;
     }
     return true;
@@ -292,11 +280,9 @@ bool GroupCommit::write_events(const PendingWork& work) {
     Statement& insert = sql_.insert_event;
     for (const PlantEventBatch& batch : work.event_batches) {
         for (const PlantEvent& event : batch) {
-            insert.bind(1, std::string_view(event.name));
-            insert.bind(2, event.time_ms);
-            insert.bind(3, std::string_view(event.equipment));
-            insert.bind(4, std::string_view(event.area));
-            insert.bind(5, std::string_view(event.source));
+            insert.bind_all(std::string_view(event.name), event.time_ms,
+                            std::string_view(event.equipment), std::string_view(event.area),
+                            std::string_view(event.source));
             const std::string_view attributes =
                 event.attributes.empty() ? std::string_view("{}") : event.attributes;
             insert.bind(6, attributes);
@@ -310,18 +296,11 @@ bool GroupCommit::write_input_health(const PendingWork& work) {
     Statement& upsert = sql_.upsert_input_health;
     const std::int64_t now_ms = wall_now_ms();
     for (const auto& [key, row] : work.input_health) {
-        upsert.bind(1, std::string_view(row.driver));
-        upsert.bind(2, std::string_view(row.connection));
-        upsert.bind(3, std::string_view(row.input));
-        upsert.bind(4, std::string_view(row.topic));
-        upsert.bind(5, row.received);
-        upsert.bind(6, row.accepted);
-        upsert.bind(7, row.rejected);
-        upsert.bind(8, std::string_view(row.rejected_by_reason));
-        upsert.bind(9, std::string_view(row.last_rejection));
-        upsert.bind(10, row.last_rejection_ms);
-        upsert.bind(11, row.last_accepted_ms);
-        upsert.bind(12, now_ms);
+        upsert.bind_all(std::string_view(row.driver), std::string_view(row.connection),
+                        std::string_view(row.input), std::string_view(row.topic), row.received,
+                        row.accepted, row.rejected, std::string_view(row.rejected_by_reason),
+                        std::string_view(row.last_rejection), row.last_rejection_ms,
+                        row.last_accepted_ms, now_ms);
         if (upsert.run() != SQLITE_DONE) return false;
     }
     return true;
@@ -331,18 +310,10 @@ bool GroupCommit::write_broker_health(const PendingWork& work) {
     Statement& upsert = sql_.upsert_broker_health;
     const std::int64_t now_ms = wall_now_ms();
     for (const auto& [broker, health] : work.broker_health) {
-        upsert.bind(1, health.broker);
-        upsert.bind(2, std::int64_t{health.connected ? 1 : 0});
-        upsert.bind(3, health.last_error);
-        upsert.bind(4, health.last_change_ms);
-        upsert.bind(5, health.connect_attempts);
-        upsert.bind(6, health.reconnects);
-        upsert.bind(7, health.thread_restarts);
-        upsert.bind(8, health.messages_received);
-        upsert.bind(9, health.messages_accepted);
-        upsert.bind(10, health.messages_rejected);
-        upsert.bind(11, health.last_accepted_ms);
-        upsert.bind(12, now_ms);
+        upsert.bind_all(health.broker, std::int64_t{health.connected ? 1 : 0}, health.last_error,
+                        health.last_change_ms, health.connect_attempts, health.reconnects,
+                        health.thread_restarts, health.messages_received, health.messages_accepted,
+                        health.messages_rejected, health.last_accepted_ms, now_ms);
         if (upsert.run() != SQLITE_DONE) return false;
     }
     return true;

@@ -85,10 +85,8 @@ class SqliteReader final : public Reader {
                                       std::int64_t until_ms, std::size_t limit) override {
         constexpr auto kMaxLimit =
             static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
-        samples_.bind(1, channel);
-        samples_.bind(2, since_ms);
-        samples_.bind(3, until_ms);
-        samples_.bind(4, static_cast<std::int64_t>(std::min(limit, kMaxLimit)));
+        samples_.bind_all(channel, since_ms, until_ms,
+                          static_cast<std::int64_t>(std::min(limit, kMaxLimit)));
         std::vector<StoredSample> rows;
         const std::string reading = doing("reading samples");
         while (samples_.next_row(reading)) {
@@ -146,10 +144,7 @@ class SqliteReader final : public Reader {
         constexpr auto kMaxLimit =
             static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
         Statement& q = *events_;
-        q.bind(1, since_ms);
-        q.bind(2, until_ms);
-        q.bind(3, name);
-        q.bind(4, static_cast<std::int64_t>(std::min(limit, kMaxLimit)));
+        q.bind_all(since_ms, until_ms, name, static_cast<std::int64_t>(std::min(limit, kMaxLimit)));
         const std::string reading = doing("reading plant events");
         while (q.next_row(reading)) {
             StoredEvent row;

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "daemon/store/store.hpp"
 
@@ -114,6 +115,13 @@ class Statement {
         }
     }
     void bind_null(int index) { sqlite3_bind_null(stmt_, index); }
+    // Binds each value to ?1, ?2, ... in order, with the overloads above (so a temporary string
+    // is refused here too): insert.bind_all(event.id, event.name, Blob{event.payload});
+    template <typename... Values>
+    void bind_all(Values&&... values) {
+        int index = 0;
+        (bind(++index, std::forward<Values>(values)), ...);
+    }
 
     // Checked: true with a row to read, false at the end (the statement is then reset, ready for
     // the next use). Throws SqliteError with `doing` on a failure, after resetting. A caller

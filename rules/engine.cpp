@@ -207,15 +207,8 @@ void Engine::on_tick(TimePoint now, std::vector<AlarmEvent>& out) {
 
 Status Engine::acknowledge(std::string_view rule, std::string_view equipment,
                            std::string_view actor, TimePoint now, std::vector<AlarmEvent>& out) {
-    Impl::Instance* instance = nullptr;
-    AlarmEvent event;
-    if (auto operated =
-            impl_->operate(rule, equipment, AlarmAction::acknowledge, actor, now, instance, event);
-        !operated) {
-        return operated;
-    }
-    out.push_back(std::move(event));
-    return {};
+    return impl_->operate(rule, equipment, AlarmAction::acknowledge, actor, now, out,
+                          [](Impl::Instance&, AlarmEvent&) {});
 }
 
 Status Engine::shelve(std::string_view rule, std::string_view equipment, std::string_view actor,
@@ -226,69 +219,43 @@ Status Engine::shelve(std::string_view rule, std::string_view equipment, std::st
                                  format_duration(Millis(kMaxShelveMs)), duration_ms)};
     }
     if (reason.empty()) return Error{"shelving needs a reason"};
-    Impl::Instance* instance = nullptr;
-    AlarmEvent event;
-    if (auto operated =
-            impl_->operate(rule, equipment, AlarmAction::shelve, actor, now, instance, event);
-        !operated) {
-        return operated;
-    }
-    instance->shelved_until_mono = now.mono_ms + duration_ms;
-    instance->shelved_until_wall = now.wall_ms + duration_ms;
-    instance->shelved_by = std::string(actor);
-    instance->reason = std::string(reason);
-    event.reason = std::string(reason);
-    event.shelved_until_wall_ms = instance->shelved_until_wall;
-    out.push_back(std::move(event));
-    return {};
+    return impl_->operate(rule, equipment, AlarmAction::shelve, actor, now, out,
+                          [&](Impl::Instance& instance, AlarmEvent& event) {
+                              instance.shelved_until_mono = now.mono_ms + duration_ms;
+                              instance.shelved_until_wall = now.wall_ms + duration_ms;
+                              instance.shelved_by = std::string(actor);
+                              instance.reason = std::string(reason);
+                              event.reason = std::string(reason);
+                              event.shelved_until_wall_ms = instance.shelved_until_wall;
+                          });
 }
 
 Status Engine::unshelve(std::string_view rule, std::string_view equipment, std::string_view actor,
                         TimePoint now, std::vector<AlarmEvent>& out) {
-    Impl::Instance* instance = nullptr;
-    AlarmEvent event;
-    if (auto operated =
-            impl_->operate(rule, equipment, AlarmAction::unshelve, actor, now, instance, event);
-        !operated) {
-        return operated;
-    }
-    instance->shelved_by.clear();
-    instance->reason.clear();
-    out.push_back(std::move(event));
-    return {};
+    return impl_->operate(rule, equipment, AlarmAction::unshelve, actor, now, out,
+                          [](Impl::Instance& instance, AlarmEvent&) {
+                              instance.shelved_by.clear();
+                              instance.reason.clear();
+                          });
 }
 
 Status Engine::remove_from_service(std::string_view rule, std::string_view equipment,
                                    std::string_view actor, std::string_view reason, TimePoint now,
                                    std::vector<AlarmEvent>& out) {
     if (reason.empty()) return Error{"taking an alarm out of service needs a reason"};
-    Impl::Instance* instance = nullptr;
-    AlarmEvent event;
-    if (auto operated = impl_->operate(rule, equipment, AlarmAction::remove_from_service, actor,
-                                       now, instance, event);
-        !operated) {
-        return operated;
-    }
-    instance->reason = std::string(reason);
-    instance->shelved_by.clear();
-    event.reason = std::string(reason);
-    out.push_back(std::move(event));
-    return {};
+    return impl_->operate(rule, equipment, AlarmAction::remove_from_service, actor, now, out,
+                          [&](Impl::Instance& instance, AlarmEvent& event) {
+                              instance.reason = std::string(reason);
+                              instance.shelved_by.clear();
+                              event.reason = std::string(reason);
+                          });
 }
 
 Status Engine::return_to_service(std::string_view rule, std::string_view equipment,
                                  std::string_view actor, TimePoint now,
                                  std::vector<AlarmEvent>& out) {
-    Impl::Instance* instance = nullptr;
-    AlarmEvent event;
-    if (auto operated = impl_->operate(rule, equipment, AlarmAction::return_to_service, actor, now,
-                                       instance, event);
-        !operated) {
-        return operated;
-    }
-    instance->reason.clear();
-    out.push_back(std::move(event));
-    return {};
+    return impl_->operate(rule, equipment, AlarmAction::return_to_service, actor, now, out,
+                          [](Impl::Instance& instance, AlarmEvent&) { instance.reason.clear(); });
 }
 
 std::vector<AlarmView> Engine::alarms() const {

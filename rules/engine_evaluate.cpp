@@ -432,9 +432,9 @@ void Engine::Impl::tick(TimePoint now, std::vector<AlarmEvent>& out) {
 }
 
 Status Engine::Impl::operate(std::string_view rule, std::string_view equipment, AlarmAction action,
-                             std::string_view actor, TimePoint now, Instance*& instance,
-                             AlarmEvent& event) {
-    instance = find_instance(rule, equipment);
+                             std::string_view actor, TimePoint now, std::vector<AlarmEvent>& out,
+                             const ActionDetails& then) {
+    Instance* instance = find_instance(rule, equipment);
     if (instance == nullptr) {
         return Error{fmt::format("no alarm for rule '{}' on equipment '{}'", rule, equipment)};
     }
@@ -442,8 +442,10 @@ Status Engine::Impl::operate(std::string_view rule, std::string_view equipment, 
     const auto next = apply_action(instance->status, action);
     if (!next) return Error{next.error()};
     instance->status = *next;
-    event = make_event(*instance, action, from, now);
+    AlarmEvent event = make_event(*instance, action, from, now);
     event.actor = std::string(actor);
+    then(*instance, event);
+    out.push_back(std::move(event));
     return {};
 }
 

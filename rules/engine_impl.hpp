@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <limits>
 #include <map>
 #include <optional>
@@ -133,10 +134,13 @@ struct Engine::Impl {
     void sample(ChannelId channel, double value, Quality quality, TimePoint now,
                 std::vector<AlarmEvent>& out);
     void tick(TimePoint now, std::vector<AlarmEvent>& out);
-    // Runs an operator action on one alarm; the event records who. An error says why it was
-    // refused.
+    // Runs an operator action on one alarm; the event records who. `then` sets what the action
+    // keeps on the alarm and in its event (a shelving's end, a reason) before the event goes to
+    // `out`. An error says why it was refused, and nothing changes.
+    using ActionDetails = std::function<void(Instance& instance, AlarmEvent& event)>;
     Status operate(std::string_view rule, std::string_view equipment, AlarmAction action,
-                   std::string_view actor, TimePoint now, Instance*& instance, AlarmEvent& event);
+                   std::string_view actor, TimePoint now, std::vector<AlarmEvent>& out,
+                   const ActionDetails& then);
     void event(const PlantEvent& input, TimePoint now, std::vector<AlarmEvent>& out);
 };
 

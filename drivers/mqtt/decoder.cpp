@@ -7,9 +7,8 @@
 #include <charconv>
 #include <cmath>
 
-#include "daemon/core/time.hpp"
-
 #include "daemon/core/enum_names.hpp"
+#include "daemon/core/time.hpp"
 
 namespace fw::mqtt {
 namespace {

@@ -24,7 +24,7 @@
 
 #include "daemon/alarms/alarm_service.hpp"
 #include "daemon/config/config.hpp"
-#include "daemon/core/units.hpp"
+#include "daemon/core/time.hpp"
 #include "daemon/store/store.hpp"
 
 namespace {

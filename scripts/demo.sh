@@ -132,7 +132,7 @@ for alarm in json.load(sys.stdin):
     fi
 }
 
-# --- hazard work orders (issue 5) ---
+# --- hazard work orders ---
 # press2-vibration and pump1-bearing carry a `hazard:` block, so their alarms open orders. Every
 # 15 s the demo walks press-2's order one step on: the operator (root, team_lead) and anna (safety)
 # and max (manager) approve the three levels of a high-risk order, the operator assigns it to tom

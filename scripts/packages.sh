@@ -20,6 +20,8 @@ fw_library_packages=(
 fw_host_packages=(
     # toolchain
     build-essential cmake pkg-config ninja-build ccache clang-format
+    # scripts/tidy.sh: clang-tidy 14 cannot parse all of our C++20
+    clang-tidy-16
     # the store's shell, for looking into floorwatch.db by hand
     sqlite3
     # tests: RTU over a pty pair, schema validation of example configs
@@ -41,3 +43,27 @@ fw_host_packages=(
 
 # The sysroot replaces the cross compiler's own target C and C++ libraries.
 fw_sysroot_packages=(libc6-dev libstdc++-12-dev)
+
+# Installs those of the named packages that are missing, as root, with one `apt-get update` and
+# only when something is missing; says so with `label` first. Returns 1 (after saying which are
+# missing) when not root. Both installing scripts use it, so they behave the same.
+fw_install_missing() {
+    local label=$1
+    shift
+    local missing=() package
+    for package in "$@"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' ||
+            missing+=("$package")
+    done
+    if [ ${#missing[@]} -eq 0 ]; then
+        echo "$label: all $# packages present"
+        return 0
+    fi
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "$label: missing packages: ${missing[*]}; run as root (or with sudo) to install them" >&2
+        return 1
+    fi
+    echo "$label: installing ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}

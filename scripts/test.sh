@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it (.ci/run): installs what is needed, builds with warnings as
-# errors, runs the unit tests under ASan/UBSan, the ARM cross builds (aarch64 unit tests under
-# qemu), then every test (unit and integration) in a normal build. Exits non-zero on the first
-# failure.
+# The whole test suite, as CI runs it (.ci/run): installs what is needed, checks that every C++
+# file is formatted (scripts/format.sh --check), builds with warnings as errors, runs the unit
+# tests under ASan/UBSan, the ARM cross builds (aarch64 unit tests under qemu), then every test
+# (unit and integration) in a normal build. Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
+
+# First, because it takes seconds and a formatting slip should not wait for a 20-minute run.
+echo "== formatting (clang-format 14, .clang-format)"
+bash scripts/format.sh --check
 
 # ccache (CMakeLists.txt, FW_CCACHE): paths relative to the repository, so a fresh clone in another
 # folder hits the cache the previous run left; the working directory is not hashed for the same

@@ -7,8 +7,9 @@
 #include <set>
 
 #include "daemon/alarms/alarm_store.hpp"
+#include "daemon/alarms/engine_setup.hpp"
 #include "daemon/core/log.hpp"
-#include "daemon/core/units.hpp"
+#include "daemon/core/time.hpp"
 #include "daemon/store/post_when_durable.hpp"
 
 namespace fw::alarms {
@@ -44,8 +45,7 @@ struct AlarmService::Impl : std::enable_shared_from_this<AlarmService::Impl> {
           writer(store_writer),
           store_path(config.store.path),
           workflow(config.workflow),
-          engine(std::make_unique<rules::Engine>(rules::Engine::setup_from_config(config),
-                                                 now_point())),
+          engine(std::make_unique<rules::Engine>(engine_setup(config), now_point())),
           control(control_server) {}
 
     boost::asio::io_context& core;
@@ -422,8 +422,7 @@ void AlarmService::on_events(const PlantEventBatch& events) {
 void AlarmService::reload(const Config& config) {
     const auto now = now_point();
     try {
-        auto engine =
-            std::make_unique<rules::Engine>(rules::Engine::setup_from_config(config), now);
+        auto engine = std::make_unique<rules::Engine>(engine_setup(config), now);
         engine->restore(impl_->engine->snapshot(now), now);
         impl_->engine = std::move(engine);
         impl_->workflow = config.workflow;

@@ -10,11 +10,12 @@
 #include "daemon/cli/command_line.hpp"
 #include "daemon/cli/common.hpp"
 #include "daemon/config/config.hpp"
+#include "daemon/core/time.hpp"
 #include "daemon/core/units.hpp"
 #include "daemon/orders/attachments.hpp"
 #include "daemon/orders/order_store.hpp"
 #include "daemon/orders/reports.hpp"
-#include "daemon/store/sqlite_util.hpp"
+#include "daemon/store/store_file.hpp"
 #include "daemon/workflow/views.hpp"
 
 namespace fw::cli {
@@ -97,8 +98,7 @@ struct StoreView {
 
 StoreView read_store(const CommonOptions& options) {
     const std::string path = store_path(options);
-    auto connection =
-        store::detail::open_store_file(path, store::detail::OpenMode::read_only, false);
+    auto connection = store::open_store_file(path, store::OpenMode::read_only, false);
     StoreView view;
     view.stored = orders::load_orders(connection.get());
     view.index = orders::index_orders(view.stored.events);
@@ -352,8 +352,8 @@ int orders_attachment(const AttachmentOptions& options) {
     const std::string& sha = options.sha;
     const auto& out = options.out;
     if (!out) throw UsageError("orders attachment needs --out FILE");
-    auto connection = store::detail::open_store_file(store_path(options),
-                                                     store::detail::OpenMode::read_only, false);
+    auto connection =
+        store::open_store_file(store_path(options), store::OpenMode::read_only, false);
     const auto data = orders::read_attachment_data(connection.get(), sha);
     if (!data) throw std::runtime_error(fmt::format("no attachment {} in the store", sha));
     std::ofstream file(*out, std::ios::binary);

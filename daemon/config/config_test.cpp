@@ -180,6 +180,32 @@ TEST_CASE("defaults fill every key left out") {
     CHECK(rtu.modbus.buses[0].devices[0].points[0].type == fw::modbus::ValueType::boolean);
 }
 
+TEST_CASE("validation stores nothing derived from another section: the MQTT client id") {
+    const std::string brokers =
+        "mqtt:\n"
+        "  brokers:\n"
+        "    - name: main\n"
+        "      uri: tcp://127.0.0.1:1883\n"
+        "      inputs: [{name: temps, topic: plant/+/temp, channel: '{1}.temp'}]\n"
+        "    - name: central\n"
+        "      uri: tcp://127.0.0.1:1884\n"
+        "      client_id: gateway-7\n"
+        "      inputs: [{name: temps, topic: plant/+/temp, channel: '{1}.temp2'}]\n";
+    const auto running = fw::parse_config(kGateway + brokers, "floorwatch.yaml");
+    // A SIGHUP that renames the gateway: site and node keep their running values until a
+    // restart, so the client ids must keep them too.
+    const auto reloaded =
+        fw::parse_config("gateway:\n  site: plant-b\n  node: gw-9\n" + brokers, "floorwatch.yaml");
+    CHECK(reloaded.mqtt.brokers[0].client_id.empty());
+    const auto client = [&](std::size_t broker) {
+        return fw::mqtt::with_default_client_id(reloaded.mqtt.brokers[broker], running.gateway.site,
+                                                running.gateway.node)
+            .client_id;
+    };
+    CHECK(client(0) == "floorwatch-plant-a-gw-1-main");
+    CHECK(client(1) == "gateway-7");
+}
+
 TEST_CASE("unknown keys are rejected at the key, with a suggestion when one is close") {
     CHECK(first_issue(kGateway + "store:\n  comit_interval: 1s\n") ==
           "floorwatch.yaml:5:3: store.comit_interval: unknown key 'comit_interval' (did you "

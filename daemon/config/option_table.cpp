@@ -182,6 +182,19 @@ std::vector<ConfigIssue> Reader::take_issues() {
     return std::move(issues_);
 }
 
+void report_repeats(const std::vector<NamedAt>& names, std::string_view what, Reader& reader) {
+    std::map<std::string, const NamedAt*, std::less<>> first_by_value;
+    for (const auto& name : names) {
+        if (name.value.empty() || reader.failed(name.path)) continue;
+        const auto [first, inserted] = first_by_value.emplace(name.value, &name);
+        if (inserted) continue;
+        const auto mark = reader.mark_of(first->second->path);
+        reader.issue(name.path,
+                     fmt::format("duplicate {} '{}' (first at {}, line {})", what, name.value,
+                                 first->second->path, mark ? mark->line + 1 : 0));
+    }
+}
+
 std::string join_path(const std::string& parent, std::string_view key) {
     if (parent.empty()) return std::string(key);
     return fmt::format("{}.{}", parent, key);
@@ -271,7 +284,8 @@ std::optional<ScalarValue> read_scalar(const OptionShape& shape, const YAML::Nod
         }
         case OptionKind::enumeration: {
             if (std::ranges::find(shape.names, text) == shape.names.end()) {
-                reader.issue(path, fmt::format("unknown {} '{}' (expected {})", shape.key, text,
+                reader.issue(path, fmt::format("unknown {} '{}' (expected {})",
+                                               shape.noun.empty() ? shape.key : shape.noun, text,
                                                fmt::join(shape.names, ", ")));
                 return std::nullopt;
             }
@@ -529,3 +543,28 @@ std::string json_schema(const SectionShape& root, std::string_view title,
 }
 
 }  // namespace fw::config_table
+
+namespace fw {
+namespace {
+
+std::string join_issues(const std::vector<ConfigIssue>& issues) {
+    std::string text;
+    for (const auto& issue : issues) {
+        if (!text.empty()) text += '\n';
+        text += issue.to_string();
+    }
+    return text;
+}
+
+}  // namespace
+
+std::string ConfigIssue::to_string() const {
+    std::string text = line > 0 ? fmt::format("{}:{}:{}: ", file, line, column) : file + ": ";
+    if (!path.empty()) text += path + ": ";
+    return text + message;
+}
+
+ConfigError::ConfigError(std::vector<ConfigIssue> issues)
+    : std::runtime_error(join_issues(issues)), issues_(std::move(issues)) {}
+
+}  // namespace fw

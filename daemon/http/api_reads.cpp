@@ -8,13 +8,14 @@
 #include <cstdint>
 #include <tuple>
 
+#include "daemon/core/time.hpp"
 #include "daemon/core/units.hpp"
 #include "daemon/orders/order_store.hpp"
 #include "daemon/orders/reports.hpp"
-#include "daemon/store/sqlite_util.hpp"
+#include "daemon/store/sqlite.hpp"
+#include "daemon/store/store_file.hpp"
 #include "daemon/workflow/kpi.hpp"
 #include "daemon/workflow/views.hpp"
-#include "rules/time_zone.hpp"
 
 namespace fw::http {
 
@@ -23,7 +24,7 @@ using workflow::OrderState;
 
 struct ReadConnections::Impl {
     std::string path;
-    store::detail::Connection db;
+    store::Connection db;
     std::unique_ptr<store::Reader> reader;
     std::unique_ptr<alarms::AlarmReader> alarms;
 };
@@ -35,8 +36,7 @@ ReadConnections::~ReadConnections() = default;
 
 sqlite3* ReadConnections::db() {
     if (impl_->db.get() == nullptr) {
-        impl_->db =
-            store::detail::open_store_file(impl_->path, store::detail::OpenMode::read_only, false);
+        impl_->db = store::open_store_file(impl_->path, store::OpenMode::read_only, false);
     }
     return impl_->db.get();
 }
@@ -53,9 +53,7 @@ alarms::AlarmReader& ReadConnections::alarms() {
 
 std::optional<std::int64_t> parse_when(const std::string& text, std::int64_t now_ms) {
     if (const auto ago = parse_duration(text)) return now_ms - ago->count();
-    std::int64_t utc_ms = 0;
-    if (rules::parse_iso_time(text, utc_ms)) return utc_ms;
-    return std::nullopt;
+    return parse_iso_time(text, IsoZone::utc_if_absent);
 }
 
 namespace {
@@ -325,8 +323,7 @@ std::optional<json::object> order_detail_json(sqlite3* db, store::Reader& reader
 }
 
 std::optional<StoredFile> read_attachment(sqlite3* db, const std::string& sha256) {
-    store::detail::Statement select(
-        db, "SELECT media_type, name FROM order_attachments WHERE sha256 = ?1");
+    store::Statement select(db, "SELECT media_type, name FROM order_attachments WHERE sha256 = ?1");
     select.bind(1, sha256);
     if (select.step() != SQLITE_ROW) return std::nullopt;
     StoredFile file{select.column_text(0), select.column_text(1), {}};
@@ -346,7 +343,7 @@ json::object channels_json(store::Reader& reader, std::int64_t now_ms) {
         if (!latest.empty()) {
             const auto& last = latest.back();
             object["latest"] = json::object{
-                {"time", rules::format_iso_time(last.time_ms)},
+                {"time", format_iso_time(last.time_ms)},
                 {"time_ms", last.time_ms},
                 {"value", last.value ? json::value(*last.value) : json::value(nullptr)},
                 {"quality", quality_name(last.quality)}};
@@ -381,7 +378,7 @@ std::optional<json::object> samples_json(store::Reader& reader, const std::strin
 }
 
 json::object devices_json(store::Reader& reader) {
-    const auto iso = [](std::int64_t ms) { return ms != 0 ? rules::format_iso_time(ms) : ""; };
+    const auto iso = [](std::int64_t ms) { return ms != 0 ? format_iso_time(ms) : ""; };
     json::array devices;
     for (const auto& device : reader.device_health()) {
         devices.push_back(json::object{{"driver", device.driver},
@@ -419,7 +416,7 @@ json::object alarms_json(alarms::AlarmReader& reader, bool all) {
         if (!all && row.view.state == rules::AlarmState::normal) continue;
         auto object = alarms::alarm_view_json(row.view);
         object["last_change"] = row.last_change_ms != 0
-                                    ? json::value(rules::format_iso_time(row.last_change_ms))
+                                    ? json::value(format_iso_time(row.last_change_ms))
                                     : json::value(nullptr);
         list.push_back(std::move(object));
     }

@@ -6,9 +6,8 @@
 
 namespace fw::http {
 
-using config_table::join_path;
-using config_table::Reader;
-using config_table::Section;
+// The option-table framework is the vocabulary of this file.
+using namespace config_table;
 using namespace std::chrono_literals;
 
 namespace {

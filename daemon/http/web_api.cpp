@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "daemon/core/log.hpp"
+#include "daemon/core/time.hpp"
 #include "daemon/core/units.hpp"
 #include "daemon/http/api_reads.hpp"
 #include "daemon/http/event_hub.hpp"
@@ -28,7 +29,8 @@
 #include "daemon/orders/control_commands.hpp"
 #include "daemon/orders/uploads.hpp"
 #include "daemon/store/post_when_durable.hpp"
-#include "daemon/store/sqlite_util.hpp"
+#include "daemon/store/sqlite.hpp"
+#include "daemon/store/store_file.hpp"
 
 namespace fw::http {
 namespace {
@@ -198,8 +200,8 @@ struct WebApi::Impl : std::enable_shared_from_this<Impl> {
 
     void start() {
         {
-            auto connection = store::detail::open_store_file(
-                config->store.path, store::detail::OpenMode::read_only, false);
+            auto connection =
+                store::open_store_file(config->store.path, store::OpenMode::read_only, false);
             credentials = load_credentials(connection.get());
             sessions.load(load_sessions(connection.get()), wall_now_ms());
         }

@@ -5,12 +5,13 @@
 
 #include <stdexcept>
 
-#include "daemon/store/sqlite_util.hpp"
+#include "daemon/store/sqlite.hpp"
+#include "daemon/store/store_file.hpp"
 
 namespace fw::http {
 namespace {
 
-using store::detail::Statement;
+using store::Statement;
 
 bool next_row(sqlite3* db, Statement& statement) {
     const int rc = statement.step();

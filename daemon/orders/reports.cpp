@@ -3,10 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <optional>
 
+#include "daemon/core/time.hpp"
 #include "daemon/workflow/order.hpp"
 #include "daemon/workflow/views.hpp"
 
@@ -29,14 +29,6 @@ boost::json::object distribution_json(const Distribution& d) {
             {"mean_h", d.mean_ms / kMsPerHour},
             {"median_h", d.median_ms / kMsPerHour},
             {"p90_h", d.p90_ms / kMsPerHour}};
-}
-
-std::string date_of(std::int64_t ms) {
-    const auto day = std::chrono::floor<std::chrono::days>(
-        std::chrono::sys_time<std::chrono::milliseconds>(std::chrono::milliseconds(ms)));
-    const std::chrono::year_month_day date{day};
-    return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(date.year()),
-                       static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()));
 }
 
 // Hours for people; under an hour in minutes, so a quick fix does not read as "0.0 h".
@@ -263,7 +255,8 @@ std::string weekly_report(const std::vector<OrderState>& orders,
     const KpiFilter previous_week{week_end_ms - 2 * kWeekMs, week_end_ms - kWeekMs, ""};
     std::string text = fmt::format("# Hazard work orders: weekly report, {}\n\n", title);
     text += fmt::format("Week {} to {} (UTC, end exclusive); generated {}.\n\n",
-                        date_of(this_week.since_ms), date_of(week_end_ms), date_of(now_ms));
+                        format_iso_date(this_week.since_ms), format_iso_date(week_end_ms),
+                        format_iso_date(now_ms));
 
     text += "## Top 5 risk points\n\n";
     const auto points = workflow::top_risk_points(orders, KpiFilter{}, now_ms, kRecentWindowMs, 5);
@@ -296,7 +289,7 @@ std::string weekly_report(const std::vector<OrderState>& orders,
                 order->assignee.empty() ? "–" : order->assignee,
                 step == nullptr ? std::string("–")
                                 : fmt::format("{} {}", workflow::step_kind_name(step->kind),
-                                              date_of(step->deadline_ms)),
+                                              format_iso_date(step->deadline_ms)),
                 overdue_at(*order, now_ms) ? "**yes**" : "no");
         }
         text += "\n";

@@ -26,7 +26,8 @@ namespace fw::store {
 
 using Millis = std::chrono::milliseconds;
 
-// Startup and open failures: the message names the file and says what to do.
+// Startup and open failures: the message names the file and says what to do. A failed SQLite call
+// is the subclass SqliteError (sqlite.hpp), which also carries SQLite's result code.
 class StoreError : public std::runtime_error {
   public:
     using std::runtime_error::runtime_error;

@@ -3,7 +3,6 @@
 #include "daemon/store/store.hpp"
 
 #include <doctest/doctest.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 
 #include <array>
@@ -20,8 +19,10 @@
 #include <thread>
 #include <vector>
 
+#include "daemon/core/time.hpp"
 #include "daemon/core/units.hpp"
-#include "daemon/store/sqlite_util.hpp"
+#include "daemon/store/sqlite.hpp"
+#include "daemon/store/store_file.hpp"
 
 namespace fs = std::filesystem;
 using fw::Quality;
@@ -65,36 +66,26 @@ void write_bytes(const std::string& path, const std::string& bytes) {
     out << bytes;
 }
 
-// A connection of the test's own, outside the store's code, to set up and inspect files.
+// A connection of the test's own, without the store's checks, to set up and inspect files.
 class RawDb {
   public:
-    explicit RawDb(const std::string& path) {
-        REQUIRE(sqlite3_open(path.c_str(), &db_) == SQLITE_OK);
-        sqlite3_busy_timeout(db_, 5000);
+    explicit RawDb(const std::string& path)
+        : connection_(fw::store::Connection::open(path, fw::store::OpenMode::read_write_create)) {
+        sqlite3_busy_timeout(connection_.get(), 5000);
     }
-    ~RawDb() { sqlite3_close(db_); }
-    RawDb(const RawDb&) = delete;
-    RawDb& operator=(const RawDb&) = delete;
 
-    void exec(const std::string& sql) {
-        char* error = nullptr;
-        const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error);
-        INFO(sql, ": ", (error != nullptr ? error : ""));
-        sqlite3_free(error);
-        REQUIRE(rc == SQLITE_OK);
-    }
+    void exec(const std::string& sql) { fw::store::execute(connection_.get(), sql, sql); }
     std::int64_t integer(const std::string& sql) {
-        sqlite3_stmt* stmt = nullptr;
-        REQUIRE(sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK);
-        REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
-        const std::int64_t value = sqlite3_column_int64(stmt, 0);
-        sqlite3_finalize(stmt);
+        fw::store::Statement query(connection_.get(), sql);
+        REQUIRE(query.next_row(sql));
+        const std::int64_t value = query.column_int64(0);
+        query.reset();
         return value;
     }
-    sqlite3* get() const { return db_; }
+    sqlite3* get() const { return connection_.get(); }
 
   private:
-    sqlite3* db_ = nullptr;
+    fw::store::Connection connection_;
 };
 
 WriterOptions options_for(const std::string& path) {
@@ -212,7 +203,6 @@ TEST_CASE("a file from a newer floorwatch is refused and left as it was") {
 }
 
 TEST_CASE("migrating a file that has data backs it up first, with the online backup API") {
-    namespace detail = fw::store::detail;
     TempDir dir;
     const auto path = dir.file("fw.db");
     {
@@ -220,16 +210,17 @@ TEST_CASE("migrating a file that has data backs it up first, with the online bac
         writer->enqueue_samples(batch_of("press1.vibration", 1000, 7));
     }
     // One migration past this build's latest, so the test holds whatever schemas/ contains.
-    const auto embedded = detail::embedded_migrations();
+    const auto embedded = fw::store::embedded_migrations();
     const int latest = fw::store::latest_schema_version();
     const int next = latest + 1;
-    std::vector<detail::Migration> upgraded(embedded.begin(), embedded.end());
-    upgraded.push_back(detail::Migration{next, "9999_test_extra.sql", "CREATE TABLE extra (x);"});
+    std::vector<fw::store::Migration> upgraded(embedded.begin(), embedded.end());
+    upgraded.push_back(
+        fw::store::Migration{next, "9999_test_extra.sql", "CREATE TABLE extra (x);"});
     const std::string backup_path = path + ".pre-v" + std::to_string(next) + ".bak";
 
     {
         RawDb db(path);
-        const auto outcome = detail::migrate(db.get(), path, upgraded);
+        const auto outcome = fw::store::migrate(db.get(), path, upgraded);
         CHECK(outcome.from_version == latest);
         CHECK(outcome.to_version == next);
         REQUIRE(outcome.backup_path.has_value());
@@ -238,7 +229,7 @@ TEST_CASE("migrating a file that has data backs it up first, with the online bac
         CHECK(db.integer("SELECT count(*) FROM sqlite_schema WHERE name = 'extra'") == 1);
 
         SUBCASE("a second backup never overwrites the first") {
-            CHECK(detail::backup_before_migration(db.get(), path, next) ==
+            CHECK(fw::store::backup_before_migration(db.get(), path, next) ==
                   path + ".pre-v" + std::to_string(next) + ".2.bak");
         }
     }
@@ -253,18 +244,18 @@ TEST_CASE("migrating a file that has data backs it up first, with the online bac
 }
 
 TEST_CASE("a failing migration is rolled back and leaves the version as it was") {
-    namespace detail = fw::store::detail;
     TempDir dir;
     const auto path = dir.file("fw.db");
     Writer::open(options_for(path))->close();
-    const auto embedded = detail::embedded_migrations();
+    const auto embedded = fw::store::embedded_migrations();
     const int latest = fw::store::latest_schema_version();
-    std::vector<detail::Migration> broken(embedded.begin(), embedded.end());
-    broken.push_back(detail::Migration{latest + 1, "9998_good.sql", "CREATE TABLE good (x);"});
-    broken.push_back(detail::Migration{latest + 2, "9999_bad.sql", "CREATE TABLE channels (x);"});
+    std::vector<fw::store::Migration> broken(embedded.begin(), embedded.end());
+    broken.push_back(fw::store::Migration{latest + 1, "9998_good.sql", "CREATE TABLE good (x);"});
+    broken.push_back(
+        fw::store::Migration{latest + 2, "9999_bad.sql", "CREATE TABLE channels (x);"});
     RawDb db(path);
     try {
-        detail::migrate(db.get(), path, broken);
+        fw::store::migrate(db.get(), path, broken);
         FAIL("the migration succeeded");
     } catch (const StoreError& error) {
         CHECK(contains(error.what(), "9999_bad.sql"));
@@ -625,14 +616,9 @@ fw::store::WriteJob event_job(const std::string& name, std::atomic<int>& done_co
                               std::string& error_seen, std::mutex& mutex) {
     fw::store::WriteJob job;
     job.write = [name](sqlite3* db) {
-        const std::string sql =
-            "INSERT INTO plant_events (name, time_ms) VALUES ('" + name + "', 1)";
-        char* message = nullptr;
-        if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
-            std::string text = message != nullptr ? message : "?";
-            sqlite3_free(message);
-            throw std::runtime_error(text);
-        }
+        fw::store::execute(db,
+                           "INSERT INTO plant_events (name, time_ms) VALUES ('" + name + "', 1)",
+                           "inserting a plant event");
         if (name == "refused") throw std::runtime_error("refused by the job itself");
     };
     job.done = [&done_count, &error_seen, &mutex](const fw::Status& written) {
@@ -732,17 +718,12 @@ TEST_CASE("jobs: a disk-full failure inside a job is retried with the transactio
         const bool disk_full = attempts.fetch_add(1) == 0;
         const std::string limit =
             disk_full ? "PRAGMA max_page_count = 1" : "PRAGMA max_page_count = 1073741823";
-        sqlite3_exec(db, limit.c_str(), nullptr, nullptr, nullptr);
-        const std::string insert =
-            "INSERT INTO plant_events (name, time_ms, attributes) VALUES "
-            "('kept', 1, '" +
-            std::string(100000, 'x') + "')";
-        char* message = nullptr;
-        if (sqlite3_exec(db, insert.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
-            std::string text = message != nullptr ? message : "?";
-            sqlite3_free(message);
-            throw std::runtime_error(text);
-        }
+        fw::store::execute(db, limit, "limiting the file's size");
+        fw::store::execute(db,
+                           "INSERT INTO plant_events (name, time_ms, attributes) VALUES "
+                           "('kept', 1, '" +
+                               std::string(100000, 'x') + "')",
+                           "inserting a large plant event");
     };
     job.done = [&](const fw::Status& written) {
         std::lock_guard lock(mutex);

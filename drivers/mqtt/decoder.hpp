@@ -80,8 +80,7 @@ class InputDecoder {
     bool needs_json_ = false;
 };
 
-// Exposed for tests: ISO 8601 with a zone ("2026-11-29T08:00:00.250Z", "...+01:00") to epoch ms.
-std::optional<std::int64_t> parse_iso8601_ms(std::string_view text);
+// Exposed for tests.
 bool is_valid_utf8(std::string_view text);
 
 }  // namespace fw::mqtt

@@ -25,7 +25,7 @@ namespace json = boost::json;
 using orders::OrderIndex;
 using workflow::OrderState;
 
-constexpr std::size_t kUploadChunk = 512 * 1024;
+constexpr std::size_t kUploadChunk = std::size_t{512} * 1024;
 
 struct ListOptions : CommonOptions {
     std::optional<std::string> state;

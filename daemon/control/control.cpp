@@ -30,7 +30,7 @@ using Socket = asio::local::stream_protocol::socket;
 
 constexpr std::string_view kInstance = "control";
 // A request is a command and a few fields; anything larger is a confused or hostile client.
-constexpr std::size_t kMaxRequestBytes = 1024 * 1024;
+constexpr std::size_t kMaxRequestBytes = std::size_t{1024} * 1024;
 
 Caller identify(Socket& socket) {
     Caller caller;

@@ -250,7 +250,8 @@ struct AlarmService::Impl : std::enable_shared_from_this<AlarmService::Impl> {
     using Operation = std::function<Status(rules::Engine& engine, const Request& request,
                                            std::vector<rules::AlarmEvent>& events)>;
 
-    void register_command(const std::string& name, bool supervisors_only, Operation operation) {
+    void register_command(const std::string& name, bool supervisors_only,
+                          const Operation& operation) {
         control->handle(name, [weak = weak_from_this(), name, supervisors_only, operation](
                                   const control::Caller& caller, const boost::json::object& args,
                                   control::Reply reply) {

@@ -381,8 +381,13 @@ AlarmService::AlarmService(boost::asio::io_context& core, store::Writer& writer,
 
 AlarmService::~AlarmService() {
     impl_->running = false;
-    impl_->tick_timer.cancel();
-    impl_->snapshot_timer.cancel();
+    try {
+        impl_->tick_timer.cancel();
+        impl_->snapshot_timer.cancel();
+    } catch (...) {
+        // cancel() throws only if the reactor refuses, which epoll does not; a handler that
+        // still runs sees `running` false and does nothing. A destructor must not throw.
+    }
 }
 
 void AlarmService::start() {

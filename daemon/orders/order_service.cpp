@@ -636,7 +636,12 @@ OrderService::OrderService(asio::io_context& core, store::Writer& writer, const 
 }
 
 OrderService::~OrderService() {
-    impl_->stop();
+    try {
+        impl_->stop();
+    } catch (...) {
+        // Only the timer's cancel() and the publisher's thread join can throw, and on Linux they
+        // do not for a timer and a thread this service owns; a destructor must not throw.
+    }
 }
 
 void OrderService::start() {

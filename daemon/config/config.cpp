@@ -144,6 +144,7 @@ void check_cross_references(const Config& config, const std::string&, Reader& re
     check_rule_references(config, reader);
 
     std::vector<std::string> broker_names;
+    broker_names.reserve(config.mqtt.brokers.size());
     for (const auto& broker : config.mqtt.brokers) broker_names.push_back(broker.name);
     workflow::check_workflow_references(config.workflow, "workflow", areas, broker_names, reader);
 }

@@ -375,6 +375,7 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         }
         for (const auto& notice : outcome.notices) {
             std::vector<std::string> who;
+            who.reserve(notice.roles.size() + 1);
             for (const Role role : notice.roles) who.emplace_back(workflow::role_name(role));
             if (!notice.user.empty()) who.push_back(notice.user);
             log_warning(kInstance, "notice for {}: {}",

@@ -104,6 +104,7 @@ Sample good(const std::string& channel, std::int64_t time_ms, double value) {
 
 SampleBatch batch_of(const std::string& channel, std::int64_t first_time_ms, int count) {
     SampleBatch batch;
+    batch.reserve(static_cast<std::size_t>(count));
     for (int i = 0; i < count; ++i) {
         batch.push_back(good(channel, first_time_ms + i, static_cast<double>(first_time_ms + i)));
     }

@@ -153,8 +153,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
             log_debug(kInstance, "{} (uid {}) asks {}", caller.user, caller.uid, name);
             // The reply may come later, from another handler; it holds the connection alive.
             std::weak_ptr<Connection> weak = shared_from_this();
-            Reply reply([weak](boost::json::value response) {
-                if (auto self = weak.lock()) self->send(std::move(response));
+            Reply reply([weak](const boost::json::value& response) {
+                if (auto self = weak.lock()) self->send(response);
             });
             // Set before the handler runs: a handler that answers at once clears it in send().
             pending = shared_from_this();
@@ -167,7 +167,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
             }
         }
 
-        void send(boost::json::value response) {
+        void send(const boost::json::value& response) {
             auto text = std::make_shared<std::string>(boost::json::serialize(response) + "\n");
             auto self = shared_from_this();
             pending.reset();

@@ -110,12 +110,12 @@ struct AlarmService::Impl : std::enable_shared_from_this<AlarmService::Impl> {
         };
         store::post_when_durable(
             writer, core, weak_from_this(), write,
-            [shared_events, ids, then](Impl& self, const Status& written) {
+            [shared_events, ids, then = std::move(then)](Impl& self, const Status& written) {
                 --self.in_flight;
                 self.on_durable(*shared_events, *ids, written);
                 if (then) then(self, written);
             },
-            if_gone);
+            std::move(if_gone));
     }
 
     void on_durable(const std::vector<rules::AlarmEvent>& events,

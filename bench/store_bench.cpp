@@ -38,6 +38,7 @@ std::string channel_name(std::size_t index) {
 // Round-robin over the channels, one sample per channel per 100 ms tick, as a poller produces.
 std::vector<fw::SampleBatch> make_batches(std::size_t samples, std::size_t channels) {
     std::vector<std::string> names;
+    names.reserve(channels);
     for (std::size_t i = 0; i < channels; ++i) names.push_back(channel_name(i));
     std::vector<fw::SampleBatch> batches;
     batches.reserve(samples / kBatchSize + 1);

@@ -349,9 +349,8 @@ class Daemon {
     bool ready_ = false;
 };
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// The whole program; main() turns an exception nobody expected into exit status 1.
+int run(int argc, char** argv) {
     CLI::App command_line("floorwatchd: the floorwatch gateway daemon", "floorwatchd");
     command_line.set_version_flag("--version", std::string(fw::kVersion));
     command_line.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
@@ -397,6 +396,14 @@ int main(int argc, char** argv) {
         fw::log_error("store", "{}", error.what());
         sd_notifyf(0, "STATUS=Not started: %s", error.what());
         return 1;
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
     } catch (const std::exception& error) {
         fw::log_error(kInstance, "fatal: {}", error.what());
         return 1;

@@ -283,6 +283,7 @@ std::vector<AlarmView> Engine::alarms() const {
 
 std::vector<RuleInfo> Engine::rules() const {
     std::vector<RuleInfo> infos;
+    infos.reserve(impl_->rules.size());
     for (const auto& compiled : impl_->rules) infos.push_back(compiled.info);
     return infos;
 }

@@ -58,6 +58,7 @@ rules:
 
 std::vector<std::string> actions(const std::vector<AlarmEvent>& events) {
     std::vector<std::string> names;
+    names.reserve(events.size());
     for (const auto& event : events) {
         names.push_back(std::string(alarm_action_name(event.action)) + ":" +
                         std::string(alarm_state_name(event.to)));
@@ -94,7 +95,7 @@ rules:
     CHECK(level->config.hazard->type == "overheating");  // kept from the template
     CHECK(level->config.hazard->title == "Pump 1 bearing hot");
     CHECK(rise->config.rise == 10.0);
-    CHECK(rise->config.window.count() == 30 * 60 * 1000);
+    CHECK(rise->config.window.count() == 30LL * 60 * 1000);
     const RuleInfo* vibration = engine.find_rule("press1-vib");
     REQUIRE(vibration != nullptr);
     REQUIRE(vibration->config.limits.size() == 1);
@@ -120,11 +121,11 @@ TEST_CASE("a wall-clock jump neither fires nor cancels an on-delay") {
     std::vector<AlarmEvent> out;
     engine.on_sample(good("press1.vibration", 5.0), at(0), out);
     // The wall clock jumps two hours ahead (an NTP step), then back; only 30 s of monotonic time.
-    engine.on_tick(at(30'000, 2 * 3600 * 1000), out);
+    engine.on_tick(at(30'000, 2LL * 3600 * 1000), out);
     CHECK(out.empty());
     engine.on_sample(good("press1.vibration", 5.0), at(45'000, -3600 * 1000), out);
     CHECK(out.empty());
-    engine.on_tick(at(60'000, -3600 * 1000), out);
+    engine.on_tick(at(60'000, -3600LL * 1000), out);
     REQUIRE(out.size() == 1);
     CHECK(out[0].action == AlarmAction::activate);
     CHECK(out[0].value == 5.0);

@@ -50,27 +50,33 @@ template <typename Enum>
 struct RuleEnumNames;
 template <>
 struct RuleEnumNames<RuleKind> {
-    static constexpr auto all = &rule_kind_names;
-    static constexpr auto name = &rule_kind_name;
-    static constexpr auto from_name = &rule_kind_from_name;
+    static std::span<const std::string_view> all() { return rule_kind_names(); }
+    static std::string_view name(RuleKind kind) { return rule_kind_name(kind); }
+    static std::optional<RuleKind> from_name(std::string_view text) {
+        return rule_kind_from_name(text);
+    }
 };
 template <>
 struct RuleEnumNames<Severity> {
-    static constexpr auto all = &severity_names;
-    static constexpr auto name = &severity_name;
-    static constexpr auto from_name = &severity_from_name;
+    static std::span<const std::string_view> all() { return severity_names(); }
+    static std::string_view name(Severity severity) { return severity_name(severity); }
+    static std::optional<Severity> from_name(std::string_view text) {
+        return severity_from_name(text);
+    }
 };
 template <>
 struct RuleEnumNames<Risk> {
-    static constexpr auto all = &risk_names;
-    static constexpr auto name = &risk_name;
-    static constexpr auto from_name = &risk_from_name;
+    static std::span<const std::string_view> all() { return risk_names(); }
+    static std::string_view name(Risk risk) { return risk_name(risk); }
+    static std::optional<Risk> from_name(std::string_view text) { return risk_from_name(text); }
 };
 template <>
 struct RuleEnumNames<CompoundMode> {
-    static constexpr auto all = &compound_mode_names;
-    static constexpr auto name = &compound_mode_name;
-    static constexpr auto from_name = &compound_mode_from_name;
+    static std::span<const std::string_view> all() { return compound_mode_names(); }
+    static std::string_view name(CompoundMode mode) { return compound_mode_name(mode); }
+    static std::optional<CompoundMode> from_name(std::string_view text) {
+        return compound_mode_from_name(text);
+    }
 };
 
 // The rule kinds a key means something for (threshold rules have no `rise`).
@@ -115,7 +121,7 @@ constexpr Field<Owner, Value> nested_key(std::string_view key, Value Owner::*mem
     return {key, member, key, kEveryKind, Overlay::whole, description};
 }
 
-// Every key of a map, in the order the config documents them: FieldList<T>::fields.
+// Every key of a map, in the order the config documents them: FieldList<T>::kFields.
 template <typename Owner>
 struct FieldList;
 
@@ -130,7 +136,7 @@ struct LimitConfig {
 
 template <>
 struct FieldList<LimitConfig> {
-    static constexpr std::tuple fields{
+    static constexpr std::tuple kFields{
         nested_key("above", &LimitConfig::above, "Active while the value is above this."),
         nested_key("below", &LimitConfig::below, "Active while the value is below this."),
         nested_key("severity", &LimitConfig::severity, "Severity while this limit is exceeded."),
@@ -146,7 +152,7 @@ struct ScheduleConfig {
 
 template <>
 struct FieldList<ScheduleConfig> {
-    static constexpr std::tuple fields{
+    static constexpr std::tuple kFields{
         nested_key("days", &ScheduleConfig::days,
                    "Weekdays: ranges and lists of mon..sun, e.g. tue-thu or mon,wed,fri."),
         nested_key("from", &ScheduleConfig::from, "Local start time HH:MM."),
@@ -164,7 +170,7 @@ struct SuppressionConfig {
 
 template <>
 struct FieldList<SuppressionConfig> {
-    static constexpr std::tuple fields{
+    static constexpr std::tuple kFields{
         nested_key("channel", &SuppressionConfig::channel, "The channel whose value suppresses."),
         nested_key("above", &SuppressionConfig::above, "Suppressed while the value is above this."),
         nested_key("below", &SuppressionConfig::below, "Suppressed while the value is below this."),
@@ -179,7 +185,7 @@ struct HazardConfig {
 
 template <>
 struct FieldList<HazardConfig> {
-    static constexpr std::tuple fields{
+    static constexpr std::tuple kFields{
         nested_key("type", &HazardConfig::type, "Hazard type, e.g. vibration or overheating."),
         nested_key("risk", &HazardConfig::risk, "Risk of the hazard work order it raises."),
         nested_key("title", &HazardConfig::title, "Title of the hazard work order."),
@@ -194,7 +200,7 @@ struct ConditionConfig {
 
 template <>
 struct FieldList<ConditionConfig> {
-    static constexpr std::tuple fields{
+    static constexpr std::tuple kFields{
         nested_key("rule", &ConditionConfig::rule, "Another rule's alarm on the same equipment."),
         nested_key("event", &ConditionConfig::event, "A plant event name, e.g. material_arrival."),
     };
@@ -262,7 +268,7 @@ struct FieldList<RuleConfig> {
     static constexpr KindSet kNotThreshold{RuleKind::rate, RuleKind::health, RuleKind::recurrence,
                                            RuleKind::compound};
 
-    static constexpr std::tuple fields{
+    static constexpr std::tuple kFields{
         rule_key("channel", &RuleConfig::channel, "channel", kEveryKind, "The channel it reads."),
         rule_key("equipment", &RuleConfig::equipment, "equipment", kEveryKind,
                  "Equipment id; default: the channel's. Compound rules need it."),

@@ -18,7 +18,7 @@ namespace fw::rules {
 // Calls `visit(field)` for every Field of Owner's map, in list order.
 template <typename Owner, typename Visit>
 constexpr void for_each_field(Visit&& visit) {
-    std::apply([&](const auto&... field) { (visit(field), ...); }, FieldList<Owner>::fields);
+    std::apply([&](const auto&... field) { (visit(field), ...); }, FieldList<Owner>::kFields);
 }
 
 template <typename T>

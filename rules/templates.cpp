@@ -53,7 +53,7 @@ RuleTemplate bearing_temperature() {
 }  // namespace
 
 const std::vector<RuleTemplate>& rule_templates() {
-    static const std::vector<RuleTemplate> templates{
+    static const std::vector<RuleTemplate> kTemplates{
         iso10816("iso10816-3-group1-rigid", "group 1 (large machines, 300 kW-50 MW), rigid", 4.5,
                  7.1),
         iso10816("iso10816-3-group1-flexible", "group 1 (large machines, 300 kW-50 MW), flexible",
@@ -64,7 +64,7 @@ const std::vector<RuleTemplate>& rule_templates() {
                  4.5, 7.1),
         bearing_temperature(),
     };
-    return templates;
+    return kTemplates;
 }
 
 const RuleTemplate* find_template(std::string_view name) {

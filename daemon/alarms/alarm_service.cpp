@@ -110,12 +110,12 @@ struct AlarmService::Impl : std::enable_shared_from_this<AlarmService::Impl> {
         };
         store::post_when_durable(
             writer, core, weak_from_this(), write,
-            [shared_events, ids, then](Impl& self, const Status& written) {
+            [shared_events, ids, then = std::move(then)](Impl& self, const Status& written) {
                 --self.in_flight;
                 self.on_durable(*shared_events, *ids, written);
                 if (then) then(self, written);
             },
-            if_gone);
+            std::move(if_gone));
     }
 
     void on_durable(const std::vector<rules::AlarmEvent>& events,
@@ -253,7 +253,8 @@ struct AlarmService::Impl : std::enable_shared_from_this<AlarmService::Impl> {
     using Operation = std::function<Status(rules::Engine& engine, const Request& request,
                                            std::vector<rules::AlarmEvent>& events)>;
 
-    void register_command(const std::string& name, bool supervisors_only, Operation operation) {
+    void register_command(const std::string& name, bool supervisors_only,
+                          const Operation& operation) {
         control->handle(name, [weak = weak_from_this(), name, supervisors_only, operation](
                                   const control::Caller& caller, const boost::json::object& args,
                                   control::Reply reply) {
@@ -388,8 +389,13 @@ AlarmService::AlarmService(boost::asio::io_context& core, store::Writer& writer,
 
 AlarmService::~AlarmService() {
     impl_->running = false;
-    impl_->tick_timer.cancel();
-    impl_->snapshot_timer.cancel();
+    try {
+        impl_->tick_timer.cancel();
+        impl_->snapshot_timer.cancel();
+    } catch (...) {
+        // cancel() throws only if the reactor refuses, which epoll does not; a handler that
+        // still runs sees `running` false and does nothing. A destructor must not throw.
+    }
 }
 
 void AlarmService::start() {

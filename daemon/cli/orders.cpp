@@ -25,7 +25,7 @@ namespace json = boost::json;
 using orders::OrderIndex;
 using workflow::OrderState;
 
-constexpr std::size_t kUploadChunk = 512 * 1024;
+constexpr std::size_t kUploadChunk = std::size_t{512} * 1024;
 
 struct ListOptions : CommonOptions {
     std::optional<std::string> state;
@@ -409,6 +409,7 @@ int report_hazard(const ReportOptions& options) {
 int verify_chains(const CommonOptions& options) {
     const auto view = read_store(options);
     std::vector<workflow::ChainBreak> breaks;
+    breaks.reserve(view.stored.unreadable.size());
     for (const auto& row : view.stored.unreadable) {
         breaks.push_back(
             {row.order_id, row.event_id, workflow::ChainFault::modified,

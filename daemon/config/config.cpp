@@ -59,7 +59,7 @@ Section<SampleRetention> sample_retention_section() {
     section
         .size("max_size", &SampleRetention::max_size,
               "Database size above which the oldest samples are pruned.")
-        .at_least(1024 * 1024);
+        .at_least(1024LL * 1024);
     section.duration("prune_interval", &SampleRetention::prune_interval, "How often pruning runs.")
         .at_least(1s);
     return section;
@@ -145,13 +145,14 @@ void check_cross_references(const Config& config, const std::string&, Reader& re
     check_rule_references(config, reader);
 
     std::vector<std::string> broker_names;
+    broker_names.reserve(config.mqtt.brokers.size());
     for (const auto& broker : config.mqtt.brokers) broker_names.push_back(broker.name);
     workflow::check_workflow_references(config.workflow, "workflow", areas, broker_names, reader);
 }
 
 // The whole file: one declaration per section, each from the domain that owns it.
 const Section<Config>& config_section() {
-    static const Section<Config> section = [] {
+    static const Section<Config> kSection = [] {
         Section<Config> root;
         root.section("gateway", &Config::gateway, gateway_section(), "Who this gateway is.")
             .required();
@@ -179,7 +180,7 @@ const Section<Config>& config_section() {
         root.finish_with(check_cross_references);
         return root;
     }();
-    return section;
+    return kSection;
 }
 
 }  // namespace

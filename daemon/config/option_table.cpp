@@ -140,6 +140,7 @@ std::string unknown_key_message(std::string_view key, const SectionShape& shape)
 
 std::vector<std::string> SectionShape::keys() const {
     std::vector<std::string> result;
+    result.reserve(options.size());
     for (const auto& option : options) result.push_back(option.key);
     return result;
 }

@@ -30,7 +30,7 @@ using Socket = asio::local::stream_protocol::socket;
 
 constexpr std::string_view kInstance = "control";
 // A request is a command and a few fields; anything larger is a confused or hostile client.
-constexpr std::size_t kMaxRequestBytes = 1024 * 1024;
+constexpr std::size_t kMaxRequestBytes = std::size_t{1024} * 1024;
 
 Caller identify(Socket& socket) {
     Caller caller;
@@ -160,8 +160,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
             }
             // The reply may come later, from another handler; it holds the connection alive.
             std::weak_ptr<Connection> weak = shared_from_this();
-            Reply reply([weak](boost::json::value response) {
-                if (auto self = weak.lock()) self->send(std::move(response));
+            Reply reply([weak](const boost::json::value& response) {
+                if (auto self = weak.lock()) self->send(response);
             });
             // Set before the handler runs: a handler that answers at once clears it in send().
             pending = shared_from_this();
@@ -169,7 +169,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
                         std::move(reply));
         }
 
-        void send(boost::json::value response) {
+        void send(const boost::json::value& response) {
             auto text = std::make_shared<std::string>(boost::json::serialize(response) + "\n");
             auto self = shared_from_this();
             pending.reset();

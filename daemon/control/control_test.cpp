@@ -101,7 +101,7 @@ TEST_CASE("control commands are answered, now or later, and know who asked") {
         });
     });
     server->handle("throws", [](const fw::control::Caller&, const boost::json::object&,
-                                fw::control::Reply) { throw std::runtime_error("boom"); });
+                                const fw::control::Reply&) { throw std::runtime_error("boom"); });
 
     struct stat info {};
     REQUIRE(::stat(path.c_str(), &info) == 0);

@@ -22,8 +22,8 @@ constexpr auto kLevelNames = enum_names<LogLevel>({{LogLevel::debug, "debug"},
 constexpr std::array<int, 4> kJournalPriorities{7, 6, 4, 3};
 
 bool under_journald() {
-    static const bool journald = std::getenv("JOURNAL_STREAM") != nullptr;
-    return journald;
+    static const bool kUnderJournald = std::getenv("JOURNAL_STREAM") != nullptr;
+    return kUnderJournald;
 }
 
 }  // namespace

@@ -27,8 +27,8 @@ TEST_CASE("formatting: seconds, milliseconds when there are any or always, dates
     CHECK(format_iso_time(k0800Ms, IsoFraction::milliseconds) == "2026-11-29T08:00:00.000Z");
     CHECK(format_iso_time(k0800Ms + 7, IsoFraction::milliseconds) == "2026-11-29T08:00:00.007Z");
     CHECK(format_iso_time(-1) == "1969-12-31T23:59:59.999Z");
-    CHECK(format_iso_date(k0800Ms + 16 * 3600 * 1000 - 1) == "2026-11-29");
-    CHECK(format_iso_date(k0800Ms + 16 * 3600 * 1000) == "2026-11-30");
+    CHECK(format_iso_date(k0800Ms + 16LL * 3600 * 1000 - 1) == "2026-11-29");
+    CHECK(format_iso_date(k0800Ms + 16LL * 3600 * 1000) == "2026-11-30");
     CHECK(format_iso_date(-1) == "1969-12-31");
 }
 

@@ -61,15 +61,15 @@ TEST_CASE("after the last transition in the file the POSIX rule of its footer ap
     CHECK(berlin.local_time(at("2100-10-31T01:00:00Z")).utc_offset_s == 3600);
     // Southern hemisphere: daylight time spans the new year.
     const TimeZone sydney = TimeZone::load("Australia/Sydney");
-    CHECK(sydney.local_time(at("2100-01-15T00:00:00Z")).utc_offset_s == 11 * 3600);
-    CHECK(sydney.local_time(at("2100-07-15T00:00:00Z")).utc_offset_s == 10 * 3600);
+    CHECK(sydney.local_time(at("2100-01-15T00:00:00Z")).utc_offset_s == 11LL * 3600);
+    CHECK(sydney.local_time(at("2100-07-15T00:00:00Z")).utc_offset_s == 10LL * 3600);
     // A rule on the n-th weekday (CST6CDT,M3.2.0,M11.1.0): 2100-03-14 and 2100-11-07 are the
     // second Sunday of March and the first of November, at 02:00 local time.
     const TimeZone chicago = TimeZone::load("America/Chicago");
-    CHECK(chicago.local_time(at("2100-03-14T07:59:59Z")).utc_offset_s == -6 * 3600);
-    CHECK(chicago.local_time(at("2100-03-14T08:00:00Z")).utc_offset_s == -5 * 3600);
-    CHECK(chicago.local_time(at("2100-11-07T06:59:59Z")).utc_offset_s == -5 * 3600);
-    CHECK(chicago.local_time(at("2100-11-07T07:00:00Z")).utc_offset_s == -6 * 3600);
+    CHECK(chicago.local_time(at("2100-03-14T07:59:59Z")).utc_offset_s == -6LL * 3600);
+    CHECK(chicago.local_time(at("2100-03-14T08:00:00Z")).utc_offset_s == -5LL * 3600);
+    CHECK(chicago.local_time(at("2100-11-07T06:59:59Z")).utc_offset_s == -5LL * 3600);
+    CHECK(chicago.local_time(at("2100-11-07T07:00:00Z")).utc_offset_s == -6LL * 3600);
 }
 
 TEST_CASE("a missing or malformed zone is refused with a message that says what to do") {

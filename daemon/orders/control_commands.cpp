@@ -66,6 +66,7 @@ Result<workflow::ReportCommand> parse_report(const json::object& args, const Con
         const auto* equipment = config.find_equipment(report.equipment);
         if (equipment == nullptr) {
             std::vector<std::string> known;
+            known.reserve(config.equipment.size());
             for (const auto& item : config.equipment) known.push_back(item.id);
             return Error{fmt::format("unknown equipment '{}' (known: {})", report.equipment,
                                      fmt::join(known, ", "))};

@@ -375,6 +375,7 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         }
         for (const auto& notice : outcome.notices) {
             std::vector<std::string> who;
+            who.reserve(notice.roles.size() + 1);
             for (const Role role : notice.roles) who.emplace_back(workflow::role_name(role));
             if (!notice.user.empty()) who.push_back(notice.user);
             log_warning(kInstance, "notice for {}: {}",
@@ -636,7 +637,12 @@ OrderService::OrderService(asio::io_context& core, store::Writer& writer, const 
 }
 
 OrderService::~OrderService() {
-    impl_->stop();
+    try {
+        impl_->stop();
+    } catch (...) {
+        // Only the timer's cancel() and the publisher's thread join can throw, and on Linux they
+        // do not for a timer and a thread this service owns; a destructor must not throw.
+    }
 }
 
 void OrderService::start() {

@@ -186,6 +186,7 @@ struct Plant {
     // service heard of them.
     void store_alarm_events(const std::vector<StoredAlarmEvent>& events) {
         std::vector<fw::rules::AlarmEvent> plain;
+        plain.reserve(events.size());
         for (const auto& stored : events) plain.push_back(stored.event);
         fw::store::WriteJob job;
         job.write = [plain](sqlite3* db) { fw::alarms::insert_alarm_events(db, plain); };

@@ -166,7 +166,7 @@ Connection open_store_file(const std::string& path, OpenMode mode, bool run_quic
 }
 
 std::string backup_before_migration(sqlite3* db, const std::string& path, int target_version) {
-    const std::string backup_path = first_free_backup_path(path, target_version);
+    std::string backup_path = first_free_backup_path(path, target_version);
     Connection destination;
     try {
         destination = Connection::open(backup_path, OpenMode::read_write_create);

@@ -104,6 +104,7 @@ Sample good(const std::string& channel, std::int64_t time_ms, double value) {
 
 SampleBatch batch_of(const std::string& channel, std::int64_t first_time_ms, int count) {
     SampleBatch batch;
+    batch.reserve(static_cast<std::size_t>(count));
     for (int i = 0; i < count; ++i) {
         batch.push_back(good(channel, first_time_ms + i, static_cast<double>(first_time_ms + i)));
     }
@@ -290,7 +291,7 @@ TEST_CASE("a damaged database is refused, named and left untouched") {
         for (int i = 0; i < 40; ++i) writer->enqueue_samples(batch_of("ch", i * 1000, 1000));
     }
     auto bytes = read_bytes(path);
-    REQUIRE(bytes.size() > 100 * 1024);
+    REQUIRE(bytes.size() > std::size_t{100} * 1024);
 
     SUBCASE("truncated") {
         bytes.resize(bytes.size() / 2);
@@ -430,7 +431,7 @@ TEST_CASE("retention deletes samples older than the maximum age") {
     auto options = options_for(dir.file("fw.db"));
     auto writer = Writer::open(options);
     const auto now = fw::wall_now_ms();
-    const std::int64_t hour = 3600 * 1000;
+    const std::int64_t hour = 3600LL * 1000;
     writer->enqueue_channels({{"kept.channel", "", "", "", ""}});
     writer->enqueue_samples(batch_of("a", now - 3 * hour, 6000));  // more than one delete chunk
     writer->enqueue_samples(batch_of("b", now - 2 * hour, 10));
@@ -458,7 +459,7 @@ TEST_CASE("retention deletes the oldest samples while the file is over its size 
     for (int i = 0; i < kSamples; i += 100) writer->enqueue_samples(batch_of("ch", now + i, 100));
     writer->enqueue_health({"modbus", "line1", "press-1", true, "", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0});
     writer->flush();
-    const std::uint64_t cap = 1024 * 1024;
+    const std::uint64_t cap = 1024ULL * 1024;
     {
         RawDb db(options.path);
         REQUIRE(static_cast<std::uint64_t>(db.integer("PRAGMA page_count") *

@@ -41,7 +41,7 @@ using paho::describe;
 }  // namespace
 
 struct BrokerClient::Impl : public virtual ::mqtt::callback {
-    Impl(BrokerConfig broker_config, AreaLookup areas, Sinks sink_functions)
+    Impl(BrokerConfig broker_config, const AreaLookup& areas, Sinks sink_functions)
         : broker(std::move(broker_config)),
           sinks(std::move(sink_functions)),
           instance("mqtt:" + broker.name),
@@ -230,7 +230,7 @@ struct BrokerClient::Impl : public virtual ::mqtt::callback {
                     return false;
                 }
                 const ::mqtt::subscribe_response response = subscribed->get_subscribe_response();
-                const std::vector<::mqtt::ReasonCode> codes = response.get_reason_codes();
+                const std::vector<::mqtt::ReasonCode>& codes = response.get_reason_codes();
                 if (!codes.empty() && static_cast<int>(codes.front()) >= 0x80) {
                     log_error(instance,
                               "the broker refused the subscription to {} (not "
@@ -394,8 +394,8 @@ struct BrokerClient::Impl : public virtual ::mqtt::callback {
     WorkerThread worker;
 };
 
-BrokerClient::BrokerClient(BrokerConfig broker, AreaLookup areas, Sinks sinks)
-    : impl_(std::make_unique<Impl>(std::move(broker), std::move(areas), std::move(sinks))) {}
+BrokerClient::BrokerClient(BrokerConfig broker, const AreaLookup& areas, Sinks sinks)
+    : impl_(std::make_unique<Impl>(std::move(broker), areas, std::move(sinks))) {}
 
 BrokerClient::~BrokerClient() {
     stop();

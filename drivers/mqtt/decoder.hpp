@@ -50,7 +50,7 @@ using Decoded = std::variant<DecodedValue, PlantEvent, Rejection>;
 using AreaLookup = std::function<std::optional<std::string>(const std::string& equipment)>;
 
 struct DecoderLimits {
-    std::uint64_t max_payload = 64 * 1024;
+    std::uint64_t max_payload = 64ULL * 1024;
     std::int64_t max_clock_skew_ms = 300000;
 };
 

@@ -69,7 +69,7 @@ struct BrokerConfig {
     Millis reconnect_min{500};
     Millis reconnect_max{30000};
     // Payloads larger than this are rejected (counted) without being parsed.
-    std::uint64_t max_payload = 64 * 1024;
+    std::uint64_t max_payload = 64ULL * 1024;
     // Timestamps further ahead of the gateway's clock than this are rejected.
     Millis max_clock_skew{300000};
     std::vector<InputConfig> inputs;

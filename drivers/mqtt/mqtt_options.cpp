@@ -224,7 +224,7 @@ Section<BrokerConfig> mqtt_broker_section() {
     section
         .size("max_payload", &BrokerConfig::max_payload,
               "Larger messages are rejected unread (counted as too_large).")
-        .between(16, 256 * 1024 * 1024);
+        .between(16, 256LL * 1024 * 1024);
     section
         .duration("max_clock_skew", &BrokerConfig::max_clock_skew,
                   "Message times further ahead of the gateway's clock are rejected.")

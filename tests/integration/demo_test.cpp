@@ -39,7 +39,7 @@ constexpr int kTom = 64004;   // technician
 std::string demo_file(const std::string& name) {
     const char* source = std::getenv("FW_SOURCE_DIR");
     REQUIRE_MESSAGE(source != nullptr, "FW_SOURCE_DIR is not set; run the test through ctest");
-    const std::string text = read_text_file(fs::path(source) / "examples/demo" / name);
+    std::string text = read_text_file(fs::path(source) / "examples/demo" / name);
     REQUIRE_MESSAGE(!text.empty(), "cannot read examples/demo/" << name);
     return text;
 }

@@ -317,7 +317,7 @@ void check_devices(const SimConfig& config, Reader& reader) {
 }
 
 const Section<SimConfig>& sim_section() {
-    static const Section<SimConfig> section = [] {
+    static const Section<SimConfig> kSection = [] {
         Section<SimConfig> root;
         root.section<TcpSpec>(
             "tcp", tcp_section(), [](SimConfig& config, TcpSpec&& tcp) { config.tcp = tcp; },
@@ -342,7 +342,7 @@ const Section<SimConfig>& sim_section() {
         });
         return root;
     }();
-    return section;
+    return kSection;
 }
 
 }  // namespace

@@ -64,7 +64,7 @@ std::string read_password(const PasswdOptions& options) {
     if (::isatty(STDIN_FILENO) == 0) {
         throw UsageError("stdin is not a terminal; give --stdin to read the password from it");
     }
-    const std::string first = prompt_hidden(fmt::format("New password for {}: ", options.user));
+    std::string first = prompt_hidden(fmt::format("New password for {}: ", options.user));
     const std::string second = prompt_hidden("Again: ");
     if (first != second) throw std::runtime_error("the two passwords differ; nothing changed");
     return first;

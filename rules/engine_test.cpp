@@ -123,7 +123,7 @@ TEST_CASE("a wall-clock jump neither fires nor cancels an on-delay") {
     // The wall clock jumps two hours ahead (an NTP step), then back; only 30 s of monotonic time.
     engine.on_tick(at(30'000, 2LL * 3600 * 1000), out);
     CHECK(out.empty());
-    engine.on_sample(good("press1.vibration", 5.0), at(45'000, -3600 * 1000), out);
+    engine.on_sample(good("press1.vibration", 5.0), at(45'000, -3600LL * 1000), out);
     CHECK(out.empty());
     engine.on_tick(at(60'000, -3600LL * 1000), out);
     REQUIRE(out.size() == 1);

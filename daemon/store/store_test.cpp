@@ -288,7 +288,8 @@ TEST_CASE("a damaged database is refused, named and left untouched") {
     const auto path = dir.file("fw.db");
     {
         auto writer = Writer::open(options_for(path));
-        for (int i = 0; i < 40; ++i) writer->enqueue_samples(batch_of("ch", i * 1000, 1000));
+        for (int i = 0; i < 40; ++i)
+            writer->enqueue_samples(batch_of("ch", std::int64_t{i} * 1000, 1000));
     }
     auto bytes = read_bytes(path);
     REQUIRE(bytes.size() > std::size_t{100} * 1024);
@@ -407,7 +408,7 @@ TEST_CASE("a full queue drops the oldest batches, counts them and keeps the newe
     options.commit_interval = Millis(3600 * 1000);  // nothing is written until flush()
     options.queue_capacity = 100;
     auto writer = Writer::open(options);
-    for (int i = 0; i < 10; ++i) writer->enqueue_samples(batch_of("ch", i * 20, 20));
+    for (int i = 0; i < 10; ++i) writer->enqueue_samples(batch_of("ch", std::int64_t{i} * 20, 20));
     CHECK(writer->stats().samples_dropped == 100);
     SUBCASE("a batch larger than the queue keeps its newest samples") {
         writer->enqueue_samples(batch_of("ch", 1000, 150));
@@ -556,7 +557,7 @@ TEST_CASE("a reader sees committed data while the writer keeps writing") {
     std::atomic<bool> stop{false};
     std::thread producer([&] {
         for (int i = 1; !stop; ++i) {
-            writer->enqueue_samples(batch_of("ch", i * 10, 10));
+            writer->enqueue_samples(batch_of("ch", std::int64_t{i} * 10, 10));
             std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
     });
@@ -690,7 +691,7 @@ TEST_CASE("a stream of jobs never starves the samples, and both are written in o
     std::mutex mutex;
     // An alarm flood: a job every few milliseconds while 12,000 samples arrive.
     for (int i = 0; i < 120; ++i) {
-        writer->enqueue_samples(batch_of("ch", i * 100, 100));
+        writer->enqueue_samples(batch_of("ch", std::int64_t{i} * 100, 100));
         writer->enqueue_job(event_job("job-" + std::to_string(i), done, error, mutex));
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <tuple>
 
+#include "daemon/core/health_json.hpp"
 #include "daemon/core/time.hpp"
 #include "daemon/core/units.hpp"
 #include "daemon/orders/order_store.hpp"
@@ -378,41 +379,17 @@ std::optional<json::object> samples_json(store::Reader& reader, const std::strin
 }
 
 json::object devices_json(store::Reader& reader) {
-    const auto iso = [](std::int64_t ms) { return ms != 0 ? format_iso_time(ms) : ""; };
     json::array devices;
-    for (const auto& device : reader.device_health()) {
-        devices.push_back(json::object{{"driver", device.driver},
-                                       {"bus", device.bus},
-                                       {"device", device.device},
-                                       {"online", device.online},
-                                       {"last_error", device.last_error},
-                                       {"last_change", iso(device.last_change_ms)},
-                                       {"last_success", iso(device.last_success_ms)},
-                                       {"poll_interval_ms", device.poll_interval_ms},
-                                       {"polls", device.polls},
-                                       {"polls_failed", device.polls_failed},
-                                       {"requests", device.requests},
-                                       {"timeouts", device.timeouts},
-                                       {"exceptions", device.exceptions},
-                                       {"reconnects", device.reconnects},
-                                       {"samples", device.samples}});
-    }
+    for (const auto& device : reader.device_health()) devices.push_back(device_health_json(device));
     json::array brokers;
-    for (const auto& broker : reader.broker_health()) {
-        brokers.push_back(json::object{{"broker", broker.broker},
-                                       {"connected", broker.connected},
-                                       {"last_error", broker.last_error},
-                                       {"last_change", iso(broker.last_change_ms)},
-                                       {"messages_received", broker.messages_received},
-                                       {"messages_accepted", broker.messages_accepted},
-                                       {"messages_rejected", broker.messages_rejected}});
-    }
+    for (const auto& broker : reader.broker_health()) brokers.push_back(broker_health_json(broker));
     return {{"devices", std::move(devices)}, {"brokers", std::move(brokers)}};
 }
 
 json::object alarms_json(alarms::AlarmReader& reader, bool all) {
     json::array list;
-    for (const auto& row : reader.alarms()) {
+    const auto table = reader.alarms();
+    for (const auto& row : table.alarms) {
         if (!all && row.view.state == rules::AlarmState::normal) continue;
         auto object = alarms::alarm_view_json(row.view);
         object["last_change"] = row.last_change_ms != 0
@@ -420,15 +397,24 @@ json::object alarms_json(alarms::AlarmReader& reader, bool all) {
                                     : json::value(nullptr);
         list.push_back(std::move(object));
     }
-    return {{"alarms", std::move(list)}};
+    // A row this build cannot read is named, never shown as a guess (alarm_store.hpp).
+    json::array unreadable;
+    for (const auto& row : table.unreadable)
+        unreadable.push_back(json::value(alarms::describe_unreadable(row)));
+    return {{"alarms", std::move(list)}, {"unreadable", std::move(unreadable)}};
 }
 
 json::object alarm_history_json(alarms::AlarmReader& reader, const alarms::HistoryFilter& filter) {
+    const auto history = reader.history(filter);
     json::array events;
-    for (const auto& row : reader.history(filter)) {
+    for (const auto& row : history.events) {
         events.push_back(alarms::alarm_event_json(row.id, row.event));
     }
-    return {{"events", std::move(events)}};
+    json::array unreadable;
+    for (const auto& row : history.unreadable) {
+        unreadable.push_back(json::value(alarms::describe_unreadable(row)));
+    }
+    return {{"events", std::move(events)}, {"unreadable", std::move(unreadable)}};
 }
 
 json::object kpi_json(sqlite3* db, const workflow::KpiFilter& filter, std::int64_t now_ms) {
@@ -490,13 +476,17 @@ void store_metrics(PrometheusText& text, sqlite3* db, store::Reader& reader,
                             "suppressed", "out_of_service"}) {
         alarm_states[name] = 0;
     }
-    for (const auto& row : alarm_reader.alarms()) {
+    const auto alarm_table = alarm_reader.alarms();
+    for (const auto& row : alarm_table.alarms) {
         ++alarm_states[std::string(rules::alarm_state_name(row.view.state))];
     }
     text.family("floorwatch_alarms", "gauge", "Alarms by ISA-18.2 state.");
     for (const auto& [state, count] : alarm_states) {
         text.sample("floorwatch_alarms", count, {{"state", state}});
     }
+    text.family("floorwatch_alarm_rows_unreadable", "gauge",
+                "Alarm rows this build cannot read (floorwatch alarms names them).");
+    text.sample("floorwatch_alarm_rows_unreadable", std::uint64_t{alarm_table.unreadable.size()});
 
     const auto orders = read_orders(db);
     std::map<std::string, std::uint64_t> order_states;

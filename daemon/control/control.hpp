@@ -87,8 +87,8 @@ class Server {
     // actions take this path, so there is one command table for every way in. `reply` gets
     // the same {"ok": ..., "result"|"error": ...} object a socket client would read; an
     // unknown command or a handler that throws is answered, never lost. Core thread.
-    void dispatch(const std::string& command, const Caller& caller,
-                  const boost::json::object& args, Reply reply);
+    void dispatch(const std::string& command, const Caller& caller, const boost::json::object& args,
+                  Reply reply);
     // Stops accepting, closes every connection and removes the socket file.
     void close();
     const std::string& path() const { return path_; }

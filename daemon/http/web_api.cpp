@@ -411,7 +411,12 @@ WebApi::WebApi(boost::asio::io_context& core, store::Writer& writer, const Confi
 }
 
 WebApi::~WebApi() {
-    impl_->stop();
+    try {
+        impl_->stop();
+    } catch (...) {
+        // Only the timers' cancel() and the pools' thread joins can throw, and on Linux they do
+        // not for timers and threads this API owns; a destructor must not throw.
+    }
 }
 
 void WebApi::start() {

@@ -47,7 +47,7 @@ inline constexpr std::size_t kReadWorkers = 2;
 inline constexpr std::size_t kReadQueue = 64;
 inline constexpr std::size_t kPasswordQueue = 16;
 // A request without a body of its own (a GET, a login) never needs more.
-inline constexpr std::uint64_t kSmallBodyLimit = 64 * 1024;
+inline constexpr std::uint64_t kSmallBodyLimit = std::uint64_t{64} * 1024;
 inline constexpr auto kSweepInterval = 60s;
 inline constexpr auto kChangeInterval = 1s;
 inline constexpr std::int64_t kReadingsNoticeIntervalMs = 10'000;

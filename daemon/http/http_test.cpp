@@ -285,7 +285,7 @@ TEST_CASE("sessions: a token opens its session; idle, absolute and revoked sessi
     auto busy = table.open("tech1", "10.0.0.6", t0);
     std::int64_t now = t0;
     while (now < t0 + 7LL * 24 * 3600 * 1000 - 3600'000) {
-        now += 3 * 3600 * 1000;
+        now += 3LL * 3600 * 1000;
         if (now >= t0 + 7LL * 24 * 3600 * 1000) break;
         REQUIRE(table.find(busy.token, now).session != nullptr);
     }
@@ -436,11 +436,16 @@ struct TestServer {
         port = core.on_core([&] { return server->local_endpoints().front().port(); });
     }
     ~TestServer() {
-        core.on_core([&] {
-            server->close();
-            server.reset();
-            return 0;
-        });
+        try {
+            core.on_core([&] {
+                server->close();
+                server.reset();
+                return 0;
+            });
+        } catch (...) {
+            // The core thread is gone already; the server went with it. A destructor must not
+            // throw.
+        }
     }
     static fw::http::ServerOptions defaults() {
         fw::http::ServerOptions options;
@@ -526,8 +531,8 @@ TEST_CASE("server: a body larger than the route allows is refused with 413 befor
 TEST_CASE("server: an oversized header is 431, garbage is 400") {
     TestServer test;
     fw::test::RawConnection big(test.port);
-    big.send("GET /hello HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(17 * 1024, 'a') +
-             "\r\n\r\n");
+    big.send("GET /hello HTTP/1.1\r\nHost: x\r\nX-Big: " +
+             std::string(std::size_t{17} * 1024, 'a') + "\r\n\r\n");
     CHECK(fw::test::parse_raw_response(big.read_until_close(2s)).status == 431);
     fw::test::RawConnection garbage(test.port);
     garbage.send("NOT HTTP AT ALL\r\n\r\n");

@@ -30,7 +30,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
 namespace ssl = asio::ssl;
-using tcp = asio::ip::tcp;
+using Tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
 constexpr std::string_view kInstance = "http";
@@ -40,7 +40,7 @@ constexpr std::string_view kContentSecurityPolicy =
     "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; frame-ancestors 'none'; "
     "base-uri 'none'";
 // An event stream whose client stops reading is closed once this much is waiting for it.
-constexpr std::size_t kMaxStreamBacklog = 64 * 1024;
+constexpr std::size_t kMaxStreamBacklog = std::size_t{64} * 1024;
 constexpr auto kMaxHeartbeatInterval = std::chrono::seconds(15);
 constexpr auto kTlsShutdownTimeout = std::chrono::seconds(2);
 
@@ -66,7 +66,7 @@ void add_security_headers(bhttp::fields& fields) {
     }
 }
 
-std::string peer_address(const tcp::socket& socket) {
+std::string peer_address(const Tcp::socket& socket) {
     boost::system::error_code error;
     const auto endpoint = socket.remote_endpoint(error);
     if (error) return "unknown";
@@ -104,12 +104,17 @@ struct ResponderState {
     ResponderState& operator=(const ResponderState&) = delete;
     ~ResponderState() {
         if (answered.load()) return;
-        asio::post(executor, [exchange = exchange] {
-            if (auto target = exchange.lock()) {
-                target->respond(
-                    error_response(500, "the server dropped this request without an answer"));
-            }
-        });
+        try {
+            asio::post(executor, [exchange = exchange] {
+                if (auto target = exchange.lock()) {
+                    target->respond(
+                        error_response(500, "the server dropped this request without an answer"));
+                }
+            });
+        } catch (...) {
+            // Posting allocates; without memory the connection's own timeout ends the request.
+            // A destructor must not throw.
+        }
     }
 
     asio::any_io_executor executor;
@@ -169,8 +174,8 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
 
     void bind_all() {
         for (const auto& address : options.listen) {
-            auto acceptor = std::make_unique<tcp::acceptor>(core);
-            const tcp::endpoint endpoint(address.address, address.port);
+            auto acceptor = std::make_unique<Tcp::acceptor>(core);
+            const Tcp::endpoint endpoint(address.address, address.port);
             boost::system::error_code error;
             acceptor->open(endpoint.protocol(), error);
             if (!error) acceptor->set_option(asio::socket_base::reuse_address(true), error);
@@ -191,10 +196,10 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
         for (auto& acceptor : acceptors) accept_next(*acceptor);
     }
 
-    void accept_next(tcp::acceptor& acceptor) {
+    void accept_next(Tcp::acceptor& acceptor) {
         acceptor.async_accept(
             core, [weak = weak_from_this(), &acceptor](const boost::system::error_code& error,
-                                                       tcp::socket socket) {
+                                                       Tcp::socket socket) {
                 auto self = weak.lock();
                 if (!self || self->closed) return;
                 if (error) {
@@ -208,9 +213,9 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
             });
     }
 
-    void on_accept(tcp::socket socket);
+    void on_accept(Tcp::socket socket);
 
-    void refuse_busy(tcp::socket socket) {
+    void refuse_busy(Tcp::socket socket) {
         ++stats.connections_refused;
         ++stats.responses_by_status[503];
         if (tls) {
@@ -220,11 +225,11 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
             socket.close(ignored);
             return;
         }
-        auto owned = std::make_shared<tcp::socket>(std::move(socket));
+        auto owned = std::make_shared<Tcp::socket>(std::move(socket));
         asio::async_write(*owned, asio::buffer(kBusyResponse),
                           [owned](const boost::system::error_code&, std::size_t) {
                               boost::system::error_code ignored;
-                              owned->shutdown(tcp::socket::shutdown_both, ignored);
+                              owned->shutdown(Tcp::socket::shutdown_both, ignored);
                               owned->close(ignored);
                           });
     }
@@ -248,7 +253,7 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
     ServerOptions options;
     Handler* handler;  // nullptr once closed
     std::optional<ssl::context> tls;
-    std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+    std::vector<std::unique_ptr<Tcp::acceptor>> acceptors;
     std::set<std::weak_ptr<ConnectionBase>, std::owner_less<std::weak_ptr<ConnectionBase>>>
         connections;
     ServerStats stats;
@@ -268,7 +273,7 @@ class Connection final : public ConnectionBase,
     using Stream =
         std::conditional_t<kSecure, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
 
-    Connection(std::shared_ptr<detail::ServerState> server, tcp::socket socket)
+    Connection(std::shared_ptr<detail::ServerState> server, Tcp::socket socket)
         : server_(std::move(server)),
           remote_(peer_address(socket)),
           stream_(make_stream(std::move(socket), server_->tls)),
@@ -310,7 +315,7 @@ class Connection final : public ConnectionBase,
         const auto keep_until_closed = std::move(awaiting_answer_);
         heartbeat_.cancel();
         boost::system::error_code ignored;
-        lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+        lowest().socket().shutdown(Tcp::socket::shutdown_both, ignored);
         lowest().close();
     }
 
@@ -373,7 +378,7 @@ class Connection final : public ConnectionBase,
   private:
     enum class State { reading, handling, writing, streaming, closed };
 
-    static Stream make_stream(tcp::socket socket, std::optional<ssl::context>& tls) {
+    static Stream make_stream(Tcp::socket socket, std::optional<ssl::context>& tls) {
         if constexpr (kSecure) {
             return Stream(std::move(socket), *tls);
         } else {
@@ -589,7 +594,7 @@ class Connection final : public ConnectionBase,
 
 }  // namespace
 
-void detail::ServerState::on_accept(tcp::socket socket) {
+void detail::ServerState::on_accept(Tcp::socket socket) {
     if (stats.connections_open >= options.max_connections) {
         log_debug(kInstance, "refused a connection from {}: {} open (http.max_connections)",
                   peer_address(socket), stats.connections_open);
@@ -597,7 +602,7 @@ void detail::ServerState::on_accept(tcp::socket socket) {
         return;
     }
     boost::system::error_code ignored;
-    socket.set_option(tcp::no_delay(true), ignored);
+    socket.set_option(Tcp::no_delay(true), ignored);
     std::shared_ptr<ConnectionBase> connection;
     if (tls) {
         connection = std::make_shared<Connection<true>>(shared_from_this(), std::move(socket));
@@ -623,8 +628,8 @@ void Server::close() {
     impl_->close();
 }
 
-std::vector<tcp::endpoint> Server::local_endpoints() const {
-    std::vector<tcp::endpoint> endpoints;
+std::vector<Tcp::endpoint> Server::local_endpoints() const {
+    std::vector<Tcp::endpoint> endpoints;
     for (const auto& acceptor : impl_->acceptors) {
         boost::system::error_code error;
         const auto endpoint = acceptor->local_endpoint(error);

@@ -75,8 +75,9 @@ void WebApi::Impl::post_attachment(Call& call) {
 }
 
 void WebApi::Impl::send_chunk(const Responder& responder, const std::string& user,
-                              std::shared_ptr<const std::string> bytes, const std::string& name,
-                              std::size_t offset, const std::string& upload_id) {
+                              const std::shared_ptr<const std::string>& bytes,
+                              const std::string& name, std::size_t offset,
+                              const std::string& upload_id) {
     if (control == nullptr) {
         return responder.send(error_response(503, "uploads are unavailable"));
     }

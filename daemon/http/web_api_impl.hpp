@@ -234,7 +234,7 @@ struct WebApi::Impl : std::enable_shared_from_this<Impl> {
 
     void post_attachment(Call& call);
     void send_chunk(const Responder& responder, const std::string& user,
-                    std::shared_ptr<const std::string> bytes, const std::string& name,
+                    const std::shared_ptr<const std::string>& bytes, const std::string& name,
                     std::size_t offset, const std::string& upload_id);
     void get_attachment(Call& call);
 

@@ -25,7 +25,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
 namespace ssl = asio::ssl;
-using tcp = asio::ip::tcp;
+using Tcp = asio::ip::tcp;
 
 std::string lower(std::string text) {
     for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -56,7 +56,7 @@ struct HttpClient::Connection {
     beast::flat_buffer buffer;
 
     void open(std::uint16_t port, const std::optional<std::string>& ca) {
-        const tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), port);
+        const Tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), port);
         if (ca) {
             if (!tls) {
                 tls.emplace(ssl::context::tls_client);

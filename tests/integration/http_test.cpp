@@ -119,7 +119,7 @@ std::vector<std::string> actions_of(const json::object& order_detail) {
     return names;
 }
 
-HttpResponse act(HttpClient& client, const std::string& id, json::object body) {
+HttpResponse act(HttpClient& client, const std::string& id, const json::object& body) {
     return client.post_json("/api/v1/orders/" + id + "/actions", body);
 }
 

@@ -59,10 +59,7 @@ RunResult as(const TempDir& dir, int uid, std::vector<std::string> args) {
     args.push_back("--config");
     args.push_back((dir / "floorwatch.yaml").string());
     if (uid == kOperator) return fw::test::run(dir, FW_CLI_BINARY, args);
-    std::vector<std::string> wrapped{"--reuid=" + std::to_string(uid), "--regid=0",
-                                     "--clear-groups", FW_CLI_BINARY};
-    wrapped.insert(wrapped.end(), args.begin(), args.end());
-    return fw::test::run(dir, "/usr/bin/setpriv", wrapped);
+    return fw::test::run_as(dir, uid, 0, FW_CLI_BINARY, args);
 }
 
 void act(const TempDir& dir, int uid, const std::vector<std::string>& args) {

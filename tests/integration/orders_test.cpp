@@ -91,12 +91,7 @@ workflow:
 RunResult as(const TempDir& dir, int uid, std::vector<std::string> args) {
     args.push_back("--config");
     args.push_back((dir / "fw.yaml").string());
-    if (uid == 0) return fw::test::run(dir, FW_CLI_BINARY, args);
-    std::vector<std::string> wrapped{"--reuid=" + std::to_string(uid),
-                                     "--regid=" + std::to_string(uid), "--clear-groups",
-                                     FW_CLI_BINARY};
-    wrapped.insert(wrapped.end(), args.begin(), args.end());
-    return fw::test::run(dir, "/usr/bin/setpriv", wrapped);
+    return fw::test::run_as(dir, uid, uid, FW_CLI_BINARY, args);
 }
 
 json::array orders(const TempDir& dir) {

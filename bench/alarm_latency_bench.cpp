@@ -24,7 +24,7 @@
 
 #include "daemon/alarms/alarm_service.hpp"
 #include "daemon/config/config.hpp"
-#include "daemon/core/units.hpp"
+#include "daemon/core/time.hpp"
 #include "daemon/store/store.hpp"
 
 namespace {
@@ -209,9 +209,9 @@ PhaseResult run_phase(const fs::path& dir, std::size_t crossings, bool store_sam
     return {percentiles(std::move(latencies)), events, static_cast<double>(samples) / seconds};
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// The whole benchmark; main() turns an exception (the simulator or the store failing) into exit
+// status 1.
+int run(int argc, char** argv) {
     const std::size_t crossings = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 500;
     const fs::path dir = fs::temp_directory_path() / fmt::format("fw-alarm-bench-{}", getpid());
     const auto loaded = run_phase(dir / "loaded", crossings, true);
@@ -237,4 +237,15 @@ int main(int argc, char** argv) {
                baseline.p99 > 0 ? quiet.latency.p99 / baseline.p99 : 0.0);
     fs::remove_all(dir);
     return loaded.latency.count == crossings * 2 && quiet.latency.count == crossings * 2 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& error) {
+        std::fprintf(stderr, "alarm_latency_bench: %s\n", error.what());
+        return 1;
+    }
 }

@@ -10,7 +10,6 @@
 // exit after the last message, for the daemon the moment its SQLite file holds them all.
 
 #include <mqtt/async_client.h>
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -21,6 +20,7 @@
 #include <string>
 #include <thread>
 
+#include "daemon/store/sqlite.hpp"
 #include "tests/support/mosquitto.hpp"
 #include "tests/support/process.hpp"
 
@@ -54,20 +54,19 @@ long status_kib(pid_t pid, const std::string& key) {
     return 0;
 }
 
+// -1 when the store cannot be read (yet).
 long long stored_samples(const fs::path& db) {
-    sqlite3* handle = nullptr;
-    long long count = -1;
-    if (sqlite3_open_v2(db.c_str(), &handle, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-        sqlite3_stmt* statement = nullptr;
-        if (sqlite3_prepare_v2(handle, "SELECT count(*) FROM samples", -1, &statement, nullptr) ==
-                SQLITE_OK &&
-            sqlite3_step(statement) == SQLITE_ROW) {
-            count = sqlite3_column_int64(statement, 0);
-        }
-        sqlite3_finalize(statement);
+    try {
+        const auto connection =
+            fw::store::Connection::open(db.string(), fw::store::OpenMode::read_only);
+        fw::store::Statement count(connection.get(), "SELECT count(*) FROM samples");
+        if (!count.next_row("counting samples")) return -1;
+        const long long samples = count.column_int64(0);
+        count.reset();
+        return samples;
+    } catch (const fw::store::StoreError&) {
+        return -1;
     }
-    sqlite3_close(handle);
-    return count;
 }
 
 }  // namespace

@@ -139,9 +139,9 @@ double baseline_round_trips(std::uint16_t port, std::chrono::seconds duration) {
     return rate;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// The whole benchmark; main() turns an exception (the simulator or the store failing) into exit
+// status 1.
+int run(int argc, char** argv) {
     const int devices = argc > 1 ? std::atoi(argv[1]) : 20;
     const int points = argc > 2 ? std::atoi(argv[2]) : 60;
     const auto seconds = std::chrono::seconds(argc > 3 ? std::atoi(argv[3]) : 8);
@@ -202,4 +202,15 @@ int main(int argc, char** argv) {
         static_cast<double>(saturated.samples) / saturated.seconds);
     sim.stop();
     return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& error) {
+        std::fprintf(stderr, "poll_bench: %s\n", error.what());
+        return 1;
+    }
 }

@@ -103,8 +103,9 @@ int main(int argc, char** argv) {
         ids.push_back(*engine.channel_id(fmt::format("ch{}", c)));
     for (std::size_t i = 0; i < inputs.size(); ++i) {
         const std::size_t channel = i % kChannels;
-        const double slow = 1.5 * std::sin(static_cast<double>(i / kChannels) / 50.0 +
-                                           static_cast<double>(channel));
+        const std::size_t step = i / kChannels;  // every channel gets one sample per step
+        const double slow =
+            1.5 * std::sin(static_cast<double>(step) / 50.0 + static_cast<double>(channel));
         inputs[i] = {ids[channel], 2.0 + slow + noise(random)};
     }
 

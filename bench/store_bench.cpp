@@ -8,7 +8,6 @@
 //     everything is durable; with 10 channels and with 1000 channels.
 // Prints samples/s and the ratio writer/baseline. Run it on the file system the store will use.
 
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <sys/statfs.h>
 #include <time.h>
@@ -21,13 +20,13 @@
 #include <vector>
 
 #include "daemon/core/log.hpp"
-#include "daemon/store/sqlite_util.hpp"
+#include "daemon/store/sqlite.hpp"
 #include "daemon/store/store.hpp"
+#include "daemon/store/store_file.hpp"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-namespace detail = fw::store::detail;
 
 constexpr std::size_t kBatchSize = 100;
 constexpr std::int64_t kStartMs = 1'700'000'000'000;
@@ -39,6 +38,7 @@ std::string channel_name(std::size_t index) {
 // Round-robin over the channels, one sample per channel per 100 ms tick, as a poller produces.
 std::vector<fw::SampleBatch> make_batches(std::size_t samples, std::size_t channels) {
     std::vector<std::string> names;
+    names.reserve(channels);
     for (std::size_t i = 0; i < channels; ++i) names.push_back(channel_name(i));
     std::vector<fw::SampleBatch> batches;
     batches.reserve(samples / kBatchSize + 1);
@@ -71,12 +71,6 @@ double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-void check(int rc, sqlite3* db, const char* what) {
-    if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        throw std::runtime_error(fmt::format("{}: {}", what, sqlite3_errmsg(db)));
-    }
-}
-
 double file_bytes(const std::string& path) {
     std::error_code ignored;
     return static_cast<double>(std::filesystem::file_size(path, ignored));
@@ -84,46 +78,43 @@ double file_bytes(const std::string& path) {
 
 // Raw SQLite: what the store cannot beat.
 Measurement run_baseline(const std::string& path, std::size_t samples, std::size_t channels) {
-    detail::Connection connection =
-        detail::open_store_file(path, detail::OpenMode::read_write_create, false);
+    namespace store = fw::store;
+    store::Connection connection =
+        store::open_store_file(path, store::OpenMode::read_write_create, false);
     sqlite3* db = connection.get();
-    detail::exec_or_throw(db, path, "PRAGMA journal_mode = WAL", "WAL");
-    detail::exec_or_throw(db, path, "PRAGMA synchronous = FULL", "synchronous");
-    detail::exec_or_throw(db, path, "PRAGMA foreign_keys = ON", "foreign keys");
+    store::execute(db, "PRAGMA journal_mode = WAL", "WAL");
+    store::execute(db, "PRAGMA synchronous = FULL", "synchronous");
+    store::execute(db, "PRAGMA foreign_keys = ON", "foreign keys");
     // The writer's cache size, so the comparison measures the writer and not a setting.
-    detail::exec_or_throw(db, path,
-                          fmt::format("PRAGMA cache_size = -{}", detail::kWriterCacheSizeKiB),
-                          "cache size");
-    detail::migrate(db, path, detail::embedded_migrations());
+    store::execute(db, fmt::format("PRAGMA cache_size = -{}", store::kWriterCacheSizeKiB),
+                   "cache size");
+    store::migrate(db, path, store::embedded_migrations());
     for (std::size_t i = 0; i < channels; ++i) {
-        detail::exec_or_throw(db, path,
-                              fmt::format("INSERT INTO channels (id, name) VALUES ({}, '{}')",
-                                          i + 1, channel_name(i)),
-                              "channel");
+        store::execute(db,
+                       fmt::format("INSERT INTO channels (id, name) VALUES ({}, '{}')", i + 1,
+                                   channel_name(i)),
+                       "channel");
     }
-    sqlite3_stmt* insert = nullptr;
-    check(sqlite3_prepare_v2(db,
-                             "INSERT INTO samples (channel_id, time_ms, value, quality) "
-                             "VALUES (?1, ?2, ?3, ?4)",
-                             -1, &insert, nullptr),
-          db, "prepare");
+    store::Statement insert(db,
+                            "INSERT INTO samples (channel_id, time_ms, value, quality) "
+                            "VALUES (?1, ?2, ?3, ?4)");
 
     const auto start = Clock::now();
     const double cpu_start = cpu_seconds();
-    detail::exec_or_throw(db, path, "BEGIN IMMEDIATE", "begin");
+    store::Transaction transaction(db, store::Transaction::Kind::immediate, "the baseline");
     for (std::size_t i = 0; i < samples; ++i) {
         const auto tick = static_cast<std::int64_t>(i / channels);
-        sqlite3_bind_int64(insert, 1, static_cast<std::int64_t>(i % channels + 1));
-        sqlite3_bind_int64(insert, 2, kStartMs + tick * 100);
-        sqlite3_bind_double(insert, 3, 20.0 + static_cast<double>(i % 1000) * 0.01);
-        sqlite3_bind_int64(insert, 4, 0);
-        check(sqlite3_step(insert), db, "insert");
-        sqlite3_reset(insert);
+        insert.bind(1, static_cast<std::int64_t>(i % channels + 1));
+        insert.bind(2, kStartMs + tick * 100);
+        insert.bind(3, 20.0 + static_cast<double>(i % 1000) * 0.01);
+        insert.bind(4, std::int64_t{0});
+        const int rc = insert.step();
+        if (rc != SQLITE_DONE) throw store::SqliteError::of(db, rc, "insert");
+        insert.rewind();
     }
-    detail::exec_or_throw(db, path, "COMMIT", "commit");
+    transaction.commit();
     const double elapsed = seconds_since(start);
     const double cpu = cpu_seconds() - cpu_start;
-    sqlite3_finalize(insert);
     const auto count = static_cast<double>(samples);
     return {count / elapsed, cpu * 1e6 / count};
 }

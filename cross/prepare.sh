@@ -42,23 +42,7 @@ for target in "${targets[@]}"; do
     esac
 done
 
-missing=()
-for package in "${host_packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' ||
-        missing+=("$package")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    if [ "$(id -u)" -ne 0 ]; then
-        echo "cross/prepare.sh: missing packages: ${missing[*]}; run it as root" >&2
-        exit 1
-    fi
-    echo "cross/prepare.sh: installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}"
-else
-    echo "cross/prepare.sh: host packages present (${host_packages[*]})"
-fi
+fw_install_missing cross/prepare.sh "${host_packages[@]}"
 
 # Debian's own archive entries of the host (the files signed with Debian's archive key): the target
 # fetches from the same mirrors, never from third-party repositories the host may also use.

@@ -22,6 +22,8 @@
 #include "daemon/control/control.hpp"
 #include "daemon/core/log.hpp"
 #include "daemon/core/units.hpp"
+#include "daemon/http/server.hpp"
+#include "daemon/http/web_api.hpp"
 #include "daemon/orders/order_service.hpp"
 #include "daemon/pipeline.hpp"
 #include "daemon/store/store.hpp"
@@ -89,6 +91,7 @@ class Daemon {
             sync_.emplace(core_, pipeline_->writer(), *orders_, running);
             sync_->start();
         }
+        start_web(running);
         pipeline_->set_observers(
             [this](const fw::SampleBatch& batch) { alarms_->on_samples(batch); },
             [this](const fw::PlantEventBatch& events) { alarms_->on_events(events); });
@@ -100,10 +103,14 @@ class Daemon {
         schedule_status();
         sd_notify(0, "READY=1");
         report_status();
+        ready_ = true;
         log_info(kInstance, "ready");
         core_.run();
 
+        ready_ = false;
         sd_notify(0, "STOPPING=1\nSTATUS=Stopping: flushing samples to the store");
+        if (http_) http_->close();
+        if (web_) web_->stop();
         if (control_) control_->close();
         pipeline_->stop_inputs();
         alarms_->stop();
@@ -112,6 +119,8 @@ class Daemon {
         settle_writes();
         pipeline_->stop();
         sync_.reset();
+        http_.reset();
+        web_.reset();
         orders_.reset();
         alarms_.reset();
         control_.reset();
@@ -136,6 +145,126 @@ class Daemon {
         }
     }
 
+    // The page's API always exists (it answers `floorwatch user passwd`); the HTTP server only
+    // with an `http:` section. A listener that cannot be bound is fatal: the operator asked for
+    // the page and would otherwise find out from a browser.
+    void start_web(const fw::Config& config) {
+        fw::http::WebApiHooks hooks;
+        hooks.core_metrics = [this](fw::http::PrometheusText& text) { core_metrics(text); };
+        hooks.ready = [this] { return ready_; };
+        hooks.changes = [this] {
+            const auto orders = orders_->stats();
+            return fw::http::ChangeCounters{orders.actions_written + orders.orders_from_alarms,
+                                            alarms_->stats().events_written,
+                                            pipeline_->stats().store.samples_committed};
+        };
+        web_.emplace(core_, pipeline_->writer(), config, control_ ? &*control_ : nullptr,
+                     std::move(hooks));
+        web_->start();
+        if (!config.http) return;
+        fw::http::ServerOptions options;
+        options.listen = fw::http::listen_addresses(*config.http);
+        if (config.http->tls) {
+            options.tls = fw::http::TlsFiles{config.http->tls->cert, config.http->tls->key};
+        }
+        options.max_connections = static_cast<std::size_t>(config.http->max_connections);
+        options.request_timeout = config.http->request_timeout;
+        http_.emplace(core_, options, *web_);
+        for (const auto& endpoint : http_->local_endpoints()) {
+            const bool loopback = endpoint.address().is_loopback();
+            const std::string where =
+                endpoint.address().is_v6()
+                    ? fmt::format("[{}]:{}", endpoint.address().to_string(), endpoint.port())
+                    : fmt::format("{}:{}", endpoint.address().to_string(), endpoint.port());
+            log_info(kInstance, "web page at {}://{}/", http_->secure() ? "https" : "http", where);
+            if (!loopback && !http_->secure()) {
+                fw::log_warning(kInstance,
+                                "{} is reachable from the network without TLS: passwords and "
+                                "session cookies cross it in clear text; set http.tls.cert and "
+                                "http.tls.key, or listen on 127.0.0.1 behind a TLS proxy",
+                                where);
+            }
+        }
+    }
+
+    void core_metrics(fw::http::PrometheusText& text) {
+        const auto stats = pipeline_->stats();
+        text.family("floorwatch_samples_stored_total", "counter",
+                    "Samples committed to the store.");
+        text.sample("floorwatch_samples_stored_total", stats.store.samples_committed);
+        text.family("floorwatch_samples_dropped_total", "counter",
+                    "Samples dropped from a full queue, by where.");
+        text.sample("floorwatch_samples_dropped_total", stats.samples_dropped_ingest,
+                    {{"queue", "ingest"}});
+        text.sample("floorwatch_samples_dropped_total", stats.store.samples_dropped,
+                    {{"queue", "store"}});
+        text.family("floorwatch_plant_events_stored_total", "counter",
+                    "Plant events committed to the store.");
+        text.sample("floorwatch_plant_events_stored_total", stats.store.events_committed);
+        text.family("floorwatch_store_write_errors_total", "counter",
+                    "Store transactions that failed (retried).");
+        text.sample("floorwatch_store_write_errors_total", stats.store.write_errors);
+        text.histogram("floorwatch_store_commit_seconds",
+                       "Store transactions, BEGIN to COMMIT, fsync included.",
+                       pipeline_->writer().commit_latency().snapshot());
+        text.family("floorwatch_devices_offline", "gauge", "Devices not answering their polls.");
+        text.sample("floorwatch_devices_offline", std::uint64_t{stats.devices_offline});
+        text.family("floorwatch_mqtt_brokers_offline", "gauge", "MQTT brokers not connected.");
+        text.sample("floorwatch_mqtt_brokers_offline", std::uint64_t{stats.brokers_offline});
+        const auto alarms = alarms_->stats();
+        text.family("floorwatch_alarm_events_total", "counter", "Alarm events stored.");
+        text.sample("floorwatch_alarm_events_total", alarms.events_written);
+        const auto orders = orders_->stats();
+        text.family("floorwatch_order_actions_total", "counter",
+                    "Work-order actions stored, and refused.");
+        text.sample("floorwatch_order_actions_total", orders.actions_written,
+                    {{"outcome", "written"}});
+        text.sample("floorwatch_order_actions_total", orders.actions_refused,
+                    {{"outcome", "refused"}});
+        if (sync_) {
+            const auto sync = sync_->stats();
+            text.family("floorwatch_sync_connected", "gauge",
+                        "1 while the sync link to the centre is up and welcomed.");
+            text.sample("floorwatch_sync_connected",
+                        std::uint64_t{sync.connected && sync.welcomed});
+            text.family("floorwatch_sync_backlog_events", "gauge",
+                        "Workflow events the centre has not acknowledged yet.");
+            text.sample("floorwatch_sync_backlog_events", sync.backlog);
+            text.family("floorwatch_sync_lag_seconds", "gauge",
+                        "Age of the oldest unacknowledged event (0 when in step).");
+            text.sample("floorwatch_sync_lag_seconds",
+                        std::chrono::duration<double>(sync.lag).count());
+            text.family("floorwatch_sync_batches_total", "counter",
+                        "Event batches sent to the centre, and resent after an ack timeout.");
+            text.sample("floorwatch_sync_batches_total", sync.batches_sent, {{"kind", "sent"}});
+            text.sample("floorwatch_sync_batches_total", sync.resends, {{"kind", "resent"}});
+            text.family("floorwatch_sync_down_events_total", "counter",
+                        "Events from the centre applied here.");
+            text.sample("floorwatch_sync_down_events_total", sync.down_events_applied);
+            text.family("floorwatch_sync_rejected_total", "counter",
+                        "Sync messages that could not be decoded, and events quarantined.");
+            text.sample("floorwatch_sync_rejected_total", sync.malformed,
+                        {{"reason", "malformed"}});
+            text.sample("floorwatch_sync_rejected_total", sync.quarantined,
+                        {{"reason", "quarantined"}});
+        }
+        if (!http_) return;
+        const auto server = http_->stats();
+        text.family("floorwatch_http_connections", "gauge", "Open HTTP connections.");
+        text.sample("floorwatch_http_connections", std::uint64_t{server.connections_open});
+        text.family("floorwatch_http_connections_refused_total", "counter",
+                    "Connections refused over http.max_connections.");
+        text.sample("floorwatch_http_connections_refused_total", server.connections_refused);
+        text.family("floorwatch_http_timeouts_total", "counter",
+                    "Requests, writes and idle connections that ran out of http.request_timeout.");
+        text.sample("floorwatch_http_timeouts_total", server.timeouts);
+        text.family("floorwatch_http_responses_total", "counter", "HTTP responses by status.");
+        for (const auto& [status, count] : server.responses_by_status) {
+            const std::string code = std::to_string(status);
+            text.sample("floorwatch_http_responses_total", count, {{"status", code}});
+        }
+    }
+
     // Runs the core loop until the services' last records are durable and their callbacks have
     // run (at most kSettleTimeout): an alarm stored at shutdown still reaches its listeners.
     void settle_writes() {
@@ -143,7 +272,8 @@ class Daemon {
         const auto deadline = std::chrono::steady_clock::now() + kSettleTimeout;
         core_.restart();
         const auto busy = [this] {
-            return alarms_->writes_in_flight() || orders_->writes_in_flight();
+            return alarms_->writes_in_flight() || orders_->writes_in_flight() ||
+                   (web_ && web_->writes_in_flight());
         };
         while (busy() && std::chrono::steady_clock::now() < deadline) {
             if (core_.stopped()) core_.restart();  // a second SIGTERM meanwhile
@@ -175,9 +305,17 @@ class Daemon {
                 (config.sync && config.sync->broker.uri != pipeline_->config().sync->broker.uri)) {
                 fw::log_warning(kInstance, "sync changes take effect after a restart");
             }
+            if (config.http.has_value() != pipeline_->config().http.has_value() ||
+                (config.http &&
+                 (config.http->listen != pipeline_->config().http->listen ||
+                  config.http->tls.has_value() != pipeline_->config().http->tls.has_value()))) {
+                fw::log_warning(kInstance,
+                                "http listen and tls changes take effect after a restart");
+            }
             pipeline_->reload(std::move(config));
             alarms_->reload(pipeline_->config());
             orders_->reload(pipeline_->config());
+            if (web_) web_->reload(pipeline_->config());
         } catch (const fw::ConfigError& error) {
             log_error(kInstance,
                       "reload refused, keeping the running configuration: {} error(s) in {}",
@@ -248,11 +386,13 @@ class Daemon {
     std::optional<fw::alarms::AlarmService> alarms_;
     std::optional<fw::orders::OrderService> orders_;
     std::optional<fw::sync::GatewayAgent> sync_;
+    std::optional<fw::http::WebApi> web_;
+    std::optional<fw::http::Server> http_;
+    bool ready_ = false;
 };
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// The whole program; main() turns an exception nobody expected into exit status 1.
+int run(int argc, char** argv) {
     CLI::App command_line("floorwatchd: the floorwatch gateway daemon", "floorwatchd");
     command_line.set_version_flag("--version", std::string(fw::kVersion));
     command_line.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
@@ -303,6 +443,14 @@ int main(int argc, char** argv) {
         fw::log_error("store", "{}", error.what());
         sd_notifyf(0, "STATUS=Not started: %s", error.what());
         return 1;
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
     } catch (const std::exception& error) {
         fw::log_error(kInstance, "fatal: {}", error.what());
         return 1;

@@ -70,7 +70,9 @@ void Pipeline::start_drivers() {
         writer_->enqueue_input_health(rows);
     };
     for (const auto& broker : config_.mqtt.brokers) {
-        auto client = std::make_unique<mqtt::BrokerClient>(broker, area_of, sinks);
+        auto client = std::make_unique<mqtt::BrokerClient>(
+            mqtt::with_default_client_id(broker, config_.gateway.site, config_.gateway.node),
+            area_of, sinks);
         client->start();
         brokers_.push_back(std::move(client));
     }

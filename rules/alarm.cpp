@@ -6,7 +6,7 @@
 #include <cmath>
 
 #include "daemon/core/enum_names.hpp"
-#include "rules/time_zone.hpp"
+#include "daemon/core/time.hpp"
 
 namespace fw::rules {
 namespace {

@@ -51,6 +51,9 @@ struct Row {
     bool accepted;
 };
 
+// One letter per state, and ok/x below, keep kTable a 7 x 9 grid that reads like ISA-18.2's
+// state transition table; kN, kU... would only add noise to every cell.
+// NOLINTBEGIN(readability-identifier-naming)
 constexpr auto N = AlarmState::normal;
 constexpr auto U = AlarmState::unack_active;
 constexpr auto A = AlarmState::ack_active;
@@ -74,6 +77,7 @@ struct Expected {
 };
 constexpr bool ok = true;
 constexpr bool x = false;
+// NOLINTEND(readability-identifier-naming)
 
 constexpr std::array<std::pair<AlarmState, std::array<Expected, 9>>, 7> kTable{{
     {N, {{{U, ok}, {N, ok}, {N, x}, {S, ok}, {N, x}, {P, ok}, {N, ok}, {O, ok}, {N, x}}}},

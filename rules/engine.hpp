@@ -26,15 +26,11 @@
 #include "daemon/core/plant_event.hpp"
 #include "daemon/core/result.hpp"
 #include "daemon/core/sample.hpp"
+#include "daemon/core/time_zone.hpp"
 #include "rules/alarm.hpp"
 #include "rules/rule_check.hpp"
 #include "rules/rule_config.hpp"
 #include "rules/schedule.hpp"
-#include "rules/time_zone.hpp"
-
-namespace fw {
-struct Config;
-}
 
 namespace fw::rules {
 
@@ -97,9 +93,6 @@ class Engine {
     ~Engine();
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;
-
-    // Rules, channels and equipment from a loaded config; the zone from gateway.timezone.
-    static EngineSetup setup_from_config(const fw::Config& config);
 
     // The one string lookup per sample; nullopt for channels no rule reads.
     std::optional<ChannelId> channel_id(std::string_view channel) const;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/alarms/engine_setup.hpp"
 #include "daemon/config/config.hpp"
 
 using namespace fw::rules;
@@ -57,6 +58,7 @@ rules:
 
 std::vector<std::string> actions(const std::vector<AlarmEvent>& events) {
     std::vector<std::string> names;
+    names.reserve(events.size());
     for (const auto& event : events) {
         names.push_back(std::string(alarm_action_name(event.action)) + ":" +
                         std::string(alarm_state_name(event.to)));
@@ -79,7 +81,7 @@ rules:
     channel: press1.vibration
     limits: [{above: 3.0, severity: warning}]
 )");
-    const Engine engine(Engine::setup_from_config(config), at(0));
+    const Engine engine(fw::alarms::engine_setup(config), at(0));
     const RuleInfo* level = engine.find_rule("pump1-bearing.temperature");
     const RuleInfo* rise = engine.find_rule("pump1-bearing.rise");
     REQUIRE(level != nullptr);
@@ -93,7 +95,7 @@ rules:
     CHECK(level->config.hazard->type == "overheating");  // kept from the template
     CHECK(level->config.hazard->title == "Pump 1 bearing hot");
     CHECK(rise->config.rise == 10.0);
-    CHECK(rise->config.window.count() == 30 * 60 * 1000);
+    CHECK(rise->config.window.count() == 30LL * 60 * 1000);
     const RuleInfo* vibration = engine.find_rule("press1-vib");
     REQUIRE(vibration != nullptr);
     REQUIRE(vibration->config.limits.size() == 1);
@@ -103,7 +105,7 @@ rules:
 
 TEST_CASE("a rule's version changes with its definition and only then") {
     const auto version_of = [](const std::string& rules) {
-        const Engine engine(Engine::setup_from_config(config_with(rules)), at(0));
+        const Engine engine(fw::alarms::engine_setup(config_with(rules)), at(0));
         return engine.find_rule("vib")->version;
     };
     const std::string base = version_of(kDelayedRule);
@@ -115,15 +117,15 @@ TEST_CASE("a rule's version changes with its definition and only then") {
 }
 
 TEST_CASE("a wall-clock jump neither fires nor cancels an on-delay") {
-    Engine engine(Engine::setup_from_config(config_with(kDelayedRule)), at(0));
+    Engine engine(fw::alarms::engine_setup(config_with(kDelayedRule)), at(0));
     std::vector<AlarmEvent> out;
     engine.on_sample(good("press1.vibration", 5.0), at(0), out);
     // The wall clock jumps two hours ahead (an NTP step), then back; only 30 s of monotonic time.
-    engine.on_tick(at(30'000, 2 * 3600 * 1000), out);
+    engine.on_tick(at(30'000, 2LL * 3600 * 1000), out);
     CHECK(out.empty());
-    engine.on_sample(good("press1.vibration", 5.0), at(45'000, -3600 * 1000), out);
+    engine.on_sample(good("press1.vibration", 5.0), at(45'000, -3600LL * 1000), out);
     CHECK(out.empty());
-    engine.on_tick(at(60'000, -3600 * 1000), out);
+    engine.on_tick(at(60'000, -3600LL * 1000), out);
     REQUIRE(out.size() == 1);
     CHECK(out[0].action == AlarmAction::activate);
     CHECK(out[0].value == 5.0);
@@ -133,7 +135,7 @@ TEST_CASE("a wall-clock jump neither fires nor cancels an on-delay") {
 TEST_CASE("a snapshot restored after a reboot ages delays by the wall time that passed") {
     std::string snapshot;
     {
-        Engine engine(Engine::setup_from_config(config_with(kDelayedRule)), at(1'000'000));
+        Engine engine(fw::alarms::engine_setup(config_with(kDelayedRule)), at(1'000'000));
         std::vector<AlarmEvent> out;
         engine.on_sample(good("press1.vibration", 5.0), at(1'000'000), out);
         engine.on_tick(at(1'030'000), out);
@@ -142,7 +144,7 @@ TEST_CASE("a snapshot restored after a reboot ages delays by the wall time that 
     }
     // After the reboot the monotonic clock starts near 0; 10 s of wall time went by.
     const TimePoint boot{500, kWall0 + 1'040'000};
-    Engine engine(Engine::setup_from_config(config_with(kDelayedRule)), boot);
+    Engine engine(fw::alarms::engine_setup(config_with(kDelayedRule)), boot);
     engine.restore(snapshot, boot);
     std::vector<AlarmEvent> out;
     engine.on_sample(good("press1.vibration", 5.0), {10'000, kWall0 + 1'049'500}, out);
@@ -159,7 +161,7 @@ TEST_CASE("a snapshot restored after a reboot ages delays by the wall time that 
 TEST_CASE("a changed rule keeps its alarm's operator state but restarts its evaluation") {
     std::string snapshot;
     {
-        Engine engine(Engine::setup_from_config(config_with(kDelayedRule)), at(0));
+        Engine engine(fw::alarms::engine_setup(config_with(kDelayedRule)), at(0));
         std::vector<AlarmEvent> out;
         REQUIRE(
             engine.remove_from_service("vib", "press-1", "alice", "sensor swap", at(0), out).ok());
@@ -167,7 +169,7 @@ TEST_CASE("a changed rule keeps its alarm's operator state but restarts its eval
     }
     std::string changed = kDelayedRule;
     changed.replace(changed.find("4.5"), 3, "5.5");
-    Engine engine(Engine::setup_from_config(config_with(changed)), at(2000));
+    Engine engine(fw::alarms::engine_setup(config_with(changed)), at(2000));
     engine.restore(snapshot, at(2000));
     const auto alarms = engine.alarms();
     REQUIRE(alarms.size() == 1);
@@ -176,7 +178,7 @@ TEST_CASE("a changed rule keeps its alarm's operator state but restarts its eval
 }
 
 TEST_CASE("a bad reading never clears an alarm and never counts as a value") {
-    Engine engine(Engine::setup_from_config(config_with(R"(
+    Engine engine(fw::alarms::engine_setup(config_with(R"(
 rules:
   - id: vib
     kind: threshold
@@ -197,7 +199,7 @@ rules:
 }
 
 TEST_CASE("operator commands are refused with a reason, never half-done") {
-    Engine engine(Engine::setup_from_config(config_with(kDelayedRule)), at(0));
+    Engine engine(fw::alarms::engine_setup(config_with(kDelayedRule)), at(0));
     std::vector<AlarmEvent> out;
     auto result = engine.acknowledge("vib", "press-1", "alice", at(0), out);
     CHECK_FALSE(result.ok());

@@ -24,7 +24,9 @@
 #include <string>
 #include <vector>
 
+#include "daemon/alarms/engine_setup.hpp"
 #include "daemon/config/config.hpp"
+#include "daemon/core/time.hpp"
 #include "daemon/core/units.hpp"
 #include "rules/engine.hpp"
 
@@ -84,10 +86,12 @@ Replay replay(const fs::path& folder) {
         const std::string where = fmt::format("input.csv:{}: ", line_number);
         const std::int64_t t = std::stoll(field(fields, 0));
         if (!field(fields, 1).empty()) {
-            if (!parse_iso_time(field(fields, 1), now.wall_ms)) {
+            const auto wall_ms = fw::parse_iso_time(field(fields, 1));
+            if (!wall_ms) {
                 result.error = where + "bad wall time " + field(fields, 1);
                 return result;
             }
+            now.wall_ms = *wall_ms;
             have_wall = true;
         } else if (have_wall) {
             now.wall_ms += t - now.mono_ms;
@@ -96,7 +100,7 @@ Replay replay(const fs::path& folder) {
             return result;
         }
         now.mono_ms = t;
-        if (!engine) engine = std::make_unique<Engine>(Engine::setup_from_config(config), now);
+        if (!engine) engine = std::make_unique<Engine>(fw::alarms::engine_setup(config), now);
         events.clear();
         const std::string kind = field(fields, 2);
         if (kind == "sample") {
@@ -115,7 +119,7 @@ Replay replay(const fs::path& folder) {
             engine->on_tick(now, events);
         } else if (kind == "restart") {
             const std::string snapshot = engine->snapshot(now);
-            engine = std::make_unique<Engine>(Engine::setup_from_config(config), now);
+            engine = std::make_unique<Engine>(fw::alarms::engine_setup(config), now);
             engine->restore(snapshot, now);
         } else if (kind == "op") {
             const std::string action = field(fields, 3);

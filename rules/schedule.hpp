@@ -8,8 +8,8 @@
 #include <string>
 
 #include "daemon/core/result.hpp"
+#include "daemon/core/time_zone.hpp"
 #include "rules/rule_config.hpp"
-#include "rules/time_zone.hpp"
 
 namespace fw::rules {
 

@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
-#include <array>
+#include <type_traits>
+
+#include "rules/rule_fields.hpp"
 
 namespace fw::rules {
 namespace {
@@ -48,14 +50,10 @@ RuleTemplate bearing_temperature() {
             {{"temperature", level}, {"rise", rise}}};
 }
 
-constexpr std::array<std::string_view, 8> kCommonKeys{"channel",       "equipment", "description",
-                                                      "on_delay",      "off_delay", "schedule",
-                                                      "suppress_when", "hazard"};
-
 }  // namespace
 
 const std::vector<RuleTemplate>& rule_templates() {
-    static const std::vector<RuleTemplate> templates{
+    static const std::vector<RuleTemplate> kTemplates{
         iso10816("iso10816-3-group1-rigid", "group 1 (large machines, 300 kW-50 MW), rigid", 4.5,
                  7.1),
         iso10816("iso10816-3-group1-flexible", "group 1 (large machines, 300 kW-50 MW), flexible",
@@ -66,7 +64,7 @@ const std::vector<RuleTemplate>& rule_templates() {
                  4.5, 7.1),
         bearing_temperature(),
     };
-    return templates;
+    return kTemplates;
 }
 
 const RuleTemplate* find_template(std::string_view name) {
@@ -86,55 +84,37 @@ std::string template_names() {
 }
 
 bool key_applies(RuleKind kind, std::string_view key) {
-    const auto dot = key.find('.');
-    if (dot != std::string_view::npos) key = key.substr(0, dot);
-    for (const auto common : kCommonKeys) {
-        if (common == key) return true;
-    }
-    switch (kind) {
-        case RuleKind::threshold:
-            return key == "limits" || key == "deadband";
-        case RuleKind::rate:
-            return key == "rise" || key == "fall" || key == "window" || key == "severity";
-        case RuleKind::health:
-            return key == "stale_after" || key == "frozen_after" || key == "frozen_tolerance" ||
-                   key == "min" || key == "max" || key == "severity";
-        case RuleKind::recurrence:
-            return key == "hazard_type" || key == "count" || key == "window" || key == "severity";
-        case RuleKind::compound:
-            return key == "mode" || key == "conditions" || key == "window" || key == "severity";
-    }
-    return false;
+    key = key.substr(0, key.find('.'));
+    bool applies = false;
+    for_each_field<RuleConfig>([&](const auto& field) {
+        if (field.key == key) applies = field.kinds.contains(kind);
+    });
+    return applies;
 }
 
 namespace {
 
+// Lays the entry's value of `key` over the part's: "on_delay", or "hazard.title" for a map taken
+// member by member.
 void overlay(RuleConfig& part, const RuleConfig& entry, std::string_view key) {
-    if (key == "channel") part.channel = entry.channel;
-    if (key == "equipment") part.equipment = entry.equipment;
-    if (key == "description") part.description = entry.description;
-    if (key == "on_delay") part.on_delay = entry.on_delay;
-    if (key == "off_delay") part.off_delay = entry.off_delay;
-    if (key == "schedule") part.schedule = entry.schedule;
-    if (key == "suppress_when") part.suppress_when = entry.suppress_when;
-    if (key.starts_with("hazard") && entry.hazard) {
-        if (!part.hazard) part.hazard = HazardConfig{};
-        // Field by field, so `hazard: {title: ...}` keeps the template's type and risk.
-        if (key == "hazard" || key == "hazard.type") part.hazard->type = entry.hazard->type;
-        if (key == "hazard" || key == "hazard.risk") part.hazard->risk = entry.hazard->risk;
-        if (key == "hazard" || key == "hazard.title") part.hazard->title = entry.hazard->title;
-    }
-    if (key == "limits") part.limits = entry.limits;
-    if (key == "deadband") part.deadband = entry.deadband;
-    if (key == "rise") part.rise = entry.rise;
-    if (key == "fall") part.fall = entry.fall;
-    if (key == "window") part.window = entry.window;
-    if (key == "severity") part.severity = entry.severity;
-    if (key == "stale_after") part.stale_after = entry.stale_after;
-    if (key == "frozen_after") part.frozen_after = entry.frozen_after;
-    if (key == "frozen_tolerance") part.frozen_tolerance = entry.frozen_tolerance;
-    if (key == "min") part.min = entry.min;
-    if (key == "max") part.max = entry.max;
+    for_each_field<RuleConfig>([&](const auto& field) {
+        using Value = typename std::remove_cvref_t<decltype(field)>::value_type;
+        if constexpr (IsOptional<Value>::value) {
+            if (field.overlay == Overlay::by_member) {
+                const auto& from = entry.*field.member;
+                auto& to = part.*field.member;
+                for_each_field<typename Value::value_type>([&](const auto& member) {
+                    const bool named =
+                        key == field.key || key == fmt::format("{}.{}", field.key, member.key);
+                    if (!from || !named) return;
+                    if (!to) to.emplace();
+                    (*to).*member.member = (*from).*member.member;
+                });
+                return;
+            }
+        }
+        if (key == field.key) part.*field.member = entry.*field.member;
+    });
 }
 
 }  // namespace
@@ -147,13 +127,18 @@ std::vector<RuleConfig> expand_rule(const RuleConfig& entry, std::vector<std::st
                                      entry.template_name, template_names()));
         return {};
     }
+    return apply_template(*found, entry, errors);
+}
+
+std::vector<RuleConfig> apply_template(const RuleTemplate& found, const RuleConfig& entry,
+                                       std::vector<std::string>& errors) {
     if (entry.has("kind")) {
         errors.push_back(
             fmt::format("kind: a rule with a template takes its kind from it; "
                         "remove 'kind' or 'template'"));
     }
     std::vector<RuleConfig> rules;
-    for (const auto& part : found->parts) {
+    for (const auto& part : found.parts) {
         RuleConfig rule = part.rule;
         rule.id = part.suffix.empty() ? entry.id : entry.id + "." + part.suffix;
         rule.template_name = entry.template_name;
@@ -165,10 +150,10 @@ std::vector<RuleConfig> expand_rule(const RuleConfig& entry, std::vector<std::st
     for (const auto& key : entry.explicit_keys) {
         if (key == "id" || key == "template" || key == "kind") continue;
         bool used = false;
-        for (const auto& part : found->parts) used = used || key_applies(part.rule.kind, key);
+        for (const auto& part : found.parts) used = used || key_applies(part.rule.kind, key);
         if (!used) {
-            errors.push_back(fmt::format("{}: template '{}' has no rule that uses '{}'", key,
-                                         entry.template_name, key));
+            errors.push_back(
+                fmt::format("{}: template '{}' has no rule that uses '{}'", key, found.name, key));
         }
     }
     return rules;

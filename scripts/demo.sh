@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo plant: installs what is needed, builds, and runs floorwatchd against simulated sensors
 # (examples/demo/): three presses on Modbus TCP and two pumps on Modbus RTU over a pty pair.
-# Prints the latest readings every 15 s and injects a device fault so the health handling shows.
+# Prints the latest readings every 15 s and injects a device fault so the health handling shows;
+# the web page at http://127.0.0.1:8080/ shows the same plant live (logins printed at start).
 # Runs until Ctrl-C, or for DEMO_SECONDS seconds when that is set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +26,7 @@ cleanup() {
     [ -n "${daemon_pid:-}" ] && kill -TERM "$daemon_pid" 2>/dev/null && wait "$daemon_pid" || true
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
-    echo "demo: the readings stay in $demo/floorwatch.db; try:"
+    echo "demo: the readings and orders stay in $demo/floorwatch.db; try:"
     echo "  $bin/daemon/floorwatch samples --db $demo/floorwatch.db --channel press2.vibration --since 5m"
 }
 trap cleanup EXIT INT TERM
@@ -75,6 +76,26 @@ daemon_pid=$!
 cli() { $bin/daemon/floorwatch "$@" --db "$demo/floorwatch.db"; }
 # Actions go to the daemon over its control socket (control.socket in the config).
 act() { $bin/daemon/floorwatch "$@" --config examples/demo/floorwatch.yaml; }
+
+# The web page (http: in the config): every demo user gets the password <name>-demo, set the way
+# plant IT would (`floorwatch user passwd NAME`; --stdin for a script).
+for user in operator anna max tom; do
+    for attempt in $(seq 1 50); do  # until the daemon answers on its control socket
+        echo "$user-demo" | act user passwd "$user" --stdin >/dev/null 2>&1 && break
+        [ "$attempt" -eq 50 ] && { echo "demo: could not set $user's password" >&2; exit 1; }
+        sleep 0.2
+    done
+done
+cat <<EOF_WEB
+
+  The web page: http://127.0.0.1:8080/   (Prometheus: http://127.0.0.1:8080/metrics)
+  Sign in as   operator / operator-demo   (reporter, team lead)
+               anna / anna-demo           (safety)
+               max / max-demo             (manager)
+               tom / tom-demo             (technician: open it on a phone-sized window)
+  The order walk below shows up on the page as it happens.
+
+EOF_WEB
 show() {
     echo
     echo "---- $(date -u +%H:%M:%S) latest readings (floorwatch channels) ----"
@@ -111,7 +132,7 @@ for alarm in json.load(sys.stdin):
     fi
 }
 
-# --- hazard work orders (issue 5) ---
+# --- hazard work orders ---
 # press2-vibration and pump1-bearing carry a `hazard:` block, so their alarms open orders. Every
 # 15 s the demo walks press-2's order one step on: the operator (root, team_lead) and anna (safety)
 # and max (manager) approve the three levels of a high-risk order, the operator assigns it to tom

@@ -1,17 +1,33 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it (.ci/run): installs what is needed, builds with warnings as
-# errors, runs the unit tests under ASan/UBSan, the ARM cross builds (aarch64 unit tests under
-# qemu), then every test (unit and integration) in a normal build. Exits non-zero on the first
-# failure.
+# The whole test suite, as CI runs it (.ci/run): installs what is needed, checks that every C++
+# file is formatted (scripts/format.sh --check), builds the release build with warnings as errors
+# and runs clang-tidy over it (scripts/tidy.sh), runs the unit tests under ASan/UBSan, the ARM
+# cross builds (aarch64 unit tests under qemu), then every test (unit and integration) in the
+# release build. Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
 
+# First, because it takes seconds and a formatting slip should not wait for a 20-minute run.
+echo "== formatting (clang-format 14, .clang-format)"
+bash scripts/format.sh --check
+
 # ccache (CMakeLists.txt, FW_CCACHE): paths relative to the repository, so a fresh clone in another
 # folder hits the cache the previous run left; the working directory is not hashed for the same
 # reason (debug info names it, which only gdb reads).
 export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
+
+# The release build early, so that clang-tidy (a few minutes; every finding is an error) can use
+# its compile_commands.json and a finding fails the run before the sanitizer and cross builds.
+# Its tests run last.
+echo "== release build"
+cmake -S . -B build/ci -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFW_WARNINGS_AS_ERRORS=ON \
+    -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
+cmake --build build/ci -j2
+
+echo "== clang-tidy (.clang-tidy) over the release build's sources"
+bash scripts/tidy.sh build/ci
 
 echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DFW_SANITIZE=ON \
@@ -33,6 +49,4 @@ echo "== cross part took $((SECONDS - cross_started)) s"
 
 # Last, so the suite's summary is what a run ends with.
 echo "== every test, release build"
-cmake -S . -B build/ci -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFW_WARNINGS_AS_ERRORS=ON
-cmake --build build/ci -j2
 ctest --test-dir build/ci --output-on-failure

@@ -7,8 +7,9 @@
 #include <set>
 
 #include "daemon/alarms/alarm_store.hpp"
+#include "daemon/alarms/engine_setup.hpp"
 #include "daemon/core/log.hpp"
-#include "daemon/core/units.hpp"
+#include "daemon/core/time.hpp"
 #include "daemon/store/post_when_durable.hpp"
 
 namespace fw::alarms {
@@ -44,8 +45,7 @@ struct AlarmService::Impl : std::enable_shared_from_this<AlarmService::Impl> {
           writer(store_writer),
           store_path(config.store.path),
           workflow(config.workflow),
-          engine(std::make_unique<rules::Engine>(rules::Engine::setup_from_config(config),
-                                                 now_point())),
+          engine(std::make_unique<rules::Engine>(engine_setup(config), now_point())),
           control(control_server) {}
 
     boost::asio::io_context& core;
@@ -110,12 +110,12 @@ struct AlarmService::Impl : std::enable_shared_from_this<AlarmService::Impl> {
         };
         store::post_when_durable(
             writer, core, weak_from_this(), write,
-            [shared_events, ids, then](Impl& self, const Status& written) {
+            [shared_events, ids, then = std::move(then)](Impl& self, const Status& written) {
                 --self.in_flight;
                 self.on_durable(*shared_events, *ids, written);
                 if (then) then(self, written);
             },
-            if_gone);
+            std::move(if_gone));
     }
 
     void on_durable(const std::vector<rules::AlarmEvent>& events,
@@ -226,10 +226,13 @@ struct AlarmService::Impl : std::enable_shared_from_this<AlarmService::Impl> {
         bool supervisor = false;
     };
 
-    // The workflow user mapped to the caller's uid, else the Unix user. Without configured
-    // users, whoever the socket's mode lets in may do everything.
+    // The signed-in web user, else the workflow user mapped to the caller's uid, else the Unix
+    // user. Without configured users, whoever the socket's mode lets in may do everything.
     Who identify(const control::Caller& caller) const {
-        if (const auto* user = workflow.find_user_by_uid(caller.uid)) {
+        const auto* user = caller.authenticated_user.empty()
+                               ? workflow.find_user_by_uid(caller.uid)
+                               : workflow.find_user(caller.authenticated_user);
+        if (user != nullptr) {
             Who who{user->name, false};
             for (auto role : user->role_list) {
                 for (auto supervisor : kSupervisorRoles) who.supervisor |= role == supervisor;
@@ -250,7 +253,8 @@ struct AlarmService::Impl : std::enable_shared_from_this<AlarmService::Impl> {
     using Operation = std::function<Status(rules::Engine& engine, const Request& request,
                                            std::vector<rules::AlarmEvent>& events)>;
 
-    void register_command(const std::string& name, bool supervisors_only, Operation operation) {
+    void register_command(const std::string& name, bool supervisors_only,
+                          const Operation& operation) {
         control->handle(name, [weak = weak_from_this(), name, supervisors_only, operation](
                                   const control::Caller& caller, const boost::json::object& args,
                                   control::Reply reply) {
@@ -280,8 +284,13 @@ struct AlarmService::Impl : std::enable_shared_from_this<AlarmService::Impl> {
         if (const auto operated = operation(*engine, request, events); !operated) {
             return reply.error(operated.error());
         }
-        log_info(kInstance, "{} by {} (uid {}) on {} / {}", name, request.who.name, caller.uid,
-                 request.rule, request.equipment);
+        if (caller.authenticated_user.empty()) {
+            log_info(kInstance, "{} by {} (uid {}) on {} / {}", name, request.who.name, caller.uid,
+                     request.rule, request.equipment);
+        } else {
+            log_info(kInstance, "{} by {} (web page) on {} / {}", name, request.who.name,
+                     request.rule, request.equipment);
+        }
         persist(
             std::move(events),
             [reply, rule = request.rule, equipment = request.equipment](
@@ -380,8 +389,13 @@ AlarmService::AlarmService(boost::asio::io_context& core, store::Writer& writer,
 
 AlarmService::~AlarmService() {
     impl_->running = false;
-    impl_->tick_timer.cancel();
-    impl_->snapshot_timer.cancel();
+    try {
+        impl_->tick_timer.cancel();
+        impl_->snapshot_timer.cancel();
+    } catch (...) {
+        // cancel() throws only if the reactor refuses, which epoll does not; a handler that
+        // still runs sees `running` false and does nothing. A destructor must not throw.
+    }
 }
 
 void AlarmService::start() {
@@ -414,8 +428,7 @@ void AlarmService::on_events(const PlantEventBatch& events) {
 void AlarmService::reload(const Config& config) {
     const auto now = now_point();
     try {
-        auto engine =
-            std::make_unique<rules::Engine>(rules::Engine::setup_from_config(config), now);
+        auto engine = std::make_unique<rules::Engine>(engine_setup(config), now);
         engine->restore(impl_->engine->snapshot(now), now);
         impl_->engine = std::move(engine);
         impl_->workflow = config.workflow;

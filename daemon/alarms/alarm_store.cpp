@@ -3,48 +3,53 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <limits>
+#include <map>
 #include <set>
-#include <stdexcept>
 
-#include "daemon/store/sqlite_util.hpp"
+#include "daemon/core/time.hpp"
+#include "daemon/store/sqlite.hpp"
 #include "daemon/store/store.hpp"
-#include "rules/time_zone.hpp"
+#include "daemon/store/store_file.hpp"
 
 namespace fw::alarms {
 namespace {
 
-using store::detail::Statement;
+using store::Statement;
 
-void check(sqlite3* db, int rc, int expected, std::string_view what) {
-    if (rc != expected) {
-        throw std::runtime_error(fmt::format("{}: {}", what, sqlite3_errmsg(db)));
-    }
-}
+// Schema version that added the alarm tables (schemas/0003_alarms.sql).
+constexpr int kAlarmsVersion = 3;
+// Schema version that added the rule's hazard to alarm_events (schemas/0006_alarm_hazard.sql).
+constexpr int kAlarmHazardVersion = 6;
 
-void bind_value(Statement& statement, int index, double value) {
-    if (std::isfinite(value)) {
-        statement.bind(index, value);
-    } else {
-        statement.bind_null(index);
-    }
+// No value (NaN) is stored as NULL.
+std::optional<double> finite_or_null(double value) {
+    return std::isfinite(value) ? std::optional<double>(value) : std::nullopt;
 }
 
 std::int64_t flag(bool value) {
     return value ? 1 : 0;
 }
 
-template <typename Enum>
-Enum parse_name(const std::string& text, std::optional<Enum> (*from_name)(std::string_view),
-                Enum fallback) {
-    return from_name(text).value_or(fallback);
+double value_or_none(const Statement& row, int column) {
+    return row.column_optional_double(column).value_or(std::numeric_limits<double>::quiet_NaN());
 }
 
-void bind_optional_text(Statement& statement, int index, const std::string* text) {
-    if (text != nullptr) {
-        statement.bind(index, std::string_view(*text));
-    } else {
-        statement.bind_null(index);
-    }
+// The enum a name column holds; nullopt, with the first such problem kept in `problem`, when the
+// name is not one this build knows.
+template <typename Enum>
+std::optional<Enum> name_column(const Statement& row, int column,
+                                std::optional<Enum> (*from_name)(std::string_view),
+                                std::string_view what, std::string& problem) {
+    const std::string text = row.column_text(column);
+    auto value = from_name(text);
+    if (!value && problem.empty()) problem = fmt::format("unknown {} '{}'", what, text);
+    return value;
+}
+
+// The text `text` points to, or NULL.
+std::optional<std::string_view> text_or_null(const std::string* text) {
+    return text != nullptr ? std::optional<std::string_view>(*text) : std::nullopt;
 }
 
 // The columns read_event() reads, in its order; before schema 6 the rule's hazard is NULL.
@@ -57,7 +62,17 @@ constexpr std::string_view kEventColumnsBeforeV6 =
     "condition, value, detail, chattering, flood, escalation, actor, reason, shelved_until_ms, "
     "NULL, NULL, NULL, NULL, NULL";
 
-StoredAlarmEvent read_event(const Statement& query) {
+// A row of kEventColumns; nullopt, with `problem` set, when it names something this build does
+// not know.
+std::optional<StoredAlarmEvent> read_event(const Statement& query, std::string& problem) {
+    const auto action = name_column(query, 6, &rules::alarm_action_from_name, "action", problem);
+    const auto from = name_column(query, 7, &rules::alarm_state_from_name, "state", problem);
+    const auto to = name_column(query, 8, &rules::alarm_state_from_name, "state", problem);
+    const auto severity = name_column(query, 9, &rules::severity_from_name, "severity", problem);
+    std::optional<rules::Risk> risk;
+    const bool has_hazard = !query.column_is_null(19) && !query.column_is_null(20);
+    if (has_hazard) risk = name_column(query, 21, &rules::risk_from_name, "hazard risk", problem);
+    if (!action || !from || !to || !severity || (has_hazard && !risk)) return std::nullopt;
     StoredAlarmEvent row;
     row.id = query.column_int64(0);
     auto& event = row.event;
@@ -66,16 +81,12 @@ StoredAlarmEvent read_event(const Statement& query) {
     event.rule_version = query.column_text(3);
     event.equipment = query.column_text(4);
     event.area = query.column_text(5);
-    event.action = parse_name(query.column_text(6), &rules::alarm_action_from_name,
-                              rules::AlarmAction::activate);
-    event.from =
-        parse_name(query.column_text(7), &rules::alarm_state_from_name, rules::AlarmState::normal);
-    event.to =
-        parse_name(query.column_text(8), &rules::alarm_state_from_name, rules::AlarmState::normal);
-    event.severity =
-        parse_name(query.column_text(9), &rules::severity_from_name, rules::Severity::warning);
+    event.action = *action;
+    event.from = *from;
+    event.to = *to;
+    event.severity = *severity;
     event.condition = query.column_int64(10) != 0;
-    if (!query.column_is_null(11)) event.value = query.column_double(11);
+    event.value = value_or_none(query, 11);
     event.detail = query.column_text(12);
     event.chattering = query.column_int64(13) != 0;
     event.flood = query.column_int64(14) != 0;
@@ -86,11 +97,9 @@ StoredAlarmEvent read_event(const Statement& query) {
     if (!query.column_is_null(19)) {
         rules::RuleHazard hazard;
         hazard.description = query.column_text(19);
-        if (!query.column_is_null(20)) {
-            hazard.hazard = rules::HazardConfig{
-                query.column_text(20),
-                parse_name(query.column_text(21), &rules::risk_from_name, rules::Risk::medium),
-                query.column_text(22)};
+        if (has_hazard) {
+            hazard.hazard =
+                rules::HazardConfig{query.column_text(20), *risk, query.column_text(22)};
         }
         hazard.counted_hazard_type = query.column_text(23);
         event.rule_hazard = std::move(hazard);
@@ -98,7 +107,58 @@ StoredAlarmEvent read_event(const Statement& query) {
     return row;
 }
 
+// Reads every row of a kEventColumns query, the unreadable ones apart.
+AlarmHistory read_events(Statement& query, std::string_view doing) {
+    AlarmHistory history;
+    while (query.next_row(doing)) {
+        std::string problem;
+        if (auto row = read_event(query, problem)) {
+            history.events.push_back(std::move(*row));
+        } else {
+            history.unreadable.push_back({"alarm_events", query.column_int64(0),
+                                          query.column_text(2), query.column_text(4),
+                                          std::move(problem)});
+        }
+    }
+    return history;
+}
+
+// Columns: rule_id, equipment, rule_version, area, state, condition, severity, value, detail,
+// chattering, shelved_until_ms, shelved_by, reason, last_event_id, last_change_ms.
+std::optional<AlarmRow> alarm_from_row(const Statement& query, std::string& problem) {
+    const auto state = name_column(query, 4, &rules::alarm_state_from_name, "state", problem);
+    const auto severity = name_column(query, 6, &rules::severity_from_name, "severity", problem);
+    if (!state || !severity) return std::nullopt;
+    AlarmRow row;
+    auto& view = row.view;
+    view.rule_id = query.column_text(0);
+    view.equipment = query.column_text(1);
+    view.rule_version = query.column_text(2);
+    view.area = query.column_text(3);
+    view.state = *state;
+    view.status.condition = query.column_int64(5) != 0;
+    view.severity = *severity;
+    view.value = value_or_none(query, 7);
+    view.detail = query.column_text(8);
+    view.chattering = query.column_int64(9) != 0;
+    view.shelved_until_wall_ms = query.column_int64(10);
+    view.shelved_by = query.column_text(11);
+    view.reason = query.column_text(12);
+    row.last_event_id = query.column_int64(13);
+    row.last_change_ms = query.column_int64(14);
+    return row;
+}
+
 }  // namespace
+
+std::string describe_unreadable(const UnreadableAlarmRow& row) {
+    const std::string alarm = fmt::format("rule {} on {}", row.rule_id, row.equipment);
+    if (row.row_id != 0) {
+        return fmt::format("{} row {} ({}) cannot be read: {}", row.table, row.row_id, alarm,
+                           row.problem);
+    }
+    return fmt::format("the {} row of {} cannot be read: {}", row.table, alarm, row.problem);
+}
 
 std::vector<std::int64_t> insert_alarm_events(sqlite3* db,
                                               const std::vector<rules::AlarmEvent>& events) {
@@ -113,36 +173,22 @@ std::vector<std::int64_t> insert_alarm_events(sqlite3* db,
     std::vector<std::int64_t> ids;
     ids.reserve(events.size());
     for (const auto& event : events) {
-        insert.bind(1, event.time.wall_ms);
-        insert.bind(2, std::string_view(event.rule_id));
-        insert.bind(3, std::string_view(event.rule_version));
-        insert.bind(4, std::string_view(event.equipment));
-        insert.bind(5, std::string_view(event.area));
-        insert.bind(6, rules::alarm_action_name(event.action));
-        insert.bind(7, rules::alarm_state_name(event.from));
-        insert.bind(8, rules::alarm_state_name(event.to));
-        insert.bind(9, rules::severity_name(event.severity));
-        insert.bind(10, flag(event.condition));
-        bind_value(insert, 11, event.value);
-        insert.bind(12, std::string_view(event.detail));
-        insert.bind(13, flag(event.chattering));
-        insert.bind(14, flag(event.flood));
-        insert.bind(15, flag(event.escalation));
-        insert.bind(16, std::string_view(event.actor));
-        insert.bind(17, std::string_view(event.reason));
-        insert.bind(18, event.shelved_until_wall_ms);
+        insert.bind_all(event.time.wall_ms, event.rule_id, event.rule_version, event.equipment,
+                        event.area, rules::alarm_action_name(event.action),
+                        rules::alarm_state_name(event.from), rules::alarm_state_name(event.to),
+                        rules::severity_name(event.severity), flag(event.condition),
+                        finite_or_null(event.value), event.detail, flag(event.chattering),
+                        flag(event.flood), flag(event.escalation), event.actor, event.reason,
+                        event.shelved_until_wall_ms);
         const auto& rule = event.rule_hazard;
         const auto* hazard = rule && rule->hazard ? &*rule->hazard : nullptr;
-        bind_optional_text(insert, 19, rule ? &rule->description : nullptr);
-        bind_optional_text(insert, 20, hazard ? &hazard->type : nullptr);
-        if (hazard != nullptr) {
-            insert.bind(21, rules::risk_name(hazard->risk));
-        } else {
-            insert.bind_null(21);
-        }
-        bind_optional_text(insert, 22, hazard ? &hazard->title : nullptr);
-        bind_optional_text(insert, 23, rule ? &rule->counted_hazard_type : nullptr);
-        check(db, insert.run(), SQLITE_DONE, "writing an alarm event");
+        insert.bind(19, text_or_null(rule ? &rule->description : nullptr));
+        insert.bind(20, text_or_null(hazard ? &hazard->type : nullptr));
+        insert.bind(
+            21, hazard != nullptr ? std::optional(rules::risk_name(hazard->risk)) : std::nullopt);
+        insert.bind(22, text_or_null(hazard ? &hazard->title : nullptr));
+        insert.bind(23, text_or_null(rule ? &rule->counted_hazard_type : nullptr));
+        insert.execute("writing an alarm event");
         ids.push_back(sqlite3_last_insert_rowid(db));
     }
     return ids;
@@ -163,22 +209,12 @@ void upsert_alarms(sqlite3* db, const std::vector<AlarmRowUpdate>& rows) {
                      "excluded.last_change_ms");
     for (const auto& row : rows) {
         const auto& view = row.view;
-        upsert.bind(1, std::string_view(view.rule_id));
-        upsert.bind(2, std::string_view(view.equipment));
-        upsert.bind(3, std::string_view(view.rule_version));
-        upsert.bind(4, std::string_view(view.area));
-        upsert.bind(5, rules::alarm_state_name(view.state));
-        upsert.bind(6, flag(view.status.condition));
-        upsert.bind(7, rules::severity_name(view.severity));
-        bind_value(upsert, 8, view.value);
-        upsert.bind(9, std::string_view(view.detail));
-        upsert.bind(10, flag(view.chattering));
-        upsert.bind(11, view.shelved_until_wall_ms);
-        upsert.bind(12, std::string_view(view.shelved_by));
-        upsert.bind(13, std::string_view(view.reason));
-        upsert.bind(14, row.last_event_id);
-        upsert.bind(15, row.changed_ms);
-        check(db, upsert.run(), SQLITE_DONE, "writing an alarm's state");
+        upsert.bind_all(view.rule_id, view.equipment, view.rule_version, view.area,
+                        rules::alarm_state_name(view.state), flag(view.status.condition),
+                        rules::severity_name(view.severity), finite_or_null(view.value),
+                        view.detail, flag(view.chattering), view.shelved_until_wall_ms,
+                        view.shelved_by, view.reason, row.last_event_id, row.changed_ms);
+        upsert.execute("writing an alarm's state");
     }
 }
 
@@ -188,8 +224,7 @@ void replace_alarms(sqlite3* db, const std::vector<rules::AlarmView>& views) {
     Statement existing(db, "SELECT rule_id, equipment, last_event_id, last_change_ms FROM alarms");
     std::map<std::pair<std::string, std::string>, std::pair<std::int64_t, std::int64_t>> known;
     std::vector<std::pair<std::string, std::string>> gone;
-    int rc = SQLITE_ROW;
-    while ((rc = existing.step()) == SQLITE_ROW) {
+    while (existing.next_row("reading the alarms")) {
         std::pair key{existing.column_text(0), existing.column_text(1)};
         if (keep.contains(key)) {
             known[key] = {existing.column_int64(2), existing.column_int64(3)};
@@ -197,13 +232,11 @@ void replace_alarms(sqlite3* db, const std::vector<rules::AlarmView>& views) {
             gone.push_back(std::move(key));
         }
     }
-    check(db, rc, SQLITE_DONE, "reading the alarms");
-    existing.reset();
     Statement remove(db, "DELETE FROM alarms WHERE rule_id = ?1 AND equipment = ?2");
     for (const auto& [rule, equipment] : gone) {
-        remove.bind(1, std::string_view(rule));
-        remove.bind(2, std::string_view(equipment));
-        check(db, remove.run(), SQLITE_DONE, "removing an alarm of a rule that is gone");
+        remove.bind(1, rule);
+        remove.bind(2, equipment);
+        remove.execute("removing an alarm of a rule that is gone");
     }
     std::vector<AlarmRowUpdate> rows;
     rows.reserve(views.size());
@@ -224,41 +257,30 @@ void save_engine_state(sqlite3* db, std::int64_t saved_ms, const std::string& sn
                    "ON CONFLICT (id) DO UPDATE SET saved_ms = excluded.saved_ms, "
                    "snapshot = excluded.snapshot");
     save.bind(1, saved_ms);
-    save.bind(2, std::string_view(snapshot));
-    check(db, save.run(), SQLITE_DONE, "saving the rules engine's state");
+    save.bind(2, snapshot);
+    save.execute("saving the rules engine's state");
 }
 
-std::vector<StoredAlarmEvent> load_alarm_events_after(sqlite3* db, std::int64_t after_id) {
+AlarmHistory load_alarm_events_after(sqlite3* db, std::int64_t after_id) {
     Statement query(
         db, fmt::format("SELECT {} FROM alarm_events WHERE id > ?1 ORDER BY id", kEventColumns));
     query.bind(1, after_id);
-    std::vector<StoredAlarmEvent> rows;
-    int rc = SQLITE_ROW;
-    while ((rc = query.step()) == SQLITE_ROW) rows.push_back(read_event(query));
-    if (rc != SQLITE_DONE) {
-        throw store::StoreError(
-            fmt::format("reading the alarm events after {}: {}", after_id, sqlite3_errmsg(db)));
-    }
-    return rows;
+    return read_events(query, fmt::format("reading the alarm events after {}", after_id));
 }
 
 struct AlarmReader::Impl {
     std::string path;
-    store::detail::Connection connection;
+    store::Connection connection;
     int schema_version = 0;
 
-    [[noreturn]] void fail(std::string_view what) const {
-        throw store::StoreError(
-            fmt::format("{}: {}: {}", path, what, sqlite3_errmsg(connection.get())));
-    }
+    std::string doing(std::string_view what) const { return fmt::format("{}: {}", path, what); }
 };
 
 AlarmReader::AlarmReader(const std::string& path) : impl_(std::make_unique<Impl>()) {
     impl_->path = path;
-    impl_->connection =
-        store::detail::open_store_file(path, store::detail::OpenMode::read_only, false);
-    impl_->schema_version = store::detail::read_user_version(impl_->connection.get(), path);
-    if (impl_->schema_version < 3) {
+    impl_->connection = store::open_store_file(path, store::OpenMode::read_only, false);
+    impl_->schema_version = store::read_user_version(impl_->connection.get(), path);
+    if (impl_->schema_version < kAlarmsVersion) {
         throw store::StoreError(fmt::format(
             "{}: this store has no alarms yet (schema older than v3); start floorwatchd once to "
             "upgrade it",
@@ -268,68 +290,48 @@ AlarmReader::AlarmReader(const std::string& path) : impl_(std::make_unique<Impl>
 
 AlarmReader::~AlarmReader() = default;
 
-std::vector<AlarmRow> AlarmReader::alarms() {
+AlarmTable AlarmReader::alarms() {
     Statement query(impl_->connection.get(),
                     "SELECT rule_id, equipment, rule_version, area, state, condition, severity, "
                     "value, detail, chattering, shelved_until_ms, shelved_by, reason, "
                     "last_event_id, last_change_ms FROM alarms ORDER BY rule_id, equipment");
-    std::vector<AlarmRow> rows;
-    int rc = SQLITE_ROW;
-    while ((rc = query.step()) == SQLITE_ROW) {
-        AlarmRow row;
-        auto& view = row.view;
-        view.rule_id = query.column_text(0);
-        view.equipment = query.column_text(1);
-        view.rule_version = query.column_text(2);
-        view.area = query.column_text(3);
-        view.state = parse_name(query.column_text(4), &rules::alarm_state_from_name,
-                                rules::AlarmState::normal);
-        view.status.condition = query.column_int64(5) != 0;
-        view.severity =
-            parse_name(query.column_text(6), &rules::severity_from_name, rules::Severity::warning);
-        if (!query.column_is_null(7)) view.value = query.column_double(7);
-        view.detail = query.column_text(8);
-        view.chattering = query.column_int64(9) != 0;
-        view.shelved_until_wall_ms = query.column_int64(10);
-        view.shelved_by = query.column_text(11);
-        view.reason = query.column_text(12);
-        row.last_event_id = query.column_int64(13);
-        row.last_change_ms = query.column_int64(14);
-        rows.push_back(std::move(row));
+    AlarmTable table;
+    const std::string reading = impl_->doing("reading the alarms");
+    while (query.next_row(reading)) {
+        std::string problem;
+        if (auto row = alarm_from_row(query, problem)) {
+            table.alarms.push_back(std::move(*row));
+        } else {
+            table.unreadable.push_back(
+                {"alarms", 0, query.column_text(0), query.column_text(1), std::move(problem)});
+        }
     }
-    if (rc != SQLITE_DONE) impl_->fail("reading the alarms");
-    return rows;
+    return table;
 }
 
-std::vector<StoredAlarmEvent> AlarmReader::history(const HistoryFilter& filter) {
+AlarmHistory AlarmReader::history(const HistoryFilter& filter) {
     // The newest `limit` rows, returned oldest first. The CLI may read a store the daemon has not
     // migrated yet.
-    const auto columns = impl_->schema_version >= 6 ? kEventColumns : kEventColumnsBeforeV6;
+    const auto columns =
+        impl_->schema_version >= kAlarmHazardVersion ? kEventColumns : kEventColumnsBeforeV6;
     Statement query(
         impl_->connection.get(),
         fmt::format("SELECT * FROM (SELECT {} FROM alarm_events WHERE id > ?1 AND "
                     "time_ms >= ?2 AND time_ms < ?3 AND (?4 = '' OR rule_id = ?4) AND "
                     "(?5 = '' OR equipment = ?5) ORDER BY id DESC LIMIT ?6) ORDER BY id",
                     columns));
-    query.bind(1, filter.after_id);
-    query.bind(2, filter.since_ms);
-    query.bind(3, filter.until_ms);
-    query.bind(4, std::string_view(filter.rule));
-    query.bind(5, std::string_view(filter.equipment));
-    query.bind(6, static_cast<std::int64_t>(filter.limit));
-    std::vector<StoredAlarmEvent> rows;
-    int rc = SQLITE_ROW;
-    while ((rc = query.step()) == SQLITE_ROW) rows.push_back(read_event(query));
-    if (rc != SQLITE_DONE) impl_->fail("reading the alarm history");
-    return rows;
+    query.bind_all(filter.after_id, filter.since_ms, filter.until_ms, filter.rule, filter.equipment,
+                   static_cast<std::int64_t>(filter.limit));
+    return read_events(query, impl_->doing("reading the alarm history"));
 }
 
 std::optional<std::string> AlarmReader::engine_state() {
     Statement query(impl_->connection.get(), "SELECT snapshot FROM engine_state WHERE id = 1");
-    const int rc = query.step();
-    if (rc == SQLITE_ROW) return query.column_text(0);
-    if (rc != SQLITE_DONE) impl_->fail("reading the rules engine's saved state");
-    return std::nullopt;
+    std::optional<std::string> snapshot;
+    if (query.next_row(impl_->doing("reading the rules engine's saved state"))) {
+        snapshot = query.column_text(0);
+    }
+    return snapshot;
 }
 
 boost::json::object alarm_view_json(const rules::AlarmView& view) {
@@ -345,7 +347,7 @@ boost::json::object alarm_view_json(const rules::AlarmView& view) {
     json["detail"] = view.detail;
     json["chattering"] = view.chattering;
     if (view.shelved_until_wall_ms != 0) {
-        json["shelved_until"] = rules::format_iso_time(view.shelved_until_wall_ms);
+        json["shelved_until"] = format_iso_time(view.shelved_until_wall_ms);
         json["shelved_by"] = view.shelved_by;
     }
     if (!view.reason.empty()) json["reason"] = view.reason;
@@ -355,7 +357,7 @@ boost::json::object alarm_view_json(const rules::AlarmView& view) {
 boost::json::object alarm_event_json(std::int64_t id, const rules::AlarmEvent& event) {
     boost::json::object json;
     json["id"] = id;
-    json["time"] = rules::format_iso_time(event.time.wall_ms);
+    json["time"] = format_iso_time(event.time.wall_ms);
     json["rule"] = event.rule_id;
     json["version"] = event.rule_version;
     json["equipment"] = event.equipment;
@@ -373,7 +375,7 @@ boost::json::object alarm_event_json(std::int64_t id, const rules::AlarmEvent& e
     if (!event.actor.empty()) json["actor"] = event.actor;
     if (!event.reason.empty()) json["reason"] = event.reason;
     if (event.shelved_until_wall_ms != 0) {
-        json["shelved_until"] = rules::format_iso_time(event.shelved_until_wall_ms);
+        json["shelved_until"] = format_iso_time(event.shelved_until_wall_ms);
     }
     return json;
 }

@@ -17,7 +17,7 @@ struct sqlite3;
 
 namespace fw::alarms {
 
-// --- write side (writer thread, inside a WriteJob; each throws std::runtime_error on failure) ---
+// --- write side (writer thread, inside a WriteJob; each throws store::SqliteError on failure) ---
 
 // Inserts the events in order and returns their row ids.
 std::vector<std::int64_t> insert_alarm_events(sqlite3* db,
@@ -34,7 +34,7 @@ void upsert_alarms(sqlite3* db, const std::vector<AlarmRowUpdate>& rows);
 void replace_alarms(sqlite3* db, const std::vector<rules::AlarmView>& views);
 void save_engine_state(sqlite3* db, std::int64_t saved_ms, const std::string& snapshot);
 
-// --- read side (own read-only connection; throws store::StoreError naming the file) ---
+// --- read side (own read-only connection, or the caller's; throws store::StoreError) ---
 
 struct AlarmRow {
     rules::AlarmView view;
@@ -49,9 +49,32 @@ struct StoredAlarmEvent {
     rules::AlarmEvent event;
 };
 
+// A row that could not be read back because it names a state, action, severity or risk this build
+// does not know (written by a newer floorwatch, or edited by hand). It is reported, never shown
+// with a guessed value.
+struct UnreadableAlarmRow {
+    std::string table;        // "alarms" or "alarm_events"
+    std::int64_t row_id = 0;  // alarm_events.id; 0 for `alarms`, keyed by rule and equipment
+    std::string rule_id;
+    std::string equipment;
+    std::string problem;  // "unknown state 'latched'"
+};
+// "alarm_events row 17 (rule press-vibration on press-1) cannot be read: unknown state 'latched'"
+std::string describe_unreadable(const UnreadableAlarmRow& row);
+
+struct AlarmTable {
+    std::vector<AlarmRow> alarms;
+    std::vector<UnreadableAlarmRow> unreadable;
+};
+
+struct AlarmHistory {
+    std::vector<StoredAlarmEvent> events;  // oldest first
+    std::vector<UnreadableAlarmRow> unreadable;
+};
+
 // The alarm events after `after_id`, oldest first, on the caller's connection to a store at the
 // latest schema (the order service's catch-up at start). Throws store::StoreError.
-std::vector<StoredAlarmEvent> load_alarm_events_after(sqlite3* db, std::int64_t after_id);
+AlarmHistory load_alarm_events_after(sqlite3* db, std::int64_t after_id);
 
 struct HistoryFilter {
     std::int64_t since_ms = 0;
@@ -69,9 +92,8 @@ class AlarmReader {
     AlarmReader(const AlarmReader&) = delete;
     AlarmReader& operator=(const AlarmReader&) = delete;
 
-    std::vector<AlarmRow> alarms();
-    // Oldest first.
-    std::vector<StoredAlarmEvent> history(const HistoryFilter& filter);
+    AlarmTable alarms();
+    AlarmHistory history(const HistoryFilter& filter);
     std::optional<std::string> engine_state();
 
   private:

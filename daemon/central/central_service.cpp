@@ -12,12 +12,13 @@
 #include "daemon/central/central_store.hpp"
 #include "daemon/central/store_workers.hpp"
 #include "daemon/core/log.hpp"
+#include "daemon/core/time.hpp"
+#include "daemon/core/time_zone.hpp"
 #include "daemon/core/units.hpp"
 #include "daemon/orders/control_commands.hpp"
 #include "daemon/orders/uploads.hpp"
 #include "daemon/sync/link.hpp"
 #include "daemon/sync/protocol.hpp"
-#include "rules/time_zone.hpp"
 
 namespace fw::central {
 namespace {
@@ -89,10 +90,10 @@ struct CentralService::Impl : std::enable_shared_from_this<CentralService::Impl>
 
     void load_zone(const Config& given) {
         try {
-            zone = rules::TimeZone::load(given.gateway.timezone);
+            zone = TimeZone::load(given.gateway.timezone);
         } catch (const std::exception& error) {
             log_warning(kInstance, "{}; order numbers use UTC dates", error.what());
-            zone = rules::TimeZone();
+            zone = TimeZone();
         }
     }
 
@@ -514,7 +515,7 @@ struct CentralService::Impl : std::enable_shared_from_this<CentralService::Impl>
     const std::string origin;
     const StoreLocation location;
     const sync::BatchLimits limits;
-    rules::TimeZone zone;  // replaced only before start
+    TimeZone zone;  // replaced only before start
     asio::steady_timer resend_timer;
     std::atomic<bool> stopping{false};
     Counters counters;

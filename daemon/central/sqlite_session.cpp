@@ -9,13 +9,12 @@
 
 #include "daemon/central/sql.hpp"
 #include "daemon/core/log.hpp"
-#include "daemon/store/sqlite_util.hpp"
+#include "daemon/store/sqlite.hpp"
 #include "daemon/store/store.hpp"
+#include "daemon/store/store_file.hpp"
 
 namespace fw::central {
 namespace {
-
-namespace detail = store::detail;
 
 constexpr std::string_view kInstance = "central:store";
 // A CLI reading the file holds no lock that long; a second writer (not supported) would.
@@ -104,7 +103,7 @@ class SqliteRows final : public SqlRows {
 
 class SqliteSession final : public SqlSession {
   public:
-    SqliteSession(std::string path, detail::Connection connection)
+    SqliteSession(std::string path, store::Connection connection)
         : path_(std::move(path)),
           description_("SQLite " + path_),
           connection_(std::move(connection)) {}
@@ -114,16 +113,13 @@ class SqliteSession final : public SqlSession {
     }
 
     void transaction(SqlAccess access, const std::function<void()>& work) override {
-        sqlite3* db = connection_.get();
-        detail::exec_or_throw(db, path_, access == SqlAccess::write ? "BEGIN IMMEDIATE" : "BEGIN",
-                              "starting a central store transaction");
-        try {
-            work();
-            detail::exec_or_throw(db, path_, "COMMIT", "committing a central store transaction");
-        } catch (...) {
-            sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-            throw;
-        }
+        store::Transaction transaction(connection_.get(),
+                                       access == SqlAccess::write
+                                           ? store::Transaction::Kind::immediate
+                                           : store::Transaction::Kind::deferred,
+                                       "a central store transaction in " + path_);
+        work();
+        transaction.commit();
     }
 
     const std::string& description() const override { return description_; }
@@ -230,30 +226,30 @@ class SqliteSession final : public SqlSession {
 
     std::string path_;
     std::string description_;
-    detail::Connection connection_;
+    store::Connection connection_;
     std::unordered_map<std::string, sqlite3_stmt*> statements_;
 };
 
 }  // namespace
 
 std::unique_ptr<SqlSession> open_sqlite_session(const std::string& path, bool read_only) {
-    auto connection = detail::open_store_file(
-        path, read_only ? detail::OpenMode::read_only : detail::OpenMode::read_write_create,
+    auto connection = store::open_store_file(
+        path, read_only ? store::OpenMode::read_only : store::OpenMode::read_write_create,
         !read_only);
     sqlite3* db = connection.get();
     sqlite3_busy_timeout(db, kBusyTimeoutMs);
     if (!read_only) {
-        detail::exec_or_throw(db, path, "PRAGMA journal_mode = WAL", "enabling WAL");
-        detail::exec_or_throw(db, path, "PRAGMA synchronous = FULL", "setting synchronous");
-        detail::exec_or_throw(db, path, "PRAGMA foreign_keys = ON", "enabling foreign keys");
-        const auto outcome = detail::migrate(db, path, detail::embedded_migrations());
+        store::execute(db, "PRAGMA journal_mode = WAL", "enabling WAL");
+        store::execute(db, "PRAGMA synchronous = FULL", "setting synchronous");
+        store::execute(db, "PRAGMA foreign_keys = ON", "enabling foreign keys");
+        const auto outcome = store::migrate(db, path, store::embedded_migrations());
         log_info(kInstance, "{}: opened as the central store (schema v{})", path,
                  outcome.to_version);
-    } else if (detail::read_user_version(db, path) < store::latest_schema_version()) {
+    } else if (store::read_user_version(db, path) < store::latest_schema_version()) {
         throw store::StoreError(fmt::format(
             "{} has no central tables yet (schema v{}, this floorwatch writes v{}); start "
             "floorwatchd with role: central once so that it migrates the file",
-            path, detail::read_user_version(db, path), store::latest_schema_version()));
+            path, store::read_user_version(db, path), store::latest_schema_version()));
     }
     return std::make_unique<SqliteSession>(path, std::move(connection));
 }

@@ -7,6 +7,7 @@
 
 #include "daemon/alarms/alarm_store.hpp"
 #include "daemon/cli/common.hpp"
+#include "daemon/core/time.hpp"
 #include "daemon/core/units.hpp"
 
 namespace fw::cli {
@@ -34,9 +35,21 @@ struct ActionOptions : CommonOptions {
     std::optional<std::string> reason;
 };
 
+// Rows this build cannot read are named on stderr after the listing; the exit status is then 1,
+// because what was listed is incomplete.
+int report_unreadable(const std::vector<alarms::UnreadableAlarmRow>& unreadable) {
+    for (const auto& row : unreadable) {
+        std::cerr << fmt::format(
+            "floorwatch: {} (written by a newer floorwatch, or edited by hand)\n",
+            alarms::describe_unreadable(row));
+    }
+    return unreadable.empty() ? 0 : 1;
+}
+
 int list_alarms(const ListOptions& options) {
     alarms::AlarmReader reader(store_path(options));
-    const auto rows = reader.alarms();
+    const auto table = reader.alarms();
+    const auto& rows = table.alarms;
     const bool all = options.all;
     if (options.json) {
         boost::json::array list;
@@ -49,7 +62,7 @@ int list_alarms(const ListOptions& options) {
             list.push_back(std::move(json));
         }
         std::cout << boost::json::serialize(list) << '\n';
-        return 0;
+        return report_unreadable(table.unreadable);
     }
     std::size_t shown = 0;
     for (const auto& row : rows) {
@@ -74,11 +87,11 @@ int list_alarms(const ListOptions& options) {
                                  row.last_change_ms != 0 ? format_time(row.last_change_ms) : "-",
                                  detail);
     }
-    if (shown == 0) {
+    if (shown == 0 && table.unreadable.empty()) {
         std::cout << (all ? "no alarms are defined (see rules: in the config)\n"
                           : fmt::format("all {} alarm(s) normal\n", rows.size()));
     }
-    return 0;
+    return report_unreadable(table.unreadable);
 }
 
 int alarm_history(const HistoryOptions& options) {
@@ -90,15 +103,16 @@ int alarm_history(const HistoryOptions& options) {
     filter.equipment = options.equipment.value_or("");
     filter.limit = options.limit;
     alarms::AlarmReader reader(store_path(options));
-    const auto rows = reader.history(filter);
+    const auto history = reader.history(filter);
+    const auto& rows = history.events;
     if (options.json) {
         for (const auto& row : rows) {
             std::cout << boost::json::serialize(alarms::alarm_event_json(row.id, row.event))
                       << '\n';
         }
-        return 0;
+        return report_unreadable(history.unreadable);
     }
-    if (rows.empty()) {
+    if (rows.empty() && history.unreadable.empty()) {
         std::cout << "no alarm events in that time\n";
         return 0;
     }
@@ -120,7 +134,7 @@ int alarm_history(const HistoryOptions& options) {
                         rules::alarm_state_name(event.to)),
             describe_value(event.value), detail);
     }
-    return 0;
+    return report_unreadable(history.unreadable);
 }
 
 void print_alarm(const CommonOptions& options, const boost::json::value& result,

@@ -22,7 +22,7 @@ std::string subcommand_names(const CLI::App& command) {
 // The problem in the words of the old hand-written parser, which people and scripts know, rather
 // than CLI11's ("The following argument was not expected: ...").
 std::string describe(const CLI::ParseError& error, CLI::App& root, const CLI::App& command) {
-    const std::string message = error.what();
+    std::string message = error.what();
     // CLI11 checks for a missing subcommand before it looks at the words it did not take, which
     // usually are the misspelt subcommand.
     const bool no_subcommand = dynamic_cast<const CLI::RequiredError*>(&error) != nullptr &&

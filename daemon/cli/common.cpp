@@ -2,12 +2,12 @@
 
 #include <fmt/format.h>
 
-#include <ctime>
 #include <filesystem>
 
 #include "daemon/cli/command_line.hpp"
 #include "daemon/config/config.hpp"
 #include "daemon/control/control.hpp"
+#include "daemon/core/time.hpp"
 #include "daemon/core/units.hpp"
 
 namespace fw::cli {
@@ -97,25 +97,14 @@ boost::json::value call_daemon(const CommonOptions& options, const std::string& 
 }
 
 std::string format_time(std::int64_t time_ms) {
-    const std::time_t seconds = static_cast<std::time_t>(time_ms / 1000);
-    std::tm utc{};
-    gmtime_r(&seconds, &utc);
-    char stamp[32];
-    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc);
-    return fmt::format("{}.{:03}Z", stamp, time_ms % 1000);
+    return format_iso_time(time_ms, IsoFraction::milliseconds);
 }
 
 std::int64_t parse_time(const std::string& text, std::int64_t now_ms) {
     if (const auto ago = parse_duration(text)) return now_ms - ago->count();
-    std::tm utc{};
-    const char* end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &utc);
-    if (end == nullptr) end = strptime(text.c_str(), "%Y-%m-%dT%H:%M", &utc);
-    if (end == nullptr || !(*end == '\0' || (*end == 'Z' && end[1] == '\0'))) {
-        throw UsageError(fmt::format(
-            "'{}' is neither a duration (10m, 2h, 7d) nor a UTC time (2026-11-29T08:00:00Z)",
-            text));
-    }
-    return static_cast<std::int64_t>(timegm(&utc)) * 1000;
+    if (const auto time_ms = parse_iso_time(text, IsoZone::utc_if_absent)) return *time_ms;
+    throw UsageError(fmt::format(
+        "'{}' is neither a duration (10m, 2h, 7d) nor a UTC time (2026-11-29T08:00:00Z)", text));
 }
 
 std::string format_value(const std::optional<double>& value) {

@@ -101,7 +101,8 @@ boost::json::value call_daemon(const CommonOptions& options, const std::string& 
 
 // "2026-11-29T08:00:00.000Z"
 std::string format_time(std::int64_t time_ms);
-// A duration ago ("10m") or an absolute UTC time ("2026-11-29T08:00:00Z", seconds optional).
+// A duration ago ("10m") or an absolute time ("2026-11-29T08:00:00Z"; seconds optional, UTC
+// unless an offset such as +01:00 is given).
 std::int64_t parse_time(const std::string& text, std::int64_t now_ms);
 std::string format_value(const std::optional<double>& value);  // "-" when absent
 boost::json::value json_value(const std::optional<double>& value);

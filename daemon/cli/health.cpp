@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "daemon/cli/common.hpp"
+#include "daemon/core/health_json.hpp"
 #include "daemon/core/units.hpp"
 #include "daemon/store/store.hpp"
 
@@ -20,22 +21,7 @@ int show_devices(const CommonOptions& options) {
     if (options.json) {
         boost::json::array rows;
         for (const auto& device : devices) {
-            rows.push_back(boost::json::object{
-                {"driver", device.driver},
-                {"bus", device.bus},
-                {"device", device.device},
-                {"online", device.online},
-                {"last_error", device.last_error},
-                {"last_change", device.last_change_ms ? format_time(device.last_change_ms) : ""},
-                {"last_success", device.last_success_ms ? format_time(device.last_success_ms) : ""},
-                {"poll_interval_ms", device.poll_interval_ms},
-                {"polls", device.polls},
-                {"polls_failed", device.polls_failed},
-                {"requests", device.requests},
-                {"timeouts", device.timeouts},
-                {"exceptions", device.exceptions},
-                {"reconnects", device.reconnects},
-                {"samples", device.samples}});
+            rows.push_back(fw::device_health_json(device, fw::IsoFraction::milliseconds));
         }
         std::cout << boost::json::serialize(rows) << '\n';
         return 0;
@@ -94,21 +80,9 @@ int show_mqtt(const CommonOptions& options) {
                     {"last_accepted_time",
                      input.last_accepted_ms ? format_time(input.last_accepted_ms) : ""}});
             }
-            broker_rows.push_back(boost::json::object{
-                {"broker", connection.broker},
-                {"connected", connection.connected},
-                {"last_error", connection.last_error},
-                {"last_change",
-                 connection.last_change_ms ? format_time(connection.last_change_ms) : ""},
-                {"connect_attempts", connection.connect_attempts},
-                {"reconnects", connection.reconnects},
-                {"thread_restarts", connection.thread_restarts},
-                {"messages_received", connection.messages_received},
-                {"messages_accepted", connection.messages_accepted},
-                {"messages_rejected", connection.messages_rejected},
-                {"last_accepted_time",
-                 connection.last_accepted_ms ? format_time(connection.last_accepted_ms) : ""},
-                {"inputs", std::move(input_rows)}});
+            auto row = fw::broker_health_json(connection, fw::IsoFraction::milliseconds);
+            row["inputs"] = std::move(input_rows);
+            broker_rows.push_back(std::move(row));
         }
         std::cout << boost::json::serialize(broker_rows) << '\n';
         return 0;

@@ -14,6 +14,7 @@
 #include "daemon/cli/orders.hpp"
 #include "daemon/cli/readings.hpp"
 #include "daemon/cli/sync.hpp"
+#include "daemon/cli/users.hpp"
 #include "daemon/version.hpp"
 
 namespace {
@@ -25,9 +26,8 @@ Commands that change something ask the running daemon over its control socket (-
 the config's control.socket); who may do what comes from workflow.users (your uid).
 TIME is a duration ago (30s, 10m, 2h, 7d) or UTC as 2026-11-29T08:00:00Z.)";
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// The whole program; main() turns an exception nobody expected into exit status 1.
+int run(int argc, char** argv) {
     CLI::App root(
         "floorwatch: readings, device health, alarms and hazard work orders of a "
         "floorwatch gateway",
@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
     fw::cli::add_alarms_commands(root, commands);
     fw::cli::add_orders_commands(root, commands);
     fw::cli::add_sync_commands(root, commands);
+    fw::cli::add_user_commands(root, commands);
     commands.set(*root.add_subcommand("version", "print the version")->group("Other"), [] {
         std::cout << "floorwatch " << fw::kVersion << '\n';
         return 0;
@@ -66,6 +67,14 @@ int main(int argc, char** argv) {
         return (*commands.find(command))();
     } catch (const fw::cli::UsageError& error) {
         return fw::cli::report_usage_error(command, error.what());
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
     } catch (const std::exception& error) {
         std::cerr << "floorwatch: " << error.what() << '\n';
         return 1;

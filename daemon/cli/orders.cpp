@@ -14,11 +14,13 @@
 #include "daemon/cli/command_line.hpp"
 #include "daemon/cli/common.hpp"
 #include "daemon/config/config.hpp"
+#include "daemon/core/time.hpp"
 #include "daemon/core/units.hpp"
 #include "daemon/orders/attachments.hpp"
 #include "daemon/orders/order_store.hpp"
 #include "daemon/orders/reports.hpp"
-#include "daemon/store/sqlite_util.hpp"
+#include "daemon/store/sqlite.hpp"
+#include "daemon/store/store_file.hpp"
 #include "daemon/workflow/views.hpp"
 
 namespace fw::cli {
@@ -28,7 +30,7 @@ namespace json = boost::json;
 using orders::OrderIndex;
 using workflow::OrderState;
 
-constexpr std::size_t kUploadChunk = 512 * 1024;
+constexpr std::size_t kUploadChunk = std::size_t{512} * 1024;
 
 struct ListOptions : CommonOptions {
     std::optional<std::string> state;
@@ -110,26 +112,19 @@ struct StoreView {
 };
 
 // Whether an SQLite store file holds a centre's data (gateways have sent it events), and if so
-// which gateway each order belongs to. A file from before migration 0008 has no such table.
+// which gateway each order belongs to. A file from before migration 0009 has no such table.
 bool read_central_orders(sqlite3* db, std::map<std::string, std::string, std::less<>>& gateways) {
-    sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT o.order_id, COALESCE(o.gateway, '') FROM central_orders o "
-                           "WHERE EXISTS (SELECT 1 FROM central_gateways)",
-                           -1, &raw, nullptr) != SQLITE_OK) {
-        sqlite3_finalize(raw);
-        return false;
-    }
-    std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> statement(raw, sqlite3_finalize);
+    store::Statement tables(db,
+                            "SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                            "AND name = 'central_gateways'");
+    if (!tables.next_row("looking for the central tables")) return false;
+    store::Statement rows(db,
+                          "SELECT o.order_id, COALESCE(o.gateway, '') FROM central_orders o "
+                          "WHERE EXISTS (SELECT 1 FROM central_gateways)");
     bool any = false;
-    while (sqlite3_step(statement.get()) == SQLITE_ROW) {
+    while (rows.next_row("reading which gateway each order is from")) {
         any = true;
-        const auto text = [&](int column) {
-            const auto* bytes = sqlite3_column_text(statement.get(), column);
-            return bytes == nullptr ? std::string()
-                                    : std::string(reinterpret_cast<const char*>(bytes));
-        };
-        gateways.emplace(text(0), text(1));
+        gateways.emplace(rows.column_text(0), rows.column_text(1));
     }
     return any;
 }
@@ -146,8 +141,7 @@ StoreView read_store(const CommonOptions& options) {
         }
     } else {
         const std::string path = store_path(options);
-        auto connection =
-            store::detail::open_store_file(path, store::detail::OpenMode::read_only, false);
+        auto connection = store::open_store_file(path, store::OpenMode::read_only, false);
         view.stored = orders::load_orders(connection.get());
         view.incidents = orders::load_incidents(connection.get());
         view.central = read_central_orders(connection.get(), view.gateway_of);
@@ -407,8 +401,8 @@ int orders_attachment(const AttachmentOptions& options) {
     const std::string& sha = options.sha;
     const auto& out = options.out;
     if (!out) throw UsageError("orders attachment needs --out FILE");
-    auto connection = store::detail::open_store_file(store_path(options),
-                                                     store::detail::OpenMode::read_only, false);
+    auto connection =
+        store::open_store_file(store_path(options), store::OpenMode::read_only, false);
     const auto data = orders::read_attachment_data(connection.get(), sha);
     if (!data) throw std::runtime_error(fmt::format("no attachment {} in the store", sha));
     std::ofstream file(*out, std::ios::binary);
@@ -464,6 +458,7 @@ int report_hazard(const ReportOptions& options) {
 int verify_chains(const CommonOptions& options) {
     const auto view = read_store(options);
     std::vector<workflow::ChainBreak> breaks;
+    breaks.reserve(view.stored.unreadable.size());
     for (const auto& row : view.stored.unreadable) {
         breaks.push_back(
             {row.order_id, row.event_id, workflow::ChainFault::modified,

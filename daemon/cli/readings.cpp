@@ -8,6 +8,7 @@
 #include <string>
 
 #include "daemon/cli/common.hpp"
+#include "daemon/core/time.hpp"
 #include "daemon/core/units.hpp"
 #include "daemon/store/store.hpp"
 

@@ -8,8 +8,10 @@
 
 #include "daemon/cli/central_sync.hpp"
 #include "daemon/cli/common.hpp"
+#include "daemon/core/time.hpp"
 #include "daemon/core/units.hpp"
-#include "daemon/store/sqlite_util.hpp"
+#include "daemon/store/sqlite.hpp"
+#include "daemon/store/store_file.hpp"
 #include "daemon/sync/gateway_store.hpp"
 
 namespace fw::cli {
@@ -17,8 +19,8 @@ namespace {
 
 // This gateway's origin: the writer cursor the store holds (a gateway's store has its own only).
 std::string store_origin(sqlite3* db) {
-    store::detail::Statement writer(db, "SELECT origin FROM order_writer ORDER BY origin LIMIT 1");
-    if (writer.step() != SQLITE_ROW) {
+    store::Statement writer(db, "SELECT origin FROM order_writer ORDER BY origin LIMIT 1");
+    if (!writer.next_row("reading this gateway's origin")) {
         throw std::runtime_error("this store has written no order events yet; nothing to sync");
     }
     return writer.column_text(0);
@@ -36,8 +38,8 @@ boost::json::value json_time(const std::optional<std::int64_t>& time_ms) {
 int show_sync(const CommonOptions& options) {
     // On a centre: every gateway's row from the central store (daemon/central).
     if (is_central_store(options)) return show_central_sync(options);
-    auto connection = store::detail::open_store_file(store_path(options),
-                                                     store::detail::OpenMode::read_only, false);
+    auto connection =
+        store::open_store_file(store_path(options), store::OpenMode::read_only, false);
     const std::string origin = store_origin(connection.get());
     const auto state = sync::read_sync_state(connection.get(), origin);
     const std::int64_t now = wall_now_ms();

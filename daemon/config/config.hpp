@@ -1,15 +1,18 @@
 #pragma once
 // The whole floorwatch config: one YAML file, validated before anything starts (see README
-// "Configuration" and schemas/floorwatch.schema.json).
+// "Configuration" and schemas/floorwatch.schema.json). Each domain declares its own section beside
+// its code; config.cpp composes them with the gateway, store, control and equipment sections
+// (README.md in this folder).
 
 #include <chrono>
 #include <cstdint>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "daemon/config/config_issue.hpp"
 #include "daemon/core/log.hpp"
+#include "daemon/http/http_config.hpp"
 #include "daemon/sync/sync_options.hpp"
 #include "daemon/workflow/workflow_config.hpp"
 #include "drivers/modbus/modbus_config.hpp"
@@ -69,6 +72,7 @@ struct Config {
     mqtt::MqttConfig mqtt;
     std::vector<rules::RuleConfig> rules;  // as written; templates are expanded by the engine
     workflow::WorkflowConfig workflow;     // hazard work orders: review, deadlines, users
+    std::optional<http::HttpConfig> http;  // the web page and JSON API; none: no HTTP server
 
     const EquipmentConfig* find_equipment(const std::string& id) const {
         for (const auto& item : equipment) {
@@ -76,29 +80,6 @@ struct Config {
         }
         return nullptr;
     }
-};
-
-// One problem found in a config file, located in the file and in the document.
-struct ConfigIssue {
-    std::string file;
-    int line = 0;      // 1-based; 0 when unknown (e.g. file unreadable)
-    int column = 0;    // 1-based
-    std::string path;  // "modbus.buses[0].devices[2].points[1].type"
-    std::string message;
-
-    // "floorwatch.yaml:14:7: modbus.buses[0].devices[2].points[1].type: unknown type 'flaot32'
-    // (expected int16, ...)"
-    std::string to_string() const;
-};
-
-// Thrown by load_config with every issue found, not just the first.
-class ConfigError : public std::runtime_error {
-  public:
-    explicit ConfigError(std::vector<ConfigIssue> issues);
-    const std::vector<ConfigIssue>& issues() const { return issues_; }
-
-  private:
-    std::vector<ConfigIssue> issues_;
 };
 
 // Reads, parses and validates the file. Throws ConfigError listing every issue.

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "daemon/config/option_table.hpp"
+#include "daemon/http/listen_address.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -179,6 +180,32 @@ TEST_CASE("defaults fill every key left out") {
     CHECK(rtu.modbus.buses[0].devices[0].points[0].type == fw::modbus::ValueType::boolean);
 }
 
+TEST_CASE("validation stores nothing derived from another section: the MQTT client id") {
+    const std::string brokers =
+        "mqtt:\n"
+        "  brokers:\n"
+        "    - name: main\n"
+        "      uri: tcp://127.0.0.1:1883\n"
+        "      inputs: [{name: temps, topic: plant/+/temp, channel: '{1}.temp'}]\n"
+        "    - name: central\n"
+        "      uri: tcp://127.0.0.1:1884\n"
+        "      client_id: gateway-7\n"
+        "      inputs: [{name: temps, topic: plant/+/temp, channel: '{1}.temp2'}]\n";
+    const auto running = fw::parse_config(kGateway + brokers, "floorwatch.yaml");
+    // A SIGHUP that renames the gateway: site and node keep their running values until a
+    // restart, so the client ids must keep them too.
+    const auto reloaded =
+        fw::parse_config("gateway:\n  site: plant-b\n  node: gw-9\n" + brokers, "floorwatch.yaml");
+    CHECK(reloaded.mqtt.brokers[0].client_id.empty());
+    const auto client = [&](std::size_t broker) {
+        return fw::mqtt::with_default_client_id(reloaded.mqtt.brokers[broker], running.gateway.site,
+                                                running.gateway.node)
+            .client_id;
+    };
+    CHECK(client(0) == "floorwatch-plant-a-gw-1-main");
+    CHECK(client(1) == "gateway-7");
+}
+
 TEST_CASE("unknown keys are rejected at the key, with a suggestion when one is close") {
     CHECK(first_issue(kGateway + "store:\n  comit_interval: 1s\n") ==
           "floorwatch.yaml:5:3: store.comit_interval: unknown key 'comit_interval' (did you "
@@ -323,6 +350,8 @@ TEST_CASE("cross-references: equipment, unique names and ids, transports, bit ta
         "equipment:\n"                                                               // 27
         "  - {id: e, area: a}\n"                                                     // 28
         "  - {id: e, area: b}\n";                                                    // 29
+    // Long messages are split over lines on purpose: each element is one message.
+    // NOLINTBEGIN(bugprone-suspicious-missing-comma)
     CHECK(issues_of(kGateway + two_devices) ==
           std::vector<std::string>{
               "floorwatch.yaml:12:17: modbus.buses[0].devices[1].name: duplicate device name 'd' "
@@ -338,6 +367,7 @@ TEST_CASE("cross-references: equipment, unique names and ids, transports, bit ta
               "floorwatch.yaml:29:10: equipment[1].id: duplicate equipment id 'e' (first at "
               "equipment[0].id, line 28)",
           });
+    // NOLINTEND(bugprone-suspicious-missing-comma)
 }
 
 TEST_CASE("bus-level checks: RTU unit ids and reconnect backoff") {
@@ -572,4 +602,42 @@ TEST_CASE("edit distance counts a swap of neighbours as one edit") {
     CHECK(fw::config_table::edit_distance("pol_interval", "poll_interval") == 1);
     CHECK(fw::config_table::edit_distance("", "abc") == 3);
     CHECK(fw::config_table::edit_distance("rtu", "tcp") == 3);
+}
+
+TEST_CASE("the http section: absent means no server; listen addresses and origins are checked") {
+    CHECK_FALSE(fw::parse_config(kGateway, "floorwatch.yaml").http.has_value());
+
+    const auto config =
+        fw::parse_config(kGateway +
+                             "http:\n"
+                             "  listen: ['127.0.0.1:8080', '[::1]:8443']\n"
+                             "  tls: {cert: /etc/fw/cert.pem, key: /etc/fw/key.pem}\n"
+                             "  session_lifetime: 2h\n"
+                             "  language: zh-CN\n"
+                             "  trusted_origins: [https://floor.example.com]\n",
+                         "floorwatch.yaml");
+    REQUIRE(config.http.has_value());
+    const auto addresses = fw::http::listen_addresses(*config.http);
+    REQUIRE(addresses.size() == 2);
+    CHECK(addresses[0].to_string() == "127.0.0.1:8080");
+    CHECK(addresses[1].to_string() == "[::1]:8443");
+    REQUIRE(config.http->tls.has_value());
+    CHECK(config.http->tls->key == "/etc/fw/key.pem");
+    CHECK(config.http->session_lifetime == 2h);
+    CHECK(config.http->language == "zh-CN");
+    CHECK(config.http->max_connections == 64);
+    CHECK(config.http->trusted_origins == std::vector<std::string>{"https://floor.example.com"});
+    // The body limit follows the largest attachment unless it is set.
+    CHECK(config.http->body_limit(16ULL << 20) == 24ULL << 20);
+
+    CHECK(first_issue(kGateway + "http: {listen: ['localhost:8080']}\n") ==
+          "floorwatch.yaml:4:16: http.listen[0]: 'localhost:8080' is not an IP address and port "
+          "such as 127.0.0.1:8080 or [::1]:8080");
+    CHECK(first_issue(kGateway + "http: {listen: []}\n").find("needs at least 1 entry") !=
+          std::string::npos);
+    CHECK(first_issue(kGateway + "http: {language: fr}\n").find("en or zh-CN") !=
+          std::string::npos);
+    CHECK(first_issue(kGateway + "http: {trusted_origins: ['floor.example.com/x']}\n")
+              .find("is not an origin") != std::string::npos);
+    CHECK(first_issue(kGateway + "http: {tls: {cert: a.pem}}\n").find("key") != std::string::npos);
 }

@@ -140,6 +140,7 @@ std::string unknown_key_message(std::string_view key, const SectionShape& shape)
 
 std::vector<std::string> SectionShape::keys() const {
     std::vector<std::string> result;
+    result.reserve(options.size());
     for (const auto& option : options) result.push_back(option.key);
     return result;
 }
@@ -180,6 +181,19 @@ std::vector<ConfigIssue> Reader::take_issues() {
         return std::pair(a.line, a.column) < std::pair(b.line, b.column);
     });
     return std::move(issues_);
+}
+
+void report_repeats(const std::vector<NamedAt>& names, std::string_view what, Reader& reader) {
+    std::map<std::string, const NamedAt*, std::less<>> first_by_value;
+    for (const auto& name : names) {
+        if (name.value.empty() || reader.failed(name.path)) continue;
+        const auto [first, inserted] = first_by_value.emplace(name.value, &name);
+        if (inserted) continue;
+        const auto mark = reader.mark_of(first->second->path);
+        reader.issue(name.path,
+                     fmt::format("duplicate {} '{}' (first at {}, line {})", what, name.value,
+                                 first->second->path, mark ? mark->line + 1 : 0));
+    }
 }
 
 std::string join_path(const std::string& parent, std::string_view key) {
@@ -271,7 +285,8 @@ std::optional<ScalarValue> read_scalar(const OptionShape& shape, const YAML::Nod
         }
         case OptionKind::enumeration: {
             if (std::ranges::find(shape.names, text) == shape.names.end()) {
-                reader.issue(path, fmt::format("unknown {} '{}' (expected {})", shape.key, text,
+                reader.issue(path, fmt::format("unknown {} '{}' (expected {})",
+                                               shape.noun.empty() ? shape.key : shape.noun, text,
                                                fmt::join(shape.names, ", ")));
                 return std::nullopt;
             }
@@ -433,7 +448,13 @@ json::object option_schema(const OptionShape& option) {
         case OptionKind::list:
             schema["type"] = "array";
             if (option.min_items > 0) schema["minItems"] = option.min_items;
-            schema["items"] = section_schema(*option.section);
+            if (option.section) {
+                schema["items"] = section_schema(*option.section);
+            } else {
+                json::object item{{"type", "string"}};
+                if (!option.pattern.empty()) item["pattern"] = option.pattern;
+                schema["items"] = std::move(item);
+            }
             break;
     }
     if (option.default_json) schema["default"] = json::parse(*option.default_json);
@@ -523,3 +544,28 @@ std::string json_schema(const SectionShape& root, std::string_view title,
 }
 
 }  // namespace fw::config_table
+
+namespace fw {
+namespace {
+
+std::string join_issues(const std::vector<ConfigIssue>& issues) {
+    std::string text;
+    for (const auto& issue : issues) {
+        if (!text.empty()) text += '\n';
+        text += issue.to_string();
+    }
+    return text;
+}
+
+}  // namespace
+
+std::string ConfigIssue::to_string() const {
+    std::string text = line > 0 ? fmt::format("{}:{}:{}: ", file, line, column) : file + ": ";
+    if (!path.empty()) text += path + ": ";
+    return text + message;
+}
+
+ConfigError::ConfigError(std::vector<ConfigIssue> issues)
+    : std::runtime_error(join_issues(issues)), issues_(std::move(issues)) {}
+
+}  // namespace fw

@@ -2,7 +2,10 @@
 // Declared config options (after Fluent Bit's config maps): each section lists its options once,
 // with kind, limits, description and the struct member it fills. The same declaration drives
 // reading the YAML into the structs, every per-value check (unknown and duplicate keys, kinds,
-// ranges, patterns) and the JSON Schema. Checks that span several values live in config.cpp.
+// ranges, patterns) and the JSON Schema. Each domain declares its own sections beside its code
+// (drivers/modbus/modbus_options.hpp, ...); checks that span several values run in a section's
+// finisher, and checks across domains in the root section's (daemon/config/config.cpp). See
+// README.md.
 
 #include <yaml-cpp/yaml.h>
 
@@ -15,6 +18,7 @@
 #include <optional>
 #include <set>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -22,7 +26,7 @@
 #include <variant>
 #include <vector>
 
-#include "daemon/config/config.hpp"
+#include "daemon/config/config_issue.hpp"
 #include "daemon/core/units.hpp"
 
 namespace fw::config_table {
@@ -42,13 +46,14 @@ struct OptionShape {
     // integer: the value; duration: milliseconds; size: bytes.
     std::optional<std::int64_t> minimum;
     std::optional<std::int64_t> maximum;
-    std::vector<std::int64_t> integer_choices;    // integer options with a fixed set (baud rates)
-    std::vector<std::string> names;               // enumeration options
-    bool nonzero = false;                         // number options
-    std::string pattern;                          // string options: ECMAScript regex, anchored
-    std::string pattern_hint;                     // the pattern in words, for messages
-    std::size_t min_length = 0;                   // string options
-    std::size_t min_items = 0;                    // list options
+    std::vector<std::int64_t> integer_choices;  // integer options with a fixed set (baud rates)
+    std::vector<std::string> names;             // enumeration options
+    std::string noun;            // what messages call the value ("byte order"); empty: the key
+    bool nonzero = false;        // number options
+    std::string pattern;         // string options: ECMAScript regex, anchored
+    std::string pattern_hint;    // the pattern in words, for messages
+    std::size_t min_length = 0;  // string options
+    std::size_t min_items = 0;   // list options
     std::shared_ptr<const SectionShape> section;  // map options: the map; list options: each item
 };
 
@@ -89,6 +94,45 @@ class Reader {
 
 std::string join_path(const std::string& parent, std::string_view key);
 std::string index_path(const std::string& parent, std::size_t index);
+
+// A value that must be unique, and where it was written.
+struct NamedAt {
+    std::string value;
+    std::string path;
+};
+
+// Reports each value used a second time, naming where the first one is; `what` names the kind of
+// value ("device name"). Empty values and values that already failed a check are skipped.
+void report_repeats(const std::vector<NamedAt>& names, std::string_view what, Reader& reader);
+
+// The same for one string key of every item of a list: each item's `key` at `list_path`[i].key,
+// e.g. report_repeated_key(mqtt.brokers, "mqtt.brokers", "name", &BrokerConfig::name,
+// "broker name", reader).
+template <typename Item>
+void report_repeated_key(const std::vector<Item>& items, const std::string& list_path,
+                         std::string_view key, std::string Item::*member, std::string_view what,
+                         Reader& reader) {
+    std::vector<NamedAt> values;
+    values.reserve(items.size());
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        values.push_back({items[i].*member, join_path(index_path(list_path, i), key)});
+    }
+    report_repeats(values, what, reader);
+}
+
+// A string pattern (ECMAScript regex, anchored) and the same in words, for messages.
+struct Pattern {
+    std::string_view regex;
+    std::string_view hint;
+};
+
+// Name shapes several sections share.
+// Ids that end up in topics, file names and URLs.
+inline constexpr Pattern kIdName{"^[a-z0-9][a-z0-9-]*$",
+                                 "lowercase letters, digits and '-', not starting with '-'"};
+inline constexpr Pattern kPlainName{"^[A-Za-z0-9_.-]+$", "letters, digits, '_', '.' and '-'"};
+inline constexpr Pattern kChannelName{"^[A-Za-z0-9_.:-]+$",
+                                      "letters, digits, '_', '.', ':' and '-'"};
 
 using ScalarValue = std::variant<std::string, std::int64_t, double, bool, Millis, std::uint64_t>;
 
@@ -155,12 +199,21 @@ class OptionRef {
         shape_.pattern_hint = std::move(hint);
         return *this;
     }
+    OptionRef& pattern(Pattern shared) {
+        return pattern(std::string(shared.regex), std::string(shared.hint));
+    }
     OptionRef& not_empty() {
         shape_.min_length = 1;
         return *this;
     }
     OptionRef& min_items(std::size_t count) {
         shape_.min_items = count;
+        return *this;
+    }
+    // What messages call the value when the key alone does not say it: "unknown byte order
+    // 'ABDC'" for the key `order`.
+    OptionRef& called(std::string noun) {
+        shape_.noun = std::move(noun);
         return *this;
     }
     // For options whose default depends on other values; the description says what it is.
@@ -217,6 +270,16 @@ class Section {
         return OptionRef(shape);
     }
 
+    // A number the struct keeps elsewhere than in one member (one key filling two members);
+    // `store` puts it there. No default is derived.
+    OptionRef number(std::string key, std::function<void(T&, double)> store,
+                     std::string description) {
+        return OptionRef(add(std::move(key), OptionKind::number, std::move(description),
+                             [store = std::move(store)](T& out, ScalarValue value) {
+                                 store(out, std::get<double>(value));
+                             }));
+    }
+
     OptionRef boolean(std::string key, bool T::*member, std::string description) {
         auto& shape =
             add(std::move(key), OptionKind::boolean, std::move(description),
@@ -231,6 +294,18 @@ class Section {
                 [member](T& out, ScalarValue value) { out.*member = std::get<Millis>(value); });
         shape.minimum = 0;
         shape.default_json = json_string(format_duration(T{}.*member));
+        return OptionRef(shape);
+    }
+
+    // A duration the struct keeps in another unit (seconds as a double); `store` converts it. No
+    // default is derived.
+    OptionRef duration(std::string key, std::function<void(T&, Millis)> store,
+                       std::string description) {
+        auto& shape = add(std::move(key), OptionKind::duration, std::move(description),
+                          [store = std::move(store)](T& out, ScalarValue value) {
+                              store(out, std::get<Millis>(value));
+                          });
+        shape.minimum = 0;
         return OptionRef(shape);
     }
 
@@ -257,6 +332,37 @@ class Section {
                 shape.default_json = json_string(name);
             }
         }
+        return OptionRef(shape);
+    }
+
+    // A list of text values (addresses, origins); each item is checked like a string option
+    // with the pattern given to the returned OptionRef.
+    OptionRef strings(std::string key, std::vector<std::string> T::*member,
+                      std::string description) {
+        auto& shape = add_reader(
+            std::move(key), OptionKind::list, std::move(description),
+            [member, this_shape = shape_, index = shape_->options.size()](
+                T& out, const YAML::Node& node, const std::string& path, Reader& reader) {
+                const OptionShape& list_shape = this_shape->options[index];
+                if (!expect_list(list_shape, node, path, reader)) return;
+                OptionShape item_shape;
+                item_shape.key = list_shape.key;
+                item_shape.pattern = list_shape.pattern;
+                item_shape.pattern_hint = list_shape.pattern_hint;
+                auto& items = out.*member;
+                items.clear();
+                for (std::size_t i = 0; i < node.size(); ++i) {
+                    auto value = read_scalar(item_shape, node[i], index_path(path, i), reader);
+                    if (value) items.push_back(std::get<std::string>(std::move(*value)));
+                }
+            });
+        const T defaults{};
+        std::string default_json = "[";
+        for (const auto& item : defaults.*member) {
+            if (default_json.size() > 1) default_json += ", ";
+            default_json += json_string(item);
+        }
+        shape.default_json = default_json + "]";
         return OptionRef(shape);
     }
 
@@ -304,6 +410,15 @@ class Section {
             });
         shape.section = item.shared_shape();
         return OptionRef(shape);
+    }
+
+    // The option declared under `key`, to refine one declared from a field list (rules). A key
+    // that was never declared is a programming error.
+    OptionRef option(std::string_view key) {
+        for (auto& option : shape_->options) {
+            if (option.key == key) return OptionRef(option);
+        }
+        throw std::logic_error("no config option '" + std::string(key) + "' is declared");
     }
 
     // Runs after the section's options are read: defaults that depend on other options and checks

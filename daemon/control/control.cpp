@@ -30,7 +30,7 @@ using Socket = asio::local::stream_protocol::socket;
 
 constexpr std::string_view kInstance = "control";
 // A request is a command and a few fields; anything larger is a confused or hostile client.
-constexpr std::size_t kMaxRequestBytes = 1024 * 1024;
+constexpr std::size_t kMaxRequestBytes = std::size_t{1024} * 1024;
 
 Caller identify(Socket& socket) {
     Caller caller;
@@ -87,16 +87,29 @@ std::vector<std::string> strings_arg(const boost::json::object& args, std::strin
     return values;
 }
 
+Caller Caller::web_user(std::string name) {
+    Caller caller;
+    caller.uid = static_cast<uid_t>(-1);
+    caller.user = name;
+    caller.authenticated_user = std::move(name);
+    return caller;
+}
+
+Reply::Reply(std::function<void(boost::json::value)> send)
+    : state_(std::make_shared<State>(State{std::move(send), false})) {}
+
+void Reply::answer(boost::json::value response) {
+    if (state_->answered) return;
+    state_->answered = true;
+    state_->send(std::move(response));
+}
+
 void Reply::ok(boost::json::value result) {
-    if (answered_) return;
-    answered_ = true;
-    send_(boost::json::object{{"ok", true}, {"result", std::move(result)}});
+    answer(boost::json::object{{"ok", true}, {"result", std::move(result)}});
 }
 
 void Reply::error(const std::string& message) {
-    if (answered_) return;
-    answered_ = true;
-    send_(error_response(message));
+    answer(error_response(message));
 }
 
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
@@ -139,35 +152,24 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
                 return;
             }
             const std::string name(command->as_string());
-            const auto handler = server->handlers.find(name);
-            if (handler == server->handlers.end()) {
-                send(error_response(fmt::format("unknown command '{}'", name)));
-                return;
-            }
             static const boost::json::object kNoArgs;
             const auto* args = object.if_contains("args");
             if (args != nullptr && !args->is_object()) {
                 send(error_response("\"args\" must be a JSON object"));
                 return;
             }
-            log_debug(kInstance, "{} (uid {}) asks {}", caller.user, caller.uid, name);
             // The reply may come later, from another handler; it holds the connection alive.
             std::weak_ptr<Connection> weak = shared_from_this();
-            Reply reply([weak](boost::json::value response) {
-                if (auto self = weak.lock()) self->send(std::move(response));
+            Reply reply([weak](const boost::json::value& response) {
+                if (auto self = weak.lock()) self->send(response);
             });
             // Set before the handler runs: a handler that answers at once clears it in send().
             pending = shared_from_this();
-            try {
-                handler->second(caller, args != nullptr ? args->as_object() : kNoArgs,
-                                std::move(reply));
-            } catch (const std::exception& error) {
-                // A handler that throws has not answered; say what went wrong instead of hanging.
-                send(error_response(fmt::format("internal error in {}: {}", name, error.what())));
-            }
+            server->run(name, caller, args != nullptr ? args->as_object() : kNoArgs,
+                        std::move(reply));
         }
 
-        void send(boost::json::value response) {
+        void send(const boost::json::value& response) {
             auto text = std::make_shared<std::string>(boost::json::serialize(response) + "\n");
             auto self = shared_from_this();
             pending.reset();
@@ -186,6 +188,26 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     };
 
     Impl(asio::io_context& core, const std::string& path) : acceptor(core), socket_path(path) {}
+
+    void run(const std::string& name, const Caller& caller, const boost::json::object& args,
+             Reply reply) {
+        const auto handler = handlers.find(name);
+        if (handler == handlers.end()) {
+            return reply.error(fmt::format("unknown command '{}'", name));
+        }
+        if (caller.authenticated_user.empty()) {
+            log_debug(kInstance, "{} (uid {}) asks {}", caller.user, caller.uid, name);
+        } else {
+            log_debug(kInstance, "{} (web) asks {}", caller.authenticated_user, name);
+        }
+        try {
+            handler->second(caller, args, reply);
+        } catch (const std::exception& error) {
+            // A handler that throws has not answered (if it has, this is ignored): say what went
+            // wrong instead of leaving the caller waiting.
+            reply.error(fmt::format("internal error in {}: {}", name, error.what()));
+        }
+    }
 
     void accept_next() {
         acceptor.async_accept(
@@ -263,6 +285,11 @@ Server::~Server() {
 
 void Server::handle(std::string command, Handler handler) {
     impl_->handlers[std::move(command)] = std::move(handler);
+}
+
+void Server::dispatch(const std::string& command, const Caller& caller,
+                      const boost::json::object& args, Reply reply) {
+    impl_->run(command, caller, args, std::move(reply));
 }
 
 void Server::close() {

@@ -1,8 +1,8 @@
 #pragma once
 // The daemon's local control interface: a Unix stream socket speaking JSON, one request per line
-// and one response per line. The daemon owns every write to the store; the CLI (and later the web
-// page's HTTP handlers) ask it through this one command table, so an action is checked and
-// recorded the same way whoever asks.
+// and one response per line. The daemon owns every write to the store; the CLI (over the socket)
+// and the web page's HTTP handlers (in-process, dispatch()) ask it through this one command
+// table, so an action is checked and recorded the same way whoever asks.
 //
 //   request:  {"command": "alarm.ack", "args": {...}}\n
 //   response: {"ok": true, "result": ...}\n   or   {"ok": false, "error": "why, in words"}\n
@@ -33,19 +33,31 @@ struct Caller {
     uid_t uid = 0;
     pid_t pid = 0;
     std::string user;  // from getpwuid; "uid:<n>" when the uid has no entry
+    // The workflow user the web page signed in (daemon/http), who acts through dispatch();
+    // empty on the socket. When set, services act as this user (workflow.users[].name)
+    // whatever the uid; otherwise they map the uid to a user.
+    std::string authenticated_user;
+
+    // A signed-in web user: no uid of its own (nobody), the name everywhere.
+    static Caller web_user(std::string name);
 };
 
-// Answers one request exactly once; later calls are ignored. Safe to keep and call after the
-// handler returned (the connection may be gone by then: the answer is then dropped).
+// Answers one request exactly once: copies share the answer, and every call after the first,
+// through any copy, is ignored. Safe to keep and call after the handler returned (the
+// connection may be gone by then: the answer is then dropped).
 class Reply {
   public:
-    explicit Reply(std::function<void(boost::json::value)> send) : send_(std::move(send)) {}
+    explicit Reply(std::function<void(boost::json::value)> send);
     void ok(boost::json::value result = nullptr);
     void error(const std::string& message);
 
   private:
-    std::function<void(boost::json::value)> send_;
-    bool answered_ = false;
+    struct State {
+        std::function<void(boost::json::value)> send;
+        bool answered = false;
+    };
+    void answer(boost::json::value response);
+    std::shared_ptr<State> state_;
 };
 
 using Handler =
@@ -71,6 +83,12 @@ class Server {
 
     // Adds a command; a handler registered twice replaces the first.
     void handle(std::string command, Handler handler);
+    // Runs a command in-process, exactly as if it had come over the socket: the web page's
+    // actions take this path, so there is one command table for every way in. `reply` gets
+    // the same {"ok": ..., "result"|"error": ...} object a socket client would read; an
+    // unknown command or a handler that throws is answered, never lost. Core thread.
+    void dispatch(const std::string& command, const Caller& caller, const boost::json::object& args,
+                  Reply reply);
     // Stops accepting, closes every connection and removes the socket file.
     void close();
     const std::string& path() const { return path_; }

@@ -101,7 +101,7 @@ TEST_CASE("control commands are answered, now or later, and know who asked") {
         });
     });
     server->handle("throws", [](const fw::control::Caller&, const boost::json::object&,
-                                fw::control::Reply) { throw std::runtime_error("boom"); });
+                                const fw::control::Reply&) { throw std::runtime_error("boom"); });
 
     struct stat info {};
     REQUIRE(::stat(path.c_str(), &info) == 0);
@@ -166,4 +166,38 @@ TEST_CASE("a stale socket from a crash is replaced; any other file in the way is
                        fw::control::Server(io, (dir / "x.sock").string(), 0600, "no-such-group");
                    }),
                    "group 'no-such-group' does not exist"));
+}
+
+TEST_CASE("dispatch runs the same command table in-process, with the web user as caller") {
+    fw::test::TempDir dir("fw-control");
+    boost::asio::io_context io;
+    fw::control::Server server(io, (dir / "control.sock").string(), 0600, "");
+    server.handle("whoami", [](const fw::control::Caller& caller, const boost::json::object& args,
+                               fw::control::Reply reply) {
+        reply.ok(boost::json::object{{"user", caller.user},
+                                     {"authenticated", caller.authenticated_user},
+                                     {"echo", args.contains("x") ? args.at("x") : nullptr}});
+    });
+    server.handle("throws", [](const fw::control::Caller&, const boost::json::object&,
+                               fw::control::Reply reply) {
+        reply.ok("first");
+        throw std::runtime_error("after answering");
+    });
+    std::vector<boost::json::value> answers;
+    const auto collect = [&answers] {
+        return fw::control::Reply(
+            [&answers](boost::json::value response) { answers.push_back(std::move(response)); });
+    };
+    const auto caller = fw::control::Caller::web_user("safety1");
+    CHECK(caller.uid == static_cast<uid_t>(-1));
+    server.dispatch("whoami", caller, {{"x", 7}}, collect());
+    server.dispatch("fly", caller, {}, collect());
+    server.dispatch("throws", caller, {}, collect());
+    REQUIRE(answers.size() == 3);
+    CHECK(answers[0] ==
+          boost::json::parse(R"({"ok":true,"result":{"user":"safety1","authenticated":"safety1",)"
+                             R"("echo":7}})"));
+    CHECK(answers[1] == boost::json::parse(R"({"ok":false,"error":"unknown command 'fly'"})"));
+    // A handler that throws after answering is not answered twice.
+    CHECK(answers[2] == boost::json::parse(R"({"ok":true,"result":"first"})"));
 }

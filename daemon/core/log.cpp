@@ -5,9 +5,9 @@
 #include <array>
 #include <atomic>
 #include <cstdlib>
-#include <ctime>
 
 #include "daemon/core/enum_names.hpp"
+#include "daemon/core/time.hpp"
 
 namespace fw {
 namespace {
@@ -22,8 +22,8 @@ constexpr auto kLevelNames = enum_names<LogLevel>({{LogLevel::debug, "debug"},
 constexpr std::array<int, 4> kJournalPriorities{7, 6, 4, 3};
 
 bool under_journald() {
-    static const bool journald = std::getenv("JOURNAL_STREAM") != nullptr;
-    return journald;
+    static const bool kUnderJournald = std::getenv("JOURNAL_STREAM") != nullptr;
+    return kUnderJournald;
 }
 
 }  // namespace
@@ -50,16 +50,8 @@ void log_line(LogLevel level, std::string_view instance, std::string_view messag
         // journald adds its own timestamp.
         line = fmt::format("<{}>", kJournalPriorities[index]);
     } else {
-        const auto now = std::chrono::system_clock::now();
-        const auto seconds = std::chrono::system_clock::to_time_t(now);
-        const auto millis =
-            std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
-            1000;
-        std::tm utc{};
-        gmtime_r(&seconds, &utc);
-        std::array<char, 32> stamp{};
-        std::strftime(stamp.data(), stamp.size(), "%Y-%m-%dT%H:%M:%S", &utc);
-        line = fmt::format("{}.{:03}Z {:<7} ", stamp.data(), millis, kLevelNames.name_of(level));
+        line = fmt::format("{} {:<7} ", format_iso_time(wall_now_ms(), IsoFraction::milliseconds),
+                           kLevelNames.name_of(level));
     }
     if (!instance.empty()) line += fmt::format("[{}] ", instance);
     line += message;

@@ -111,9 +111,4 @@ std::string format_size(std::uint64_t bytes) {
     return fmt::format("{}B", bytes);
 }
 
-std::int64_t wall_now_ms() {
-    return std::chrono::duration_cast<Millis>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 }  // namespace fw

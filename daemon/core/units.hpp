@@ -23,7 +23,4 @@ std::string format_duration(Millis duration);
 std::optional<std::uint64_t> parse_size(std::string_view text);
 std::string format_size(std::uint64_t bytes);
 
-// Wall time now, Unix epoch milliseconds.
-std::int64_t wall_now_ms();
-
 }  // namespace fw

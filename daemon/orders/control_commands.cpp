@@ -40,6 +40,13 @@ Status check_area(const std::string& area, const Config& config) {
 }  // namespace
 
 Result<workflow::Actor> actor_for(const control::Caller& caller, const Config& config) {
+    if (!caller.authenticated_user.empty()) {
+        if (const auto* user = config.workflow.find_user(caller.authenticated_user)) {
+            return workflow::Actor::from_user(*user);
+        }
+        return Error{fmt::format("{} is no longer in workflow.users; ask plant IT",
+                                 caller.authenticated_user)};
+    }
     if (const auto* user = config.workflow.find_user_by_uid(caller.uid)) {
         return workflow::Actor::from_user(*user);
     }
@@ -59,6 +66,7 @@ Result<workflow::ReportCommand> parse_report(const json::object& args, const Con
         const auto* equipment = config.find_equipment(report.equipment);
         if (equipment == nullptr) {
             std::vector<std::string> known;
+            known.reserve(config.equipment.size());
             for (const auto& item : config.equipment) known.push_back(item.id);
             return Error{fmt::format("unknown equipment '{}' (known: {})", report.equipment,
                                      fmt::join(known, ", "))};

@@ -26,7 +26,8 @@ namespace fw::orders {
 // The attachments in the store (metadata by SHA-256), as the order service keeps them.
 using AttachmentIndex = std::map<std::string, workflow::Attachment, std::less<>>;
 
-// The workflow user of the caller's uid, or what to add to workflow.users.
+// The workflow user who asks: the signed-in web user when the caller has one (who must still be
+// in workflow.users), else the user of the caller's uid, or what to add to workflow.users.
 Result<workflow::Actor> actor_for(const control::Caller& caller, const Config& config);
 
 Result<workflow::ReportCommand> parse_report(const boost::json::object& args, const Config& config,

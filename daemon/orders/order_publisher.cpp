@@ -67,10 +67,9 @@ struct OrderPublisher::Impl : public virtual ::mqtt::callback {
     }
 
     bool connect() {
-        std::string password_error;
-        const auto password = mqtt::paho::connect_password(broker, password_error);
+        const auto password = mqtt::paho::connect_password(broker);
         if (!password) {
-            set_error(password_error);
+            set_error(password.error());
             return false;
         }
         try {

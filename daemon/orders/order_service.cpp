@@ -13,6 +13,8 @@
 #include <set>
 
 #include "daemon/core/log.hpp"
+#include "daemon/core/time.hpp"
+#include "daemon/core/time_zone.hpp"
 #include "daemon/core/units.hpp"
 #include "daemon/orders/alarm_orders.hpp"
 #include "daemon/orders/control_commands.hpp"
@@ -20,11 +22,10 @@
 #include "daemon/orders/order_store.hpp"
 #include "daemon/orders/uploads.hpp"
 #include "daemon/store/post_when_durable.hpp"
-#include "daemon/store/sqlite_util.hpp"
+#include "daemon/store/store_file.hpp"
 #include "daemon/workflow/commands.hpp"
 #include "daemon/workflow/payload.hpp"
 #include "daemon/workflow/views.hpp"
-#include "rules/time_zone.hpp"
 
 namespace fw::orders {
 namespace {
@@ -51,7 +52,7 @@ class SystemClock final : public workflow::Clock {
     }
 };
 
-std::string day_text(const rules::LocalTime& local) {
+std::string day_text(const LocalTime& local) {
     return fmt::format("{:04}-{:02}-{:02}", local.year, local.month, local.day);
 }
 
@@ -115,10 +116,10 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
 
     void load_zone() {
         try {
-            zone = rules::TimeZone::load(config.gateway.timezone);
+            zone = TimeZone::load(config.gateway.timezone);
         } catch (const std::exception& error) {
             log_warning(kInstance, "{}; order numbers use UTC dates", error.what());
-            zone = rules::TimeZone();
+            zone = TimeZone();
         }
     }
 
@@ -150,12 +151,16 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
 
     void start() {
         StoredOrders stored;
-        std::vector<alarms::StoredAlarmEvent> missed;
+        alarms::AlarmHistory missed;
         {
-            auto connection = store::detail::open_store_file(
-                config.store.path, store::detail::OpenMode::read_only, false);
+            auto connection =
+                store::open_store_file(config.store.path, store::OpenMode::read_only, false);
             stored = load_orders(connection.get());
             missed = alarms::load_alarm_events_after(connection.get(), stored.last_alarm_event_id);
+        }
+        for (const auto& row : missed.unreadable) {
+            log_error(kInstance, "{}; no order is opened from it (floorwatch alarms history)",
+                      alarms::describe_unreadable(row));
         }
         for (const auto& row : stored.unreadable) {
             log_error(kInstance,
@@ -178,10 +183,10 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         start_publisher();
         for (const auto& [id, state] : index.states) publish(state);
 
-        if (!missed.empty()) {
+        if (!missed.events.empty()) {
             log_info(kInstance, "catching up with {} alarm event(s) stored since the last run",
-                     missed.size());
-            take_alarm_events(missed);
+                     missed.events.size());
+            take_alarm_events(missed.events);
         }
         started = true;
         // Alarm events heard while loading: the ids already caught up with are skipped.
@@ -203,7 +208,8 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         if (chosen == nullptr) return;
         publisher_broker = broker_text(chosen);
         topic_root = order_topic_root(config.gateway.site, config.gateway.node);
-        publisher = std::make_unique<OrderPublisher>(*chosen);
+        publisher = std::make_unique<OrderPublisher>(
+            mqtt::with_default_client_id(*chosen, config.gateway.site, config.gateway.node));
         publisher->start();
         log_info(kInstance, "publishing order states to broker {} under {}/orders/", chosen->name,
                  topic_root);
@@ -384,6 +390,7 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         }
         for (const auto& notice : outcome.notices) {
             std::vector<std::string> who;
+            who.reserve(notice.roles.size() + 1);
             for (const Role role : notice.roles) who.emplace_back(workflow::role_name(role));
             if (!notice.user.empty()) who.push_back(notice.user);
             log_warning(kInstance, "notice for {}: {}",
@@ -783,7 +790,7 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
     SystemClock system_clock;
     const workflow::Clock* clock;
     std::string origin;
-    rules::TimeZone zone;
+    TimeZone zone;
 
     workflow::EventWriter event_writer;
     std::string anonymity_key;
@@ -832,7 +839,12 @@ OrderService::OrderService(asio::io_context& core, store::Writer& writer, const 
 }
 
 OrderService::~OrderService() {
-    impl_->stop();
+    try {
+        impl_->stop();
+    } catch (...) {
+        // Only the timer's cancel() and the publisher's thread join can throw, and on Linux they
+        // do not for a timer and a thread this service owns; a destructor must not throw.
+    }
 }
 
 void OrderService::start() {

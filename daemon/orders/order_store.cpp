@@ -1,56 +1,24 @@
 #include "daemon/orders/order_store.hpp"
 
 #include <fmt/format.h>
-#include <sqlite3.h>
 
 #include <algorithm>
 #include <cctype>
-#include <memory>
 #include <stdexcept>
 
-#include "daemon/store/sqlite_util.hpp"
-#include "daemon/store/store.hpp"
+#include "daemon/store/sqlite.hpp"
 #include "daemon/workflow/numbering.hpp"
 
 namespace fw::orders {
 namespace {
 
-using store::detail::Statement;
+using store::Statement;
 using workflow::OrderState;
 
-// SQLITE_ROW: true; SQLITE_DONE: false; anything else throws. A read that silently stopped early
-// would look like fewer orders, counters or cursors than there are, and the daemon would then
-// repeat numbers, replay alarm events or open duplicate orders.
-bool next_row(sqlite3* db, Statement& statement) {
-    const int rc = statement.step();
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    throw std::runtime_error(
-        fmt::format("reading the work orders from the store failed: {}", sqlite3_errmsg(db)));
-}
-
-// One read transaction: every table read sees the same committed state, so `floorwatch verify`
-// never sees a cursor that is ahead of the events it read.
-class ReadTransaction {
-  public:
-    explicit ReadTransaction(sqlite3* db) : db_(db) {
-        sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr);
-    }
-    ~ReadTransaction() { sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr); }
-    ReadTransaction(const ReadTransaction&) = delete;
-    ReadTransaction& operator=(const ReadTransaction&) = delete;
-
-  private:
-    sqlite3* db_;
-};
-
-std::string sqlite_message(sqlite3* db, std::string_view what) {
-    return fmt::format("{}: {}", what, sqlite3_errmsg(db));
-}
-
-void run_or_throw(sqlite3* db, Statement& statement, std::string_view what) {
-    if (statement.run() != SQLITE_DONE) throw std::runtime_error(sqlite_message(db, what));
-}
+// Every read is checked (Statement::next_row throws): a read that silently stopped early would
+// look like fewer orders, counters or cursors than there are, and the daemon would then repeat
+// numbers, replay alarm events or open duplicate orders.
+constexpr std::string_view kReadingOrders = "reading the work orders from the store";
 
 std::string upper(std::string_view text) {
     std::string result(text);
@@ -58,21 +26,7 @@ std::string upper(std::string_view text) {
     return result;
 }
 
-// A statement that binds a blob, which detail::Statement does not offer.
-struct RawStatement {
-    sqlite3_stmt* stmt = nullptr;
-    RawStatement(sqlite3* db, std::string_view sql) {
-        if (sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) !=
-            SQLITE_OK) {
-            throw std::runtime_error(sqlite_message(db, "preparing an attachment statement"));
-        }
-    }
-    ~RawStatement() { sqlite3_finalize(stmt); }
-    RawStatement(const RawStatement&) = delete;
-    RawStatement& operator=(const RawStatement&) = delete;
-};
-
-std::optional<Event> event_from_row(Statement& row, std::string& problem) {
+std::optional<Event> event_from_row(const Statement& row, std::string& problem) {
     Event event;
     event.id.origin = row.column_text(1);
     event.id.sequence = static_cast<std::uint64_t>(row.column_int64(2));
@@ -114,6 +68,30 @@ std::optional<Event> event_from_row(Statement& row, std::string& problem) {
     return event;
 }
 
+// The statements of load_orders, prepared before anything is read: a store from before schema 4
+// fails here, with a message that says what to do.
+struct OrderQueries {
+    explicit OrderQueries(sqlite3* db)
+        : events(db,
+                 "SELECT id, origin, sequence, order_id, type, actor, role, wall_ms, clock_synced, "
+                 "hlc_ms, hlc_logical, format, payload, prev_hash, hash FROM order_events "
+                 "ORDER BY id"),
+          cursors(db,
+                  "SELECT origin, next_sequence, hlc_ms, hlc_logical FROM order_writer "
+                  "ORDER BY origin"),
+          key(db, "SELECT value FROM order_keys WHERE name = 'anonymity'"),
+          alarm_cursor(db, "SELECT last_alarm_event_id FROM order_alarm_cursor WHERE id = 1"),
+          counters(db, "SELECT prefix, day, last_counter FROM order_number_counters"),
+          attachments(db, "SELECT sha256, media_type, size, name FROM order_attachments") {}
+
+    Statement events;
+    Statement cursors;
+    Statement key;
+    Statement alarm_cursor;
+    Statement counters;
+    Statement attachments;
+};
+
 }  // namespace
 
 const WriterCursor* StoredOrders::cursor_of(std::string_view origin) const {
@@ -124,57 +102,57 @@ const WriterCursor* StoredOrders::cursor_of(std::string_view origin) const {
 }
 
 StoredOrders load_orders(sqlite3* db) {
-    StoredOrders stored;
-    const ReadTransaction snapshot(db);
+    // One read transaction: every table read sees the same committed state, so `floorwatch verify`
+    // never sees a cursor that is ahead of the events it read.
+    store::Transaction snapshot(db, store::Transaction::Kind::deferred, "reading the work orders");
+    std::optional<OrderQueries> prepared;
     try {
-        Statement events(db,
-                         "SELECT id, origin, sequence, order_id, type, actor, role, wall_ms, "
-                         "clock_synced, hlc_ms, hlc_logical, format, payload, prev_hash, hash "
-                         "FROM order_events ORDER BY id");
-        while (next_row(db, events)) {
-            std::string problem;
-            if (auto event = event_from_row(events, problem)) {
-                stored.events.push_back(std::move(*event));
-            } else {
-                stored.unreadable.push_back(
-                    {events.column_int64(0), events.column_text(3),
-                     fmt::format("{}:{}", events.column_text(1), events.column_int64(2)), problem});
-            }
-        }
-        Statement cursors(db,
-                          "SELECT origin, next_sequence, hlc_ms, hlc_logical FROM order_writer "
-                          "ORDER BY origin");
-        while (next_row(db, cursors)) {
-            stored.cursors.push_back({cursors.column_text(0),
-                                      static_cast<std::uint64_t>(cursors.column_int64(1)),
-                                      Hlc{cursors.column_int64(2),
-                                          static_cast<std::uint32_t>(cursors.column_int64(3))}});
-        }
-        Statement key(db, "SELECT value FROM order_keys WHERE name = 'anonymity'");
-        if (next_row(db, key)) stored.anonymity_key = key.column_text(0);
-        Statement alarm_cursor(db,
-                               "SELECT last_alarm_event_id FROM order_alarm_cursor WHERE id = 1");
-        if (next_row(db, alarm_cursor)) {
-            stored.last_alarm_event_id = alarm_cursor.column_int64(0);
-        }
-        Statement counters(db, "SELECT prefix, day, last_counter FROM order_number_counters");
-        while (next_row(db, counters)) {
-            stored.day_counters[{counters.column_text(0), counters.column_text(1)}] =
-                static_cast<std::uint32_t>(counters.column_int64(2));
-        }
-        Statement attachments(db, "SELECT sha256, media_type, size, name FROM order_attachments");
-        while (next_row(db, attachments)) {
-            Attachment attachment{attachments.column_text(0), attachments.column_text(1),
-                                  static_cast<std::uint64_t>(attachments.column_int64(2)),
-                                  attachments.column_text(3)};
-            stored.attachments.emplace(attachment.sha256, std::move(attachment));
-        }
+        prepared.emplace(db);
     } catch (const store::StoreError& error) {
         throw std::runtime_error(fmt::format(
             "the store has no work-order tables ({}); start floorwatchd once with this version "
             "so that it migrates the file",
             error.what()));
     }
+    OrderQueries& sql = *prepared;
+    StoredOrders stored;
+    while (sql.events.next_row(kReadingOrders)) {
+        std::string problem;
+        if (auto event = event_from_row(sql.events, problem)) {
+            stored.events.push_back(std::move(*event));
+        } else {
+            stored.unreadable.push_back(
+                {sql.events.column_int64(0), sql.events.column_text(3),
+                 fmt::format("{}:{}", sql.events.column_text(1), sql.events.column_int64(2)),
+                 problem});
+        }
+    }
+    while (sql.cursors.next_row(kReadingOrders)) {
+        stored.cursors.push_back({sql.cursors.column_text(0),
+                                  static_cast<std::uint64_t>(sql.cursors.column_int64(1)),
+                                  Hlc{sql.cursors.column_int64(2),
+                                      static_cast<std::uint32_t>(sql.cursors.column_int64(3))}});
+    }
+    if (sql.key.next_row(kReadingOrders)) {
+        stored.anonymity_key = sql.key.column_text(0);
+        sql.key.reset();
+    }
+    if (sql.alarm_cursor.next_row(kReadingOrders)) {
+        stored.last_alarm_event_id = sql.alarm_cursor.column_int64(0);
+        sql.alarm_cursor.reset();
+    }
+    while (sql.counters.next_row(kReadingOrders)) {
+        stored.day_counters[{sql.counters.column_text(0), sql.counters.column_text(1)}] =
+            static_cast<std::uint32_t>(sql.counters.column_int64(2));
+    }
+    while (sql.attachments.next_row(kReadingOrders)) {
+        Attachment attachment{sql.attachments.column_text(0), sql.attachments.column_text(1),
+                              static_cast<std::uint64_t>(sql.attachments.column_int64(2)),
+                              sql.attachments.column_text(3)};
+        stored.attachments.emplace(attachment.sha256, std::move(attachment));
+    }
+    prepared.reset();
+    snapshot.commit();
     return stored;
 }
 
@@ -214,27 +192,16 @@ constexpr std::string_view kInsertEvent =
     "clock_synced, hlc_ms, hlc_logical, format, payload, prev_hash, hash) VALUES "
     "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
 
-void insert_event_row(sqlite3* db, Statement& insert_event, const Event& event) {
+void insert_event_row(Statement& insert_event, const Event& event) {
     const std::string type(workflow::event_type_name(event.type));
     const std::string role(workflow::role_name(event.role));
     const std::string payload = workflow::canonical_json(event.payload);
-    insert_event.bind(1, std::string_view(event.id.origin));
-    insert_event.bind(2, event.id.sequence);
-    insert_event.bind(3, std::string_view(event.order_id));
-    insert_event.bind(4, std::string_view(type));
-    insert_event.bind(5, std::string_view(event.actor));
-    insert_event.bind(6, std::string_view(role));
-    insert_event.bind(7, event.wall_ms);
-    insert_event.bind(8, std::int64_t{event.clock_synced ? 1 : 0});
-    insert_event.bind(9, event.hlc.physical_ms);
-    insert_event.bind(10, std::int64_t{event.hlc.logical});
-    insert_event.bind(11, workflow::kEventFormat);
-    insert_event.bind(12, std::string_view(payload));
-    insert_event.bind(13, std::string_view(event.prev_hash));
-    insert_event.bind(14, std::string_view(event.hash));
-    run_or_throw(db, insert_event,
-                 fmt::format("writing event {} of order {}", event.id.to_string(), event.order_id));
-    insert_event.reset();
+    insert_event.bind_all(event.id.origin, event.id.sequence, event.order_id, type, event.actor,
+                          role, event.wall_ms, std::int64_t{event.clock_synced ? 1 : 0},
+                          event.hlc.physical_ms, std::int64_t{event.hlc.logical},
+                          workflow::kEventFormat, payload, event.prev_hash, event.hash);
+    insert_event.execute(
+        fmt::format("writing event {} of order {}", event.id.to_string(), event.order_id));
 }
 
 void write_cursor(sqlite3* db, const WriterCursor& writer_cursor) {
@@ -243,11 +210,10 @@ void write_cursor(sqlite3* db, const WriterCursor& writer_cursor) {
                      "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (origin) DO UPDATE SET "
                      "next_sequence = excluded.next_sequence, hlc_ms = excluded.hlc_ms, "
                      "hlc_logical = excluded.hlc_logical");
-    cursor.bind(1, std::string_view(writer_cursor.origin));
-    cursor.bind(2, writer_cursor.next_sequence);
-    cursor.bind(3, writer_cursor.last_hlc.physical_ms);
-    cursor.bind(4, std::int64_t{writer_cursor.last_hlc.logical});
-    run_or_throw(db, cursor, "saving the event writer's cursor");
+    cursor.bind_all(writer_cursor.origin, writer_cursor.next_sequence,
+                    writer_cursor.last_hlc.physical_ms,
+                    std::int64_t{writer_cursor.last_hlc.logical});
+    cursor.execute("saving the event writer's cursor");
 }
 
 }  // namespace
@@ -255,7 +221,7 @@ void write_cursor(sqlite3* db, const WriterCursor& writer_cursor) {
 void write_remote_events(sqlite3* db, const std::vector<Event>& events,
                          const WriterCursor& cursor) {
     Statement insert_event(db, kInsertEvent);
-    for (const auto& event : events) insert_event_row(db, insert_event, event);
+    for (const auto& event : events) insert_event_row(insert_event, event);
     write_cursor(db, cursor);
 }
 
@@ -266,17 +232,14 @@ std::vector<Event> read_origin_events(sqlite3* db, std::string_view origin,
                    "clock_synced, hlc_ms, hlc_logical, format, payload, prev_hash, hash "
                    "FROM order_events WHERE origin = ?1 AND sequence >= ?2 ORDER BY sequence "
                    "LIMIT ?3");
-    rows.bind(1, origin);
-    rows.bind(2, from_sequence);
-    rows.bind(3, static_cast<std::uint64_t>(limit));
+    rows.bind_all(origin, from_sequence, static_cast<std::uint64_t>(limit));
     std::vector<Event> events;
-    while (next_row(db, rows)) {
+    while (rows.next_row("reading this gateway's events for sync")) {
         std::string problem;
         auto event = event_from_row(rows, problem);
         if (!event) {
             throw std::runtime_error(
-                fmt::format("event {}:{} cannot be read: {}; run floorwatch "
-                            "verify",
+                fmt::format("event {}:{} cannot be read: {}; run floorwatch verify",
                             rows.column_text(1), rows.column_int64(2), problem));
         }
         events.push_back(std::move(*event));
@@ -290,13 +253,10 @@ void write_event_batch(sqlite3* db, const EventBatch& batch) {
                             "INSERT INTO order_outbox (event_row, origin, sequence, queued_ms) "
                             "VALUES (?1, ?2, ?3, ?4)");
     for (const auto& event : batch.events) {
-        insert_event_row(db, insert_event, event);
-        insert_outbox.bind(1, std::int64_t{sqlite3_last_insert_rowid(db)});
-        insert_outbox.bind(2, std::string_view(event.id.origin));
-        insert_outbox.bind(3, event.id.sequence);
-        insert_outbox.bind(4, batch.queued_ms);
-        run_or_throw(db, insert_outbox, "queueing the event for sync");
-        insert_outbox.reset();
+        insert_event_row(insert_event, event);
+        insert_outbox.bind_all(std::int64_t{sqlite3_last_insert_rowid(db)}, event.id.origin,
+                               event.id.sequence, batch.queued_ms);
+        insert_outbox.execute("queueing the event for sync");
     }
     write_cursor(db, batch.cursor);
     if (batch.day_counter) {
@@ -304,10 +264,10 @@ void write_event_batch(sqlite3* db, const EventBatch& batch) {
                           "INSERT INTO order_number_counters (prefix, day, last_counter) VALUES "
                           "(?1, ?2, ?3) ON CONFLICT (prefix, day) DO UPDATE SET last_counter = "
                           "max(last_counter, excluded.last_counter)");
-        counter.bind(1, std::string_view(batch.day_counter->first.first));
-        counter.bind(2, std::string_view(batch.day_counter->first.second));
+        counter.bind(1, batch.day_counter->first.first);
+        counter.bind(2, batch.day_counter->first.second);
         counter.bind(3, std::int64_t{batch.day_counter->second});
-        run_or_throw(db, counter, "saving the order number counter");
+        counter.execute("saving the order number counter");
     }
     if (batch.alarm_event_id) write_alarm_cursor(db, *batch.alarm_event_id);
 }
@@ -317,41 +277,28 @@ void write_alarm_cursor(sqlite3* db, std::int64_t alarm_event_id) {
                         "UPDATE order_alarm_cursor SET last_alarm_event_id = "
                         "max(last_alarm_event_id, ?1) WHERE id = 1");
     statement.bind(1, alarm_event_id);
-    run_or_throw(db, statement, "saving the processed alarm event id");
+    statement.execute("saving the processed alarm event id");
 }
 
 void write_attachment(sqlite3* db, const AttachmentUpload& upload) {
-    RawStatement statement(db,
-                           "INSERT INTO order_attachments (sha256, media_type, size, name, "
-                           "uploaded_by, uploaded_ms, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
-                           "ON CONFLICT (sha256) DO NOTHING");
+    Statement statement(db,
+                        "INSERT INTO order_attachments (sha256, media_type, size, name, "
+                        "uploaded_by, uploaded_ms, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+                        "ON CONFLICT (sha256) DO NOTHING");
     const auto& meta = upload.attachment;
-    sqlite3_bind_text(statement.stmt, 1, meta.sha256.data(), static_cast<int>(meta.sha256.size()),
-                      SQLITE_STATIC);
-    sqlite3_bind_text(statement.stmt, 2, meta.media_type.data(),
-                      static_cast<int>(meta.media_type.size()), SQLITE_STATIC);
-    sqlite3_bind_int64(statement.stmt, 3, static_cast<sqlite3_int64>(meta.size));
-    sqlite3_bind_text(statement.stmt, 4, meta.name.data(), static_cast<int>(meta.name.size()),
-                      SQLITE_STATIC);
-    sqlite3_bind_text(statement.stmt, 5, upload.uploaded_by.data(),
-                      static_cast<int>(upload.uploaded_by.size()), SQLITE_STATIC);
-    sqlite3_bind_int64(statement.stmt, 6, upload.uploaded_ms);
-    sqlite3_bind_blob64(statement.stmt, 7, upload.data.data(), upload.data.size(), SQLITE_STATIC);
-    if (sqlite3_step(statement.stmt) != SQLITE_DONE) {
-        throw std::runtime_error(
-            sqlite_message(db, fmt::format("storing attachment {}", meta.name)));
-    }
+    statement.bind_all(meta.sha256, meta.media_type, meta.size, meta.name, upload.uploaded_by,
+                       upload.uploaded_ms, store::Blob{upload.data});
+    statement.execute(fmt::format("storing attachment {}", meta.name));
 }
 
 std::optional<std::string> read_attachment_data(sqlite3* db, const std::string& sha256) {
-    RawStatement statement(db, "SELECT data FROM order_attachments WHERE sha256 = ?1");
-    sqlite3_bind_text(statement.stmt, 1, sha256.data(), static_cast<int>(sha256.size()),
-                      SQLITE_STATIC);
-    if (sqlite3_step(statement.stmt) != SQLITE_ROW) return std::nullopt;
-    const auto* bytes = static_cast<const char*>(sqlite3_column_blob(statement.stmt, 0));
-    const int size = sqlite3_column_bytes(statement.stmt, 0);
-    return std::string(bytes == nullptr ? "" : bytes,
-                       bytes == nullptr ? 0 : static_cast<std::size_t>(size));
+    Statement statement(db, "SELECT data FROM order_attachments WHERE sha256 = ?1");
+    statement.bind(1, sha256);
+    std::optional<std::string> data;
+    if (statement.next_row(fmt::format("reading attachment {}", sha256))) {
+        data = statement.column_blob(0);
+    }
+    return data;
 }
 
 void write_incident(sqlite3* db, const IncidentRecord& record) {
@@ -359,15 +306,9 @@ void write_incident(sqlite3* db, const IncidentRecord& record) {
                         "INSERT INTO recorded_incidents (kind, at_ms, until_ms, area, hours, "
                         "description, recorded_by, recorded_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
                         "?7, ?8)");
-    statement.bind(1, std::string_view(record.kind));
-    statement.bind(2, record.at_ms);
-    statement.bind(3, record.until_ms);
-    statement.bind(4, std::string_view(record.area));
-    statement.bind(5, record.hours);
-    statement.bind(6, std::string_view(record.description));
-    statement.bind(7, std::string_view(record.recorded_by));
-    statement.bind(8, record.recorded_ms);
-    run_or_throw(db, statement, "recording the incident");
+    statement.bind_all(record.kind, record.at_ms, record.until_ms, record.area, record.hours,
+                       record.description, record.recorded_by, record.recorded_ms);
+    statement.execute("recording the incident");
 }
 
 std::vector<IncidentRecord> load_incidents(sqlite3* db) {
@@ -375,7 +316,7 @@ std::vector<IncidentRecord> load_incidents(sqlite3* db) {
                         "SELECT id, kind, at_ms, until_ms, area, hours, description, "
                         "recorded_by, recorded_ms FROM recorded_incidents ORDER BY at_ms, id");
     std::vector<IncidentRecord> records;
-    while (next_row(db, statement)) {
+    while (statement.next_row("reading the recorded incidents")) {
         records.push_back(
             {statement.column_int64(0), statement.column_text(1), statement.column_int64(2),
              statement.column_int64(3), statement.column_text(4), statement.column_double(5),

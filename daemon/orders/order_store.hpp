@@ -52,8 +52,9 @@ struct StoredOrders {
     const WriterCursor* cursor_of(std::string_view origin) const;
 };
 
-// Reads every work-order table. Throws std::runtime_error naming the table when the store has
-// none of them (a file from before schema 4).
+// Reads every work-order table in one read transaction. Throws std::runtime_error naming the table
+// when the store has none of them (a file from before schema 4), store::SqliteError when a read
+// fails or the transaction cannot start (e.g. `db` is already in one).
 StoredOrders load_orders(sqlite3* db);
 
 // Every order folded from its events, and each order's events in written order.
@@ -75,7 +76,7 @@ struct EventBatch {
     std::optional<std::int64_t> alarm_event_id;  // the alarm event these events answer
     std::int64_t queued_ms = 0;
 };
-// Throws std::runtime_error (the job fails alone) on any SQLite error, e.g. a repeated event id.
+// Throws store::SqliteError (the job fails alone) on any SQLite error, e.g. a repeated event id.
 void write_event_batch(sqlite3* db, const EventBatch& batch);
 
 // Events another node wrote (the centre's, applied by the sync agent): into order_events only,

@@ -1,9 +1,15 @@
-// fw::orders: attachment encoding and sniffing, and the order service on a real store: orders
-// from alarms (listener and catch-up at start), occurrences, escalation, overdue, restarts, and
-// the orders-from-alarms counter.
+// fw::orders: attachment encoding and sniffing; incident totals and rates against a hand-computed
+// fixture; the order service on a real store: orders from alarms (listener and catch-up at
+// start), occurrences, escalation, overdue, restarts and the orders-from-alarms counter; and its
+// commands over a real control socket (reports, actions, uploads and incidents answered once
+// durable and read back from the store, refusals that say why). The KPIs' figures are
+// daemon/workflow/kpi_test.cpp's; the reports as people read them are checked end to end in
+// tests/integration/orders_test.cpp.
 #include <doctest/doctest.h>
 
 #include "daemon/orders/attachments.hpp"
+#include "daemon/orders/control_commands.hpp"
+#include "daemon/orders/reports.hpp"
 
 using namespace fw::orders;
 
@@ -28,6 +34,71 @@ TEST_CASE("the media type comes from the bytes, not the name") {
     CHECK(sniff_media_type("MZ\x90") == "");
 }
 
+TEST_CASE("the actor is the signed-in web user when there is one, else the uid's user") {
+    fw::Config config;
+    fw::workflow::UserConfig tech;
+    tech.name = "tech1";
+    tech.uid = 1001;
+    tech.role_list = {fw::workflow::Role::technician};
+    fw::workflow::UserConfig safety;
+    safety.name = "safety1";
+    safety.role_list = {fw::workflow::Role::safety};
+    config.workflow.users = {tech, safety};
+    fw::control::Caller socket_caller;
+    socket_caller.uid = 1001;
+    socket_caller.user = "alice";
+    CHECK(actor_for(socket_caller, config)->user == "tech1");
+    // On the web the uid is nobody's; the name decides.
+    const auto web = actor_for(fw::control::Caller::web_user("safety1"), config);
+    REQUIRE(web.ok());
+    CHECK(web->user == "safety1");
+    CHECK(web->holds(fw::workflow::Role::safety));
+    CHECK(actor_for(fw::control::Caller::web_user("gone"), config).error() ==
+          "gone is no longer in workflow.users; ask plant IT");
+}
+
+TEST_CASE("incident totals and rates count what falls in the period and the area") {
+    const auto record = [](std::string kind, std::int64_t at_ms, std::string area, double hours) {
+        IncidentRecord incident;
+        incident.kind = std::move(kind);
+        incident.at_ms = at_ms;
+        incident.until_ms = at_ms;
+        incident.area = std::move(area);
+        incident.hours = hours;
+        return incident;
+    };
+    const std::vector<IncidentRecord> records{
+        record("incident", 1000, "stamping", 0),  record("incident", 1999, "", 0),
+        record("incident", 2000, "stamping", 0),  // at `until`: outside
+        record("incident", 999, "stamping", 0),   // before `since`: outside
+        record("hours", 1000, "stamping", 60000), record("hours", 1500, "cooling", 40000),
+        record("hours", 2000, "stamping", 99999),  // at `until`: outside
+    };
+    fw::workflow::KpiFilter period;
+    period.since_ms = 1000;
+    period.until_ms = 2000;
+    const auto site = incident_totals(records, period);
+    CHECK(site.incidents == 2);
+    CHECK(site.hours == 100000);
+    fw::workflow::KpiFilter stamping = period;
+    stamping.area = "stamping";
+    const auto area = incident_totals(records, stamping);
+    CHECK(area.incidents == 1);
+    CHECK(area.hours == 60000);
+
+    // 2 in 100,000 h: 4 per 200,000 h and 20 per 1,000,000 h; without hours there is no rate.
+    const auto rate = kpi_report({}, records, period, 5000).at("incident_rate").as_object();
+    CHECK(rate.at("recordable_incidents").to_number<std::int64_t>() == 2);
+    CHECK(rate.at("hours_worked").as_double() == 100000);
+    CHECK(rate.at("per_200k_hours").as_double() == doctest::Approx(4.0));
+    CHECK(rate.at("per_1m_hours").as_double() == doctest::Approx(20.0));
+    fw::workflow::KpiFilter later;
+    later.since_ms = 3000;
+    const auto none = kpi_report({}, records, later, 5000);
+    CHECK(none.at("incident_rate").at("per_200k_hours").is_null());
+    CHECK(kpi_text(none).find("no orders reported in the period") != std::string::npos);
+}
+
 // --- the order service on a real store, with a controlled clock and alarm events fed directly ---
 
 #include <boost/asio/io_context.hpp>
@@ -36,7 +107,7 @@ TEST_CASE("the media type comes from the bytes, not the name") {
 #include "daemon/alarms/alarm_store.hpp"
 #include "daemon/orders/order_service.hpp"
 #include "daemon/orders/order_store.hpp"
-#include "daemon/store/sqlite_util.hpp"
+#include "daemon/store/store_file.hpp"
 #include "tests/support/process.hpp"
 
 namespace {
@@ -106,8 +177,8 @@ struct Plant {
     }
 
     fw::orders::StoredOrders stored() {
-        auto connection = fw::store::detail::open_store_file(
-            config.store.path, fw::store::detail::OpenMode::read_only, false);
+        auto connection =
+            fw::store::open_store_file(config.store.path, fw::store::OpenMode::read_only, false);
         return fw::orders::load_orders(connection.get());
     }
 
@@ -115,6 +186,7 @@ struct Plant {
     // service heard of them.
     void store_alarm_events(const std::vector<StoredAlarmEvent>& events) {
         std::vector<fw::rules::AlarmEvent> plain;
+        plain.reserve(events.size());
         for (const auto& stored : events) plain.push_back(stored.event);
         fw::store::WriteJob job;
         job.write = [plain](sqlite3* db) { fw::alarms::insert_alarm_events(db, plain); };
@@ -326,4 +398,189 @@ TEST_CASE("order service: a gateway that booted at 1970 corrects its times once 
     CHECK_FALSE(state.overdue());
     CHECK(fw::workflow::verify_events(events, fw::workflow::LocalSequence{"unit.gw", 3}).empty());
     service.stop();
+}
+
+// --- the order service's commands over a real control socket ---
+
+#include <unistd.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <future>
+#include <thread>
+
+#include "daemon/control/control.hpp"
+
+namespace {
+
+// The core io_context on its own thread, as in the daemon, so that the blocking client can wait
+// for replies that come only once the store has made an action durable.
+class CoreThread {
+  public:
+    explicit CoreThread(boost::asio::io_context& core) : core_(core), work_(core.get_executor()) {
+        core_.restart();
+        thread_ = std::thread([this] { core_.run(); });
+    }
+    ~CoreThread() {
+        work_.reset();
+        thread_.join();
+    }
+    CoreThread(const CoreThread&) = delete;
+    CoreThread& operator=(const CoreThread&) = delete;
+
+    // Runs `task` on the core thread and waits for it.
+    void run(const std::function<void()>& task) {
+        std::promise<void> done;
+        boost::asio::post(core_, [&] {
+            task();
+            done.set_value();
+        });
+        done.get_future().wait();
+    }
+
+  private:
+    boost::asio::io_context& core_;
+    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+    std::thread thread_;
+};
+
+fw::workflow::UserConfig user(std::string name, std::int64_t uid, const std::string& roles) {
+    return {std::move(name), uid, roles, fw::workflow::parse_role_list(roles).roles};
+}
+
+// The daemon's answer to a command it refuses; "(accepted)" when it does not refuse.
+std::string refusal(fw::control::Client& client, const std::string& command,
+                    const boost::json::object& args) {
+    try {
+        client.call(command, args);
+    } catch (const fw::control::ControlError& error) {
+        return error.what();
+    }
+    return "(accepted)";
+}
+
+}  // namespace
+
+TEST_CASE("order service over the control socket: answered once durable, refusals say why") {
+    Plant plant;
+    const auto uid = static_cast<std::int64_t>(::getuid());
+    plant.config.workflow.users = {user("rita", uid, "reporter, team_lead, safety")};
+    fw::control::Server server(plant.core, (plant.dir / "control.sock").string(), 0600, "");
+    fw::orders::OrderService service(plant.core, *plant.writer, plant.config, &server, nullptr,
+                                     &plant.clock);
+    service.start();
+    CoreThread core(plant.core);
+    fw::control::Client client(server.path());
+
+    // A report is answered with the order once its event is in the store file.
+    const boost::json::object guarding{{"equipment", "press-2"},
+                                       {"hazard_type", "guarding"},
+                                       {"risk", "high"},
+                                       {"description", "light curtain bypassed"}};
+    const auto reported = client.call("order.report", guarding).as_object();
+    const auto& order = reported.at("order").as_object();
+    const std::string number(order.at("number").as_string());
+    CHECK(number == "HZ-20261118-0001");
+    CHECK(order.at("status").as_string() == "reported");
+    CHECK(order.at("area").as_string() == "stamping");
+    CHECK(order.at("source").at("reporter").as_string() == "rita");
+    REQUIRE(reported.at("events").as_array().size() == 1);
+    auto stored = plant.stored();
+    REQUIRE(stored.events.size() == 1);
+    CHECK(stored.events[0].id.to_string() == reported.at("events").as_array()[0].as_string());
+
+    // What the socket refuses before the workflow sees it.
+    auto with = [](boost::json::object args, std::string_view key, boost::json::value value) {
+        args[key] = std::move(value);
+        return args;
+    };
+    CHECK(refusal(client, "order.report", with(guarding, "equipment", "press-9")) ==
+          "unknown equipment 'press-9' (known: press-2)");
+    CHECK(refusal(client, "order.report", with(guarding, "area", "cooling")) ==
+          "press-2 is in area stamping, not cooling");
+    CHECK(refusal(client, "order.report", with(guarding, "risk", "severe")) ==
+          "unknown risk 'severe' (low, medium, high, red)");
+    CHECK(refusal(client, "order.report", with(guarding, "attachments", {"00ff"})) ==
+          "attachment 00ff is not in the store; upload it first");
+    CHECK(refusal(client, "order.act", {{"order", "HZ-20261118-0009"}, {"action", "approve"}}) ==
+          "no order 'HZ-20261118-0009' (floorwatch orders list shows them)");
+    CHECK(refusal(client, "order.act", {{"order", number}, {"action", "bless"}})
+              .starts_with("unknown action 'bless'"));
+
+    // The workflow decides on the durable state: level 1 by rita as team lead, level 2 (safety)
+    // needs another person.
+    CHECK(refusal(client, "order.act", {{"order", number}, {"action", "approve"}}) == "(accepted)");
+    CHECK(refusal(client, "order.act", {{"order", number}, {"action", "approve"}}) ==
+          "rita already approved level 1 of this order; another person must approve level 2");
+    CHECK(plant.stored().events.size() == 2);
+    fw::orders::OrderServiceStats stats;
+    core.run([&] { stats = service.stats(); });
+    CHECK(stats.actions_written == 2);
+    CHECK(stats.actions_refused == 1);
+
+    // An upload in two chunks; the type comes from the bytes; the bytes read back from the store.
+    const std::string png = std::string("\x89PNG\r\n\x1a\n", 8) + std::string(100, 'p');
+    const auto started =
+        client
+            .call("attachment.upload",
+                  {{"name", "guard.png"}, {"data", fw::orders::base64_encode(png.substr(0, 50))}})
+            .as_object();
+    const auto uploaded =
+        client
+            .call("attachment.upload", {{"upload", started.at("upload")},
+                                        {"data", fw::orders::base64_encode(png.substr(50))},
+                                        {"last", true}})
+            .as_object();
+    const std::string sha256(uploaded.at("sha256").as_string());
+    CHECK(sha256 == fw::workflow::sha256_hex(png));
+    CHECK(uploaded.at("media_type").as_string() == "image/png");
+    CHECK(uploaded.at("size").to_number<std::int64_t>() == 108);
+    {
+        auto connection = fw::store::open_store_file(plant.config.store.path,
+                                                     fw::store::OpenMode::read_only, false);
+        CHECK(fw::orders::read_attachment_data(connection.get(), sha256) == png);
+    }
+    CHECK(refusal(client, "attachment.upload",
+                  {{"name", "notes.txt"},
+                   {"data", fw::orders::base64_encode("not a photo")},
+                   {"last", true}}) ==
+          "notes.txt is of an unknown type; accepted types are image/jpeg, image/png "
+          "(workflow.attachments.types)");
+    CHECK(refusal(client, "attachment.upload", {{"data", "!!"}}) ==
+          "attachment data is not base64");
+    const auto with_photo =
+        client.call("order.report", with(guarding, "attachments", {sha256})).as_object();
+    CHECK(with_photo.at("order").at("number").as_string() == "HZ-20261118-0002");
+
+    // Incidents: recorded with who and when, read back; a period is needed for hours.
+    CHECK(client
+              .call("incidents.record",
+                    {{"kind", "incident"}, {"description", "cut finger"}, {"area", "stamping"}})
+              .at("recorded")
+              .as_string() == "incident");
+    CHECK(refusal(client, "incidents.record", {{"kind", "hours"}, {"hours", 100}}) ==
+          "hours worked need a period: --since TIME --until TIME, since before until");
+    {
+        auto connection = fw::store::open_store_file(plant.config.store.path,
+                                                     fw::store::OpenMode::read_only, false);
+        const auto incidents = fw::orders::load_incidents(connection.get());
+        REQUIRE(incidents.size() == 1);
+        CHECK(incidents[0].recorded_by == "rita");
+        CHECK(incidents[0].at_ms == kStart);
+        CHECK(incidents[0].area == "stamping");
+    }
+
+    // A uid that workflow.users does not map is told what to add.
+    auto without_rita = plant.config;
+    without_rita.workflow.users.clear();
+    core.run([&] { service.reload(without_rita); });
+    const std::string unknown = refusal(client, "order.report", guarding);
+    CHECK(unknown.starts_with(fmt::format("uid {} (", uid)));
+    CHECK(unknown.find("workflow.users") != std::string::npos);
+    CHECK(plant.stored().events.size() == 3);
+
+    core.run([&] {
+        service.stop();
+        server.close();
+    });
 }

@@ -3,11 +3,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <optional>
 
+#include "daemon/core/time.hpp"
 #include "daemon/workflow/order.hpp"
+#include "daemon/workflow/views.hpp"
 
 namespace fw::orders {
 namespace {
@@ -28,14 +29,6 @@ boost::json::object distribution_json(const Distribution& d) {
             {"mean_h", d.mean_ms / kMsPerHour},
             {"median_h", d.median_ms / kMsPerHour},
             {"p90_h", d.p90_ms / kMsPerHour}};
-}
-
-std::string date_of(std::int64_t ms) {
-    const auto day = std::chrono::floor<std::chrono::days>(
-        std::chrono::sys_time<std::chrono::milliseconds>(std::chrono::milliseconds(ms)));
-    const std::chrono::year_month_day date{day};
-    return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(date.year()),
-                       static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()));
 }
 
 // Hours for people; under an hour in minutes, so a quick fix does not read as "0.0 h".
@@ -72,6 +65,44 @@ WeekFigures week_figures(const std::vector<OrderState>& orders,
     figures.to_close = workflow::time_to_close(orders, filter);
     figures.incidents = incident_totals(incidents, filter);
     return figures;
+}
+
+bool overdue_at(const OrderState& order, std::int64_t now_ms) {
+    const auto* step = order.current_step();
+    return order.overdue() || (step != nullptr && step->deadline_ms < now_ms);
+}
+
+// Open orders, overdue first, then by the current step's deadline: the week's to-do list.
+std::vector<const OrderState*> open_orders_by_urgency(const std::vector<OrderState>& orders,
+                                                      std::int64_t now_ms) {
+    std::vector<const OrderState*> open;
+    for (const auto& order : orders) {
+        if (order.open()) open.push_back(&order);
+    }
+    std::ranges::sort(open, [&](const OrderState* a, const OrderState* b) {
+        const auto due = [](const OrderState* o) {
+            const auto* step = o->current_step();
+            return step == nullptr ? INT64_MAX : step->deadline_ms;
+        };
+        return std::make_tuple(!overdue_at(*a, now_ms), due(a), a->id) <
+               std::make_tuple(!overdue_at(*b, now_ms), due(b), b->id);
+    });
+    return open;
+}
+
+boost::json::object week_json(const WeekFigures& figures) {
+    boost::json::object week{{"reported", figures.reported},
+                             {"closed", figures.closed},
+                             {"dismissed", figures.dismissed},
+                             {"time_to_close",
+                              {{"count", figures.to_close.count},
+                               {"median_ms", figures.to_close.median_ms},
+                               {"p90_ms", figures.to_close.p90_ms}}},
+                             {"recordable_incidents", figures.incidents.incidents},
+                             {"hours_worked", figures.incidents.hours}};
+    const auto rate = workflow::incident_rate(figures.incidents.incidents, figures.incidents.hours);
+    week["per_200k_hours"] = rate ? boost::json::value(rate->per_200k_hours) : nullptr;
+    return week;
 }
 
 std::string rate_text(std::size_t part, std::size_t whole) {
@@ -224,7 +255,8 @@ std::string weekly_report(const std::vector<OrderState>& orders,
     const KpiFilter previous_week{week_end_ms - 2 * kWeekMs, week_end_ms - kWeekMs, ""};
     std::string text = fmt::format("# Hazard work orders: weekly report, {}\n\n", title);
     text += fmt::format("Week {} to {} (UTC, end exclusive); generated {}.\n\n",
-                        date_of(this_week.since_ms), date_of(week_end_ms), date_of(now_ms));
+                        format_iso_date(this_week.since_ms), format_iso_date(week_end_ms),
+                        format_iso_date(now_ms));
 
     text += "## Top 5 risk points\n\n";
     const auto points = workflow::top_risk_points(orders, KpiFilter{}, now_ms, kRecentWindowMs, 5);
@@ -242,22 +274,7 @@ std::string weekly_report(const std::vector<OrderState>& orders,
     }
 
     text += "## To do: open orders, overdue first\n\n";
-    std::vector<const OrderState*> open;
-    for (const auto& order : orders) {
-        if (order.open()) open.push_back(&order);
-    }
-    const auto overdue_now = [&](const OrderState& order) {
-        const auto* step = order.current_step();
-        return order.overdue() || (step != nullptr && step->deadline_ms < now_ms);
-    };
-    std::ranges::sort(open, [&](const OrderState* a, const OrderState* b) {
-        const auto due = [](const OrderState* o) {
-            const auto* step = o->current_step();
-            return step == nullptr ? INT64_MAX : step->deadline_ms;
-        };
-        return std::make_tuple(!overdue_now(*a), due(a), a->id) <
-               std::make_tuple(!overdue_now(*b), due(b), b->id);
-    });
+    const auto open = open_orders_by_urgency(orders, now_ms);
     if (open.empty()) {
         text += "No open orders.\n\n";
     } else {
@@ -272,8 +289,8 @@ std::string weekly_report(const std::vector<OrderState>& orders,
                 order->assignee.empty() ? "–" : order->assignee,
                 step == nullptr ? std::string("–")
                                 : fmt::format("{} {}", workflow::step_kind_name(step->kind),
-                                              date_of(step->deadline_ms)),
-                overdue_now(*order) ? "**yes**" : "no");
+                                              format_iso_date(step->deadline_ms)),
+                overdue_at(*order, now_ms) ? "**yes**" : "no");
         }
         text += "\n";
     }
@@ -310,6 +327,37 @@ std::string weekly_report(const std::vector<OrderState>& orders,
     text += fmt::format("\nOverdue now: {} open order(s).\n",
                         workflow::overdue_count(orders, KpiFilter{}, now_ms));
     return text;
+}
+
+boost::json::object weekly_report_json(const std::vector<OrderState>& orders,
+                                       const std::vector<IncidentRecord>& incidents,
+                                       std::int64_t week_end_ms, std::int64_t now_ms,
+                                       const std::string& title) {
+    const KpiFilter this_week{week_end_ms - kWeekMs, week_end_ms, ""};
+    const KpiFilter previous_week{week_end_ms - 2 * kWeekMs, week_end_ms - kWeekMs, ""};
+    boost::json::array points;
+    for (const auto& point :
+         workflow::top_risk_points(orders, KpiFilter{}, now_ms, kRecentWindowMs, 5)) {
+        points.push_back({{"equipment", point.equipment},
+                          {"area", point.area},
+                          {"score", point.score},
+                          {"open_orders", point.open_orders},
+                          {"recent_orders", point.recent_orders}});
+    }
+    boost::json::array open;
+    for (const auto* order : open_orders_by_urgency(orders, now_ms)) {
+        auto view = workflow::order_view(*order);
+        view["overdue"] = overdue_at(*order, now_ms);
+        open.push_back(std::move(view));
+    }
+    return {{"week", {{"since_ms", this_week.since_ms}, {"until_ms", this_week.until_ms}}},
+            {"generated_ms", now_ms},
+            {"top_risk_points", std::move(points)},
+            {"open_orders", std::move(open)},
+            {"this_week", week_json(week_figures(orders, incidents, this_week))},
+            {"previous_week", week_json(week_figures(orders, incidents, previous_week))},
+            {"overdue", workflow::overdue_count(orders, KpiFilter{}, now_ms)},
+            {"markdown", weekly_report(orders, incidents, week_end_ms, now_ms, title)}};
 }
 
 }  // namespace fw::orders

@@ -37,5 +37,13 @@ std::string kpi_text(const boost::json::object& report);
 std::string weekly_report(const std::vector<workflow::OrderState>& orders,
                           const std::vector<IncidentRecord>& incidents, std::int64_t week_end_ms,
                           std::int64_t now_ms, const std::string& title);
+// The same week as figures, for the web page: {week: {since_ms, until_ms}, generated_ms,
+// top_risk_points (5), open_orders (order views with `overdue`, overdue first), this_week and
+// previous_week ({reported, closed, dismissed, time_to_close: {count, median_ms, p90_ms},
+// recordable_incidents, hours_worked, per_200k_hours}), overdue, markdown (weekly_report)}.
+boost::json::object weekly_report_json(const std::vector<workflow::OrderState>& orders,
+                                       const std::vector<IncidentRecord>& incidents,
+                                       std::int64_t week_end_ms, std::int64_t now_ms,
+                                       const std::string& title);
 
 }  // namespace fw::orders

@@ -26,10 +26,12 @@ Result<Uploads::Progress> Uploads::add(const control::Caller& caller,
         }
         id = fmt::format("u{}", ++counter_);
         const std::string name = control::text_arg(args, "name");
-        open_[id] = Upload{caller.uid, name.empty() ? std::string("attachment") : name, "", now};
+        open_[id] = Upload{caller.uid, caller.authenticated_user,
+                           name.empty() ? std::string("attachment") : name, "", now};
     }
     const auto it = open_.find(id);
-    if (it == open_.end() || it->second.uid != caller.uid) {
+    if (it == open_.end() || it->second.uid != caller.uid ||
+        it->second.authenticated_user != caller.authenticated_user) {
         return Error{fmt::format("no upload '{}' in progress (expired after 10 minutes?)", id)};
     }
     Upload& upload = it->second;

@@ -24,7 +24,7 @@ class Uploads {
   public:
     using Clock = std::chrono::steady_clock;
     // 512 KiB of bytes is 683 KiB of base64 plus the JSON around it, within one request.
-    static constexpr std::size_t kMaxChunk = 512 * 1024;
+    static constexpr std::size_t kMaxChunk = std::size_t{512} * 1024;
     static constexpr std::size_t kMaxOpen = 8;
     static constexpr auto kExpiry = std::chrono::minutes(10);
 
@@ -41,8 +41,10 @@ class Uploads {
     void clear() { open_.clear(); }
 
   private:
+    // Only who started an upload may continue it: the same uid, and the same web user.
     struct Upload {
         uid_t uid = 0;
+        std::string authenticated_user;
         std::string name;
         std::string data;
         Clock::time_point touched;

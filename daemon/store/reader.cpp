@@ -7,13 +7,12 @@
 #include <limits>
 
 #include "daemon/core/log.hpp"
-#include "daemon/store/sqlite_util.hpp"
+#include "daemon/store/sqlite.hpp"
 #include "daemon/store/store.hpp"
+#include "daemon/store/store_file.hpp"
 
 namespace fw::store {
 namespace {
-
-using detail::Statement;
 
 constexpr std::string_view kLogInstance = "store";
 // Schema version that added plant_events and input_health (schemas/0002_plant_events.sql).
@@ -23,9 +22,10 @@ void require_floorwatch_tables(sqlite3* db, const std::string& path) {
     Statement count(db,
                     "SELECT count(*) FROM sqlite_schema WHERE type = 'table' "
                     "AND name IN ('channels', 'samples', 'device_health')");
-    const int rc = count.step();
-    const std::int64_t found = rc == SQLITE_ROW ? count.column_int64(0) : 0;
-    if (rc != SQLITE_ROW || found != 3) {
+    const bool found = count.next_row(fmt::format("{}: looking for the store's tables", path)) &&
+                       count.column_int64(0) == 3;
+    count.reset();
+    if (!found) {
         throw StoreError(fmt::format(
             "{} is an SQLite database but not a floorwatch store (its tables are missing); is "
             "store.path right?",
@@ -35,7 +35,7 @@ void require_floorwatch_tables(sqlite3* db, const std::string& path) {
 
 class SqliteReader final : public Reader {
   public:
-    SqliteReader(std::string path, detail::Connection connection)
+    SqliteReader(std::string path, Connection connection)
         : path_(std::move(path)),
           connection_(std::move(connection)),
           has_channel_(connection_.get(), "SELECT 1 FROM channels WHERE name = ?1"),
@@ -58,17 +58,16 @@ class SqliteReader final : public Reader {
           schema_version_(connection_.get(), "PRAGMA user_version") {}
 
     bool has_channel(const std::string& channel) override {
-        has_channel_.bind(1, std::string_view(channel));
-        const int rc = has_channel_.step();
+        has_channel_.bind(1, channel);
+        const bool found = has_channel_.next_row(doing("looking up a channel"));
         has_channel_.reset();
-        check(rc, "looking up a channel");
-        return rc == SQLITE_ROW;
+        return found;
     }
 
     std::vector<ChannelRow> channels() override {
         std::vector<ChannelRow> rows;
-        int rc = SQLITE_ROW;
-        while ((rc = channels_.step()) == SQLITE_ROW) {
+        const std::string listing = doing("listing channels");
+        while (channels_.next_row(listing)) {
             ChannelRow row;
             row.info.name = channels_.column_text(0);
             row.info.equipment = channels_.column_text(1);
@@ -76,11 +75,9 @@ class SqliteReader final : public Reader {
             row.info.unit = channels_.column_text(3);
             row.info.source = channels_.column_text(4);
             row.sample_count = static_cast<std::uint64_t>(channels_.column_int64(5));
-            if (!channels_.column_is_null(6)) row.last_time_ms = channels_.column_int64(6);
+            row.last_time_ms = channels_.column_optional_int64(6);
             rows.push_back(std::move(row));
         }
-        channels_.reset();
-        check(rc, "listing channels");
         return rows;
     }
 
@@ -88,33 +85,29 @@ class SqliteReader final : public Reader {
                                       std::int64_t until_ms, std::size_t limit) override {
         constexpr auto kMaxLimit =
             static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
-        samples_.bind(1, std::string_view(channel));
-        samples_.bind(2, since_ms);
-        samples_.bind(3, until_ms);
-        samples_.bind(4, static_cast<std::int64_t>(std::min(limit, kMaxLimit)));
+        samples_.bind_all(channel, since_ms, until_ms,
+                          static_cast<std::int64_t>(std::min(limit, kMaxLimit)));
         std::vector<StoredSample> rows;
-        int rc = SQLITE_ROW;
-        while ((rc = samples_.step()) == SQLITE_ROW) {
+        const std::string reading = doing("reading samples");
+        while (samples_.next_row(reading)) {
             StoredSample row{};
             row.time_ms = samples_.column_int64(0);
-            if (!samples_.column_is_null(1)) row.value = samples_.column_double(1);
+            row.value = samples_.column_optional_double(1);
             row.quality = quality_of(samples_.column_int64(2));
             rows.push_back(row);
         }
-        samples_.reset();
-        check(rc, "reading samples");
         std::reverse(rows.begin(), rows.end());
         return rows;
     }
 
     std::vector<DeviceHealth> device_health() override {
         std::vector<DeviceHealth> rows;
-        int rc = SQLITE_ROW;
         Statement& q = device_health_;
         auto counter = [&](int column) {
             return static_cast<std::uint64_t>(q.column_int64(column));
         };
-        while ((rc = q.step()) == SQLITE_ROW) {
+        const std::string reading = doing("reading device health");
+        while (q.next_row(reading)) {
             DeviceHealth row;
             row.driver = q.column_text(0);
             row.bus = q.column_text(1);
@@ -133,8 +126,6 @@ class SqliteReader final : public Reader {
             row.samples = counter(14);
             rows.push_back(std::move(row));
         }
-        q.reset();
-        check(rc, "reading device health");
         return rows;
     }
 
@@ -153,12 +144,9 @@ class SqliteReader final : public Reader {
         constexpr auto kMaxLimit =
             static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
         Statement& q = *events_;
-        q.bind(1, since_ms);
-        q.bind(2, until_ms);
-        q.bind(3, std::string_view(name));
-        q.bind(4, static_cast<std::int64_t>(std::min(limit, kMaxLimit)));
-        int rc = SQLITE_ROW;
-        while ((rc = q.step()) == SQLITE_ROW) {
+        q.bind_all(since_ms, until_ms, name, static_cast<std::int64_t>(std::min(limit, kMaxLimit)));
+        const std::string reading = doing("reading plant events");
+        while (q.next_row(reading)) {
             StoredEvent row;
             row.id = q.column_int64(0);
             row.event.name = q.column_text(1);
@@ -169,8 +157,6 @@ class SqliteReader final : public Reader {
             row.event.attributes = q.column_text(6);
             rows.push_back(std::move(row));
         }
-        q.reset();
-        check(rc, "reading plant events");
         std::reverse(rows.begin(), rows.end());
         return rows;
     }
@@ -189,8 +175,8 @@ class SqliteReader final : public Reader {
         auto counter = [&](int column) {
             return static_cast<std::uint64_t>(q.column_int64(column));
         };
-        int rc = SQLITE_ROW;
-        while ((rc = q.step()) == SQLITE_ROW) {
+        const std::string reading = doing("reading input health");
+        while (q.next_row(reading)) {
             InputHealth row;
             row.driver = q.column_text(0);
             row.connection = q.column_text(1);
@@ -205,8 +191,6 @@ class SqliteReader final : public Reader {
             row.last_accepted_ms = q.column_int64(10);
             rows.push_back(std::move(row));
         }
-        q.reset();
-        check(rc, "reading input health");
         return rows;
     }
 
@@ -216,9 +200,9 @@ class SqliteReader final : public Reader {
             Statement has_table(connection_.get(),
                                 "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = "
                                 "'broker_health'");
-            const int rc = has_table.step();
-            check(rc, "looking for broker health");
-            if (rc != SQLITE_ROW) return rows;
+            const bool found = has_table.next_row(doing("looking for broker health"));
+            has_table.reset();
+            if (!found) return rows;
             broker_health_.emplace(connection_.get(),
                                    "SELECT broker, connected, last_error, last_change_ms, "
                                    "connect_attempts, reconnects, thread_restarts, "
@@ -229,8 +213,8 @@ class SqliteReader final : public Reader {
         auto counter = [&](int column) {
             return static_cast<std::uint64_t>(q.column_int64(column));
         };
-        int rc = SQLITE_ROW;
-        while ((rc = q.step()) == SQLITE_ROW) {
+        const std::string reading = doing("reading broker health");
+        while (q.next_row(reading)) {
             BrokerHealth row;
             row.broker = q.column_text(0);
             row.connected = q.column_int64(1) != 0;
@@ -245,27 +229,21 @@ class SqliteReader final : public Reader {
             row.last_accepted_ms = q.column_int64(10);
             rows.push_back(std::move(row));
         }
-        q.reset();
-        check(rc, "reading broker health");
         return rows;
     }
 
     int schema_version() override {
-        const int rc = schema_version_.step();
-        const auto version = rc == SQLITE_ROW ? schema_version_.column_int64(0) : 0;
+        const auto version = schema_version_.next_row(doing("reading the schema version"))
+                                 ? schema_version_.column_int64(0)
+                                 : 0;
         schema_version_.reset();
-        check(rc, "reading the schema version");
         return static_cast<int>(version);
     }
 
   private:
     // A query failing on an open store is not expected (the file vanished, the disk failed); the
-    // caller (CLI, HTTP handler) reports it.
-    void check(int rc, std::string_view what) const {
-        if (rc == SQLITE_ROW || rc == SQLITE_DONE) return;
-        throw StoreError(
-            fmt::format("{}: {} failed: {}", path_, what, sqlite3_errmsg(connection_.get())));
-    }
+    // caller (CLI, HTTP handler) reports the SqliteError, which names the file and the query.
+    std::string doing(std::string_view what) const { return fmt::format("{}: {}", path_, what); }
 
     Quality quality_of(std::int64_t code) {
         const bool fits =
@@ -283,7 +261,7 @@ class SqliteReader final : public Reader {
     }
 
     std::string path_;
-    detail::Connection connection_;
+    Connection connection_;
     Statement has_channel_;
     Statement channels_;
     Statement samples_;
@@ -299,9 +277,8 @@ class SqliteReader final : public Reader {
 }  // namespace
 
 std::unique_ptr<Reader> Reader::open(const std::string& path) {
-    detail::Connection connection =
-        detail::open_store_file(path, detail::OpenMode::read_only, false);
-    if (detail::read_user_version(connection.get(), path) == 0) {
+    Connection connection = open_store_file(path, OpenMode::read_only, false);
+    if (read_user_version(connection.get(), path) == 0) {
         throw StoreError(fmt::format(
             "{} is not a floorwatch store (schema version 0: empty or made by another program); "
             "is store.path right?",

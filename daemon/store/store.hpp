@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "daemon/core/health.hpp"
+#include "daemon/core/latency_histogram.hpp"
 #include "daemon/core/plant_event.hpp"
 #include "daemon/core/result.hpp"
 #include "daemon/core/sample.hpp"
@@ -25,7 +26,8 @@ namespace fw::store {
 
 using Millis = std::chrono::milliseconds;
 
-// Startup and open failures: the message names the file and says what to do.
+// Startup and open failures: the message names the file and says what to do. A failed SQLite call
+// is the subclass SqliteError (sqlite.hpp), which also carries SQLite's result code.
 class StoreError : public std::runtime_error {
   public:
     using std::runtime_error::runtime_error;
@@ -95,6 +97,8 @@ class Writer {
     // Flushes, stops the thread and closes the connection. Idempotent; the destructor calls it.
     virtual void close() = 0;
     virtual WriterStats stats() const = 0;
+    // How long each successful transaction took, BEGIN to COMMIT (fsync included): /metrics.
+    virtual const LatencyHistogram& commit_latency() const = 0;
     // Applies new retention settings (SIGHUP) from the writer thread's next cycle on.
     virtual void set_retention(Millis sample_max_age, std::uint64_t max_size_bytes,
                                Millis prune_interval) = 0;

@@ -3,7 +3,6 @@
 #include "daemon/store/store.hpp"
 
 #include <doctest/doctest.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 
 #include <array>
@@ -20,8 +19,10 @@
 #include <thread>
 #include <vector>
 
+#include "daemon/core/time.hpp"
 #include "daemon/core/units.hpp"
-#include "daemon/store/sqlite_util.hpp"
+#include "daemon/store/sqlite.hpp"
+#include "daemon/store/store_file.hpp"
 
 namespace fs = std::filesystem;
 using fw::Quality;
@@ -65,36 +66,26 @@ void write_bytes(const std::string& path, const std::string& bytes) {
     out << bytes;
 }
 
-// A connection of the test's own, outside the store's code, to set up and inspect files.
+// A connection of the test's own, without the store's checks, to set up and inspect files.
 class RawDb {
   public:
-    explicit RawDb(const std::string& path) {
-        REQUIRE(sqlite3_open(path.c_str(), &db_) == SQLITE_OK);
-        sqlite3_busy_timeout(db_, 5000);
+    explicit RawDb(const std::string& path)
+        : connection_(fw::store::Connection::open(path, fw::store::OpenMode::read_write_create)) {
+        sqlite3_busy_timeout(connection_.get(), 5000);
     }
-    ~RawDb() { sqlite3_close(db_); }
-    RawDb(const RawDb&) = delete;
-    RawDb& operator=(const RawDb&) = delete;
 
-    void exec(const std::string& sql) {
-        char* error = nullptr;
-        const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error);
-        INFO(sql, ": ", (error != nullptr ? error : ""));
-        sqlite3_free(error);
-        REQUIRE(rc == SQLITE_OK);
-    }
+    void exec(const std::string& sql) { fw::store::execute(connection_.get(), sql, sql); }
     std::int64_t integer(const std::string& sql) {
-        sqlite3_stmt* stmt = nullptr;
-        REQUIRE(sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK);
-        REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
-        const std::int64_t value = sqlite3_column_int64(stmt, 0);
-        sqlite3_finalize(stmt);
+        fw::store::Statement query(connection_.get(), sql);
+        REQUIRE(query.next_row(sql));
+        const std::int64_t value = query.column_int64(0);
+        query.reset();
         return value;
     }
-    sqlite3* get() const { return db_; }
+    sqlite3* get() const { return connection_.get(); }
 
   private:
-    sqlite3* db_ = nullptr;
+    fw::store::Connection connection_;
 };
 
 WriterOptions options_for(const std::string& path) {
@@ -113,6 +104,7 @@ Sample good(const std::string& channel, std::int64_t time_ms, double value) {
 
 SampleBatch batch_of(const std::string& channel, std::int64_t first_time_ms, int count) {
     SampleBatch batch;
+    batch.reserve(static_cast<std::size_t>(count));
     for (int i = 0; i < count; ++i) {
         batch.push_back(good(channel, first_time_ms + i, static_cast<double>(first_time_ms + i)));
     }
@@ -212,7 +204,6 @@ TEST_CASE("a file from a newer floorwatch is refused and left as it was") {
 }
 
 TEST_CASE("migrating a file that has data backs it up first, with the online backup API") {
-    namespace detail = fw::store::detail;
     TempDir dir;
     const auto path = dir.file("fw.db");
     {
@@ -220,16 +211,17 @@ TEST_CASE("migrating a file that has data backs it up first, with the online bac
         writer->enqueue_samples(batch_of("press1.vibration", 1000, 7));
     }
     // One migration past this build's latest, so the test holds whatever schemas/ contains.
-    const auto embedded = detail::embedded_migrations();
+    const auto embedded = fw::store::embedded_migrations();
     const int latest = fw::store::latest_schema_version();
     const int next = latest + 1;
-    std::vector<detail::Migration> upgraded(embedded.begin(), embedded.end());
-    upgraded.push_back(detail::Migration{next, "9999_test_extra.sql", "CREATE TABLE extra (x);"});
+    std::vector<fw::store::Migration> upgraded(embedded.begin(), embedded.end());
+    upgraded.push_back(
+        fw::store::Migration{next, "9999_test_extra.sql", "CREATE TABLE extra (x);"});
     const std::string backup_path = path + ".pre-v" + std::to_string(next) + ".bak";
 
     {
         RawDb db(path);
-        const auto outcome = detail::migrate(db.get(), path, upgraded);
+        const auto outcome = fw::store::migrate(db.get(), path, upgraded);
         CHECK(outcome.from_version == latest);
         CHECK(outcome.to_version == next);
         REQUIRE(outcome.backup_path.has_value());
@@ -238,7 +230,7 @@ TEST_CASE("migrating a file that has data backs it up first, with the online bac
         CHECK(db.integer("SELECT count(*) FROM sqlite_schema WHERE name = 'extra'") == 1);
 
         SUBCASE("a second backup never overwrites the first") {
-            CHECK(detail::backup_before_migration(db.get(), path, next) ==
+            CHECK(fw::store::backup_before_migration(db.get(), path, next) ==
                   path + ".pre-v" + std::to_string(next) + ".2.bak");
         }
     }
@@ -253,18 +245,18 @@ TEST_CASE("migrating a file that has data backs it up first, with the online bac
 }
 
 TEST_CASE("a failing migration is rolled back and leaves the version as it was") {
-    namespace detail = fw::store::detail;
     TempDir dir;
     const auto path = dir.file("fw.db");
     Writer::open(options_for(path))->close();
-    const auto embedded = detail::embedded_migrations();
+    const auto embedded = fw::store::embedded_migrations();
     const int latest = fw::store::latest_schema_version();
-    std::vector<detail::Migration> broken(embedded.begin(), embedded.end());
-    broken.push_back(detail::Migration{latest + 1, "9998_good.sql", "CREATE TABLE good (x);"});
-    broken.push_back(detail::Migration{latest + 2, "9999_bad.sql", "CREATE TABLE channels (x);"});
+    std::vector<fw::store::Migration> broken(embedded.begin(), embedded.end());
+    broken.push_back(fw::store::Migration{latest + 1, "9998_good.sql", "CREATE TABLE good (x);"});
+    broken.push_back(
+        fw::store::Migration{latest + 2, "9999_bad.sql", "CREATE TABLE channels (x);"});
     RawDb db(path);
     try {
-        detail::migrate(db.get(), path, broken);
+        fw::store::migrate(db.get(), path, broken);
         FAIL("the migration succeeded");
     } catch (const StoreError& error) {
         CHECK(contains(error.what(), "9999_bad.sql"));
@@ -296,10 +288,11 @@ TEST_CASE("a damaged database is refused, named and left untouched") {
     const auto path = dir.file("fw.db");
     {
         auto writer = Writer::open(options_for(path));
-        for (int i = 0; i < 40; ++i) writer->enqueue_samples(batch_of("ch", i * 1000, 1000));
+        for (int i = 0; i < 40; ++i)
+            writer->enqueue_samples(batch_of("ch", std::int64_t{i} * 1000, 1000));
     }
     auto bytes = read_bytes(path);
-    REQUIRE(bytes.size() > 100 * 1024);
+    REQUIRE(bytes.size() > std::size_t{100} * 1024);
 
     SUBCASE("truncated") {
         bytes.resize(bytes.size() / 2);
@@ -415,7 +408,7 @@ TEST_CASE("a full queue drops the oldest batches, counts them and keeps the newe
     options.commit_interval = Millis(3600 * 1000);  // nothing is written until flush()
     options.queue_capacity = 100;
     auto writer = Writer::open(options);
-    for (int i = 0; i < 10; ++i) writer->enqueue_samples(batch_of("ch", i * 20, 20));
+    for (int i = 0; i < 10; ++i) writer->enqueue_samples(batch_of("ch", std::int64_t{i} * 20, 20));
     CHECK(writer->stats().samples_dropped == 100);
     SUBCASE("a batch larger than the queue keeps its newest samples") {
         writer->enqueue_samples(batch_of("ch", 1000, 150));
@@ -439,7 +432,7 @@ TEST_CASE("retention deletes samples older than the maximum age") {
     auto options = options_for(dir.file("fw.db"));
     auto writer = Writer::open(options);
     const auto now = fw::wall_now_ms();
-    const std::int64_t hour = 3600 * 1000;
+    const std::int64_t hour = 3600LL * 1000;
     writer->enqueue_channels({{"kept.channel", "", "", "", ""}});
     writer->enqueue_samples(batch_of("a", now - 3 * hour, 6000));  // more than one delete chunk
     writer->enqueue_samples(batch_of("b", now - 2 * hour, 10));
@@ -467,7 +460,7 @@ TEST_CASE("retention deletes the oldest samples while the file is over its size 
     for (int i = 0; i < kSamples; i += 100) writer->enqueue_samples(batch_of("ch", now + i, 100));
     writer->enqueue_health({"modbus", "line1", "press-1", true, "", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0});
     writer->flush();
-    const std::uint64_t cap = 1024 * 1024;
+    const std::uint64_t cap = 1024ULL * 1024;
     {
         RawDb db(options.path);
         REQUIRE(static_cast<std::uint64_t>(db.integer("PRAGMA page_count") *
@@ -564,7 +557,7 @@ TEST_CASE("a reader sees committed data while the writer keeps writing") {
     std::atomic<bool> stop{false};
     std::thread producer([&] {
         for (int i = 1; !stop; ++i) {
-            writer->enqueue_samples(batch_of("ch", i * 10, 10));
+            writer->enqueue_samples(batch_of("ch", std::int64_t{i} * 10, 10));
             std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
     });
@@ -625,14 +618,9 @@ fw::store::WriteJob event_job(const std::string& name, std::atomic<int>& done_co
                               std::string& error_seen, std::mutex& mutex) {
     fw::store::WriteJob job;
     job.write = [name](sqlite3* db) {
-        const std::string sql =
-            "INSERT INTO plant_events (name, time_ms) VALUES ('" + name + "', 1)";
-        char* message = nullptr;
-        if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
-            std::string text = message != nullptr ? message : "?";
-            sqlite3_free(message);
-            throw std::runtime_error(text);
-        }
+        fw::store::execute(db,
+                           "INSERT INTO plant_events (name, time_ms) VALUES ('" + name + "', 1)",
+                           "inserting a plant event");
         if (name == "refused") throw std::runtime_error("refused by the job itself");
     };
     job.done = [&done_count, &error_seen, &mutex](const fw::Status& written) {
@@ -703,7 +691,7 @@ TEST_CASE("a stream of jobs never starves the samples, and both are written in o
     std::mutex mutex;
     // An alarm flood: a job every few milliseconds while 12,000 samples arrive.
     for (int i = 0; i < 120; ++i) {
-        writer->enqueue_samples(batch_of("ch", i * 100, 100));
+        writer->enqueue_samples(batch_of("ch", std::int64_t{i} * 100, 100));
         writer->enqueue_job(event_job("job-" + std::to_string(i), done, error, mutex));
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
@@ -732,17 +720,12 @@ TEST_CASE("jobs: a disk-full failure inside a job is retried with the transactio
         const bool disk_full = attempts.fetch_add(1) == 0;
         const std::string limit =
             disk_full ? "PRAGMA max_page_count = 1" : "PRAGMA max_page_count = 1073741823";
-        sqlite3_exec(db, limit.c_str(), nullptr, nullptr, nullptr);
-        const std::string insert =
-            "INSERT INTO plant_events (name, time_ms, attributes) VALUES "
-            "('kept', 1, '" +
-            std::string(100000, 'x') + "')";
-        char* message = nullptr;
-        if (sqlite3_exec(db, insert.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
-            std::string text = message != nullptr ? message : "?";
-            sqlite3_free(message);
-            throw std::runtime_error(text);
-        }
+        fw::store::execute(db, limit, "limiting the file's size");
+        fw::store::execute(db,
+                           "INSERT INTO plant_events (name, time_ms, attributes) VALUES "
+                           "('kept', 1, '" +
+                               std::string(100000, 'x') + "')",
+                           "inserting a large plant event");
     };
     job.done = [&](const fw::Status& written) {
         std::lock_guard lock(mutex);

@@ -11,11 +11,13 @@
 #include <set>
 
 #include "daemon/core/log.hpp"
+#include "daemon/core/time.hpp"
 #include "daemon/core/units.hpp"
 #include "daemon/core/worker_thread.hpp"
 #include "daemon/orders/order_store.hpp"
 #include "daemon/store/post_when_durable.hpp"
-#include "daemon/store/sqlite_util.hpp"
+#include "daemon/store/sqlite.hpp"
+#include "daemon/store/store_file.hpp"
 #include "daemon/sync/gateway_store.hpp"
 #include "daemon/sync/link.hpp"
 #include "daemon/sync/protocol.hpp"
@@ -58,7 +60,7 @@ class StoreReader {
 
   private:
     void run() {
-        store::detail::Connection connection;
+        store::Connection connection;
         std::unique_lock lock(worker_.mutex());
         while (worker_.wait(lock, [this] { return !jobs_.empty(); })) {
             Job job = std::move(jobs_.front());
@@ -66,14 +68,13 @@ class StoreReader {
             lock.unlock();
             try {
                 if (connection.get() == nullptr) {
-                    connection = store::detail::open_store_file(
-                        path_, store::detail::OpenMode::read_only, false);
+                    connection = store::open_store_file(path_, store::OpenMode::read_only, false);
                 }
                 job(connection.get());
             } catch (const std::exception& error) {
                 // The job's owner hears nothing and retries on its next tick.
                 log_error(kInstance, "reading the store: {}", error.what());
-                connection = store::detail::Connection();
+                connection = store::Connection();
             }
             lock.lock();
         }
@@ -651,6 +652,10 @@ AgentStats GatewayAgent::stats() const {
     stats.reseed_needed = impl_->reseed_needed;
     stats.acked = impl_->acked;
     stats.down_applied = impl_->down_applied;
+    stats.backlog = impl_->backlog;
+    if (impl_->backlog > 0 && impl_->oldest_unsynced_ms) {
+        stats.lag = Millis(std::max<std::int64_t>(0, now_ms() - *impl_->oldest_unsynced_ms));
+    }
     return stats;
 }
 

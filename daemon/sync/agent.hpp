@@ -18,6 +18,7 @@
 // sending until `floorwatch sync reseed` (README.md "Re-imaged gateways").
 
 #include <boost/asio/io_context.hpp>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -40,6 +41,9 @@ struct AgentStats {
     std::uint64_t down_events_applied = 0;
     std::uint64_t quarantined = 0;
     std::uint64_t malformed = 0;  // messages that could not be decoded
+    std::uint64_t backlog = 0;    // events not yet acknowledged by the centre
+    // How long the oldest of them has waited (0 when in step), from the last backlog refresh.
+    std::chrono::milliseconds lag{0};
 };
 
 class GatewayAgent {

@@ -1,5 +1,5 @@
 #pragma once
-// The gateway's sync tables (schemas/0007_sync.sql): what the agent reads to say hello and to
+// The gateway's sync tables (schemas/0008_sync.sql): what the agent reads to say hello and to
 // show `floorwatch sync`, and what it writes as the exchange goes on. Plain functions over a
 // connection: reads on the agent's read-only connection (or the CLI's), writes inside store jobs
 // on the writer thread. Each throws std::runtime_error on an SQLite error.

@@ -4,7 +4,7 @@
 
 #include "daemon/core/enum_names.hpp"
 #include "daemon/core/units.hpp"
-#include "daemon/sync/sync_config_section.hpp"
+#include "daemon/sync/sync_options_section.hpp"
 
 namespace fw {
 
@@ -31,8 +31,8 @@ std::optional<ProcessRole> process_role_from_name(std::string_view name) {
 
 namespace fw::sync {
 
-using config_table::Reader;
-using config_table::Section;
+// The option-table framework is the vocabulary of this file.
+using namespace config_table;
 
 namespace {
 
@@ -44,8 +44,13 @@ std::uint64_t attachment_message_limit(std::uint64_t chunk_size) {
 }
 
 void finish_sync(SyncConfig& sync, const std::string& path, Reader& reader) {
-    const std::string chunk_path = config_table::join_path(path, "chunk_size");
-    if (reader.failed(chunk_path) || reader.failed(config_table::join_path(path, "batch_bytes"))) {
+    if (sync.postgresql_conninfo.empty()) {
+        sync.postgresql.reset();
+    } else {
+        sync.postgresql = sync.postgresql_conninfo;
+    }
+    const std::string chunk_path = join_path(path, "chunk_size");
+    if (reader.failed(chunk_path) || reader.failed(join_path(path, "batch_bytes"))) {
         return;
     }
     if (attachment_message_limit(sync.chunk_size) > sync.batch_bytes) {
@@ -97,43 +102,6 @@ Section<SyncConfig> sync_section(Section<mqtt::BrokerConfig> broker_connection) 
         .not_empty();
     section.finish_with(finish_sync);
     return section;
-}
-
-void check_role(Config& config, Reader& reader) {
-    if (config.sync && config.sync->broker.client_id.empty()) {
-        config.sync->broker.client_id =
-            fmt::format("fw-{}-{}-sync", config.gateway.site, config.gateway.node);
-    }
-    if (config.sync && config.sync->postgresql_conninfo.empty()) {
-        config.sync->postgresql.reset();
-    } else if (config.sync) {
-        config.sync->postgresql = config.sync->postgresql_conninfo;
-    }
-    if (config.role != ProcessRole::central) {
-        if (config.sync && config.sync->postgresql) {
-            reader.issue("sync.postgresql",
-                         "a gateway keeps its store in SQLite; postgresql is for role: central");
-        }
-        return;
-    }
-    const auto refuse = [&reader](const std::string& path, std::string_view what) {
-        if (!reader.present(path)) return;
-        reader.issue(path, fmt::format("a central floorwatch polls no devices; remove {} or set "
-                                       "role: gateway",
-                                       what));
-    };
-    refuse("modbus", "modbus:");
-    if (!config.mqtt.brokers.empty()) {
-        for (std::size_t b = 0; b < config.mqtt.brokers.size(); ++b) {
-            refuse(fmt::format("mqtt.brokers[{}].inputs", b), "the mqtt inputs");
-        }
-    }
-    refuse("rules", "rules:");
-    if (!config.sync) {
-        reader.issue("role",
-                     "role: central needs a sync: section (its broker, and postgresql "
-                     "or store.path for the central store)");
-    }
 }
 
 }  // namespace fw::sync

@@ -143,6 +143,7 @@ std::vector<RiskPoint> top_risk_points(const std::vector<OrderState>& orders,
         }
     }
     std::vector<RiskPoint> ranked;
+    ranked.reserve(points.size());
     for (auto& [equipment, point] : points) ranked.push_back(point);
     std::ranges::stable_sort(
         ranked, [](const RiskPoint& a, const RiskPoint& b) { return a.score > b.score; });

@@ -22,7 +22,7 @@ constexpr std::array<Role, 7> kColumns{Role::reporter, Role::technician, Role::t
 // Walks a fresh medium-risk order to `state`; returns its id ("" for "new").
 std::string order_in_state(Plant& plant, const std::string& state) {
     if (state == "new") return {};
-    const auto id = plant.report(Risk::medium);
+    auto id = plant.report(Risk::medium);
     const auto expect = [&](const fw::Result<Outcome>& outcome) {
         REQUIRE_MESSAGE(outcome.ok(), outcome.error());
     };

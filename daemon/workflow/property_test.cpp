@@ -44,7 +44,7 @@ Attempt random_attempt(std::mt19937& rng, const OrderState& order) {
     const auto pick = [&rng](std::size_t count) {
         return std::uniform_int_distribution<std::size_t>(0, count - 1)(rng);
     };
-    const std::string anyone = kPeople[pick(kPeople.size())];
+    const std::string& anyone = kPeople[pick(kPeople.size())];
     const std::uint32_t step = order.steps.empty() ? 1 : order.steps.back().index;
     if (pick(10) < 7) {
         switch (pick(12)) {

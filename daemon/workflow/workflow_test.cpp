@@ -56,7 +56,7 @@ TEST_CASE("workflow: report, two approvals, assignment, rejection, resubmission,
     REQUIRE(accepted.ok());
     const auto& order = plant.state(id);
     CHECK(order.status == OrderStatus::closed);
-    CHECK(order.closed_ms == kStartMs + 3 * 3600 * 1000);
+    CHECK(order.closed_ms == kStartMs + 3LL * 3600 * 1000);
     // review, rectification, acceptance, rectification, acceptance
     REQUIRE(order.steps.size() == 5);
     CHECK(order.steps[3].kind == StepKind::rectification);
@@ -128,10 +128,10 @@ TEST_CASE("workflow: assignment, submission and acceptance rules") {
     CHECK(plant.state(id).steps.back().deadline_ms == kStartMs + kDay);
     CHECK(plant.act("tom", SubmitCommand{"", {}}, id).error() ==
           "a submission needs a note: what was done");
-    CHECK(
-        plant.act("tom", SubmitCommand{"done", {photo("big.jpg", 17 * 1024 * 1024)}}, id).error() ==
-        "attachment 'big.jpg' is 17825792 bytes; files of 1 to 16777216 bytes "
-        "are accepted (workflow.attachments.max_size)");
+    CHECK(plant.act("tom", SubmitCommand{"done", {photo("big.jpg", 17ULL * 1024 * 1024)}}, id)
+              .error() ==
+          "attachment 'big.jpg' is 17825792 bytes; files of 1 to 16777216 bytes "
+          "are accepted (workflow.attachments.max_size)");
     CHECK(plant.act("tom", SubmitCommand{"done", {photo("clip.mp4", 1000, "video/mp4")}}, id)
               .error() ==
           "attachment 'clip.mp4' is video/mp4; accepted types are image/jpeg, "
@@ -161,6 +161,7 @@ TEST_CASE("overdue: raised once per step, visible until the step completes") {
     const auto id = plant.report(Risk::medium);  // review within 3 days
     const auto all = [&plant] {
         std::vector<OrderState> orders;
+        orders.reserve(plant.states.size());
         for (const auto& [order_id, state] : plant.states) orders.push_back(state);
         return orders;
     };
@@ -228,7 +229,7 @@ TEST_CASE("escalation: recurrence raises the risk to red and review restarts at 
     CHECK(order.approvals.empty());
     CHECK(order.assignee.empty());
     CHECK(order.steps.back().kind == StepKind::review);
-    CHECK(order.steps.back().deadline_ms == kStartMs + 3600 * 1000 + 4 * 3600 * 1000);
+    CHECK(order.steps.back().deadline_ms == kStartMs + 3600LL * 1000 + 4LL * 3600 * 1000);
 
     // The red chain: team lead, safety, manager; round 1's approvers may approve again.
     CHECK(plant.act("lea", AssignCommand{"tom", {}}, id).error() ==
@@ -308,7 +309,7 @@ TEST_CASE("occurrences: re-activations attach to the open order instead of a dup
     CHECK(plant.act("system", RecordOccurrenceCommand{{"press2-vibration", "3f2a9c01d4e5b677"}}, id)
               .ok());
     CHECK(plant.state(id).occurrences == 3);
-    CHECK(plant.state(id).last_occurrence_ms == kStartMs + 20 * 60 * 1000);
+    CHECK(plant.state(id).last_occurrence_ms == kStartMs + 20LL * 60 * 1000);
 
     CHECK(plant.act("sam", DismissCommand{DismissKind::false_alarm, "loose sensor"}, id).ok());
     orders = {plant.state(id)};

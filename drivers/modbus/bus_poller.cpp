@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "daemon/core/log.hpp"
+#include "daemon/core/result.hpp"
+#include "daemon/core/time.hpp"
 #include "daemon/core/units.hpp"
 #include "daemon/core/worker_thread.hpp"
 #include "drivers/modbus/codec.hpp"
@@ -73,8 +75,8 @@ std::string format_seconds(Clock::duration duration) {
     return fmt::format("{:.1f} s", std::chrono::duration<double>(duration).count());
 }
 
-// Why `host` cannot be resolved, or nothing when it can.
-std::optional<std::string> resolve_problem(const std::string& host) {
+// Whether `host` resolves, and why not when it does not.
+Status check_resolves(const std::string& host) {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -82,9 +84,9 @@ std::optional<std::string> resolve_problem(const std::string& host) {
     const int result = getaddrinfo(host.c_str(), nullptr, &hints, &found);
     if (result == 0) {
         freeaddrinfo(found);
-        return std::nullopt;
+        return {};
     }
-    return fmt::format("cannot resolve host name '{}': {}", host, gai_strerror(result));
+    return Error{fmt::format("cannot resolve host name '{}': {}", host, gai_strerror(result))};
 }
 
 void set_timeout(modbus_t* context, Millis timeout) {
@@ -201,8 +203,8 @@ struct BusPoller::Impl {
             modbus_close(context);
             // libmodbus reports an unknown host name as "Connection refused"; say what it is.
             if (const auto* tcp = std::get_if<TcpTransport>(&bus.transport)) {
-                if (auto resolve_error = resolve_problem(tcp->host)) {
-                    connect_error = std::move(*resolve_error);
+                if (const auto resolved = check_resolves(tcp->host); !resolved) {
+                    connect_error = resolved.error();
                 }
             }
             connect_failed();

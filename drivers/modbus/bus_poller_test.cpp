@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "daemon/core/time.hpp"
 #include "daemon/core/units.hpp"
 #include "drivers/modbus/codec.hpp"
 #include "tests/support/stderr_capture.hpp"

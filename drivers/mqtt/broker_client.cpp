@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "daemon/core/log.hpp"
+#include "daemon/core/time.hpp"
 #include "daemon/core/units.hpp"
 #include "daemon/core/worker_thread.hpp"
 #include "drivers/mqtt/paho_session.hpp"
@@ -40,7 +41,7 @@ using paho::describe;
 }  // namespace
 
 struct BrokerClient::Impl : public virtual ::mqtt::callback {
-    Impl(BrokerConfig broker_config, AreaLookup areas, Sinks sink_functions)
+    Impl(BrokerConfig broker_config, const AreaLookup& areas, Sinks sink_functions)
         : broker(std::move(broker_config)),
           sinks(std::move(sink_functions)),
           instance("mqtt:" + broker.name),
@@ -204,23 +205,17 @@ struct BrokerClient::Impl : public virtual ::mqtt::callback {
             std::lock_guard lock(worker.mutex());
             ++health.connect_attempts;
             connection_lost_flag = false;
-            tls_error.clear();
         }
-        std::string password_error;
-        const auto password = paho::connect_password(broker, password_error);
+        const auto password = paho::connect_password(broker);
         if (!password) {
-            set_offline(password_error);
+            set_offline(password.error());
             return false;
         }
         try {
             if (!client) client = paho::make_client(broker, broker.client_id, *this);
             // A persistent session: QoS 1/2 messages published while the gateway is away are kept
             // by the broker. Subscriptions are renewed on every connect anyway.
-            auto token = client->connect(
-                paho::connect_options(broker, *password, false, [this](const std::string& message) {
-                    std::lock_guard lock(worker.mutex());
-                    tls_error = message;
-                }));
+            auto token = client->connect(paho::connect_options(broker, *password, false));
             if (!wait(*token, broker.connect_timeout + std::chrono::seconds(1))) {
                 set_offline(stopping() ? "stopping" : "connect timed out");
                 return false;
@@ -235,7 +230,7 @@ struct BrokerClient::Impl : public virtual ::mqtt::callback {
                     return false;
                 }
                 const ::mqtt::subscribe_response response = subscribed->get_subscribe_response();
-                const std::vector<::mqtt::ReasonCode> codes = response.get_reason_codes();
+                const std::vector<::mqtt::ReasonCode>& codes = response.get_reason_codes();
                 if (!codes.empty() && static_cast<int>(codes.front()) >= 0x80) {
                     log_error(instance,
                               "the broker refused the subscription to {} (not "
@@ -252,20 +247,11 @@ struct BrokerClient::Impl : public virtual ::mqtt::callback {
             return true;
         } catch (const ::mqtt::exception& error) {
             std::string reason = describe(error);
-            {
-                std::lock_guard lock(worker.mutex());
-                while (!tls_error.empty() &&
-                       (tls_error.back() == '\n' || tls_error.back() == ':')) {
-                    tls_error.pop_back();
-                }
-                if (!tls_error.empty()) {
-                    reason += " (TLS: " + tls_error + ")";
-                } else if (broker.uri.starts_with("ssl://")) {
-                    // A host name mismatch reaches no OpenSSL error callback; say what to check.
-                    reason +=
-                        " (broker unreachable, or the TLS handshake failed: check ca_file and "
-                        "that the broker's certificate names the uri's host)";
-                }
+            if (broker.uri.starts_with("ssl://")) {
+                // Paho reports every TLS failure alike (paho_session.hpp: no OpenSSL detail).
+                reason +=
+                    " (broker unreachable, or the TLS handshake failed: check ca_file and that "
+                    "the broker's certificate names the uri's host)";
             }
             set_offline(reason);
             return false;
@@ -399,7 +385,6 @@ struct BrokerClient::Impl : public virtual ::mqtt::callback {
     bool connection_lost_flag = false;
     std::string lost_cause;
     std::string callback_failure;  // what a Paho callback threw, for the client's thread
-    std::string tls_error;
     BrokerHealth health;
     bool ever_connected = false;
     std::vector<LastRejection> last_rejections;
@@ -409,8 +394,8 @@ struct BrokerClient::Impl : public virtual ::mqtt::callback {
     WorkerThread worker;
 };
 
-BrokerClient::BrokerClient(BrokerConfig broker, AreaLookup areas, Sinks sinks)
-    : impl_(std::make_unique<Impl>(std::move(broker), std::move(areas), std::move(sinks))) {}
+BrokerClient::BrokerClient(BrokerConfig broker, const AreaLookup& areas, Sinks sinks)
+    : impl_(std::make_unique<Impl>(std::move(broker), areas, std::move(sinks))) {}
 
 BrokerClient::~BrokerClient() {
     stop();

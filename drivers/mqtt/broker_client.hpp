@@ -40,7 +40,7 @@ struct Sinks {
 
 class BrokerClient {
   public:
-    BrokerClient(BrokerConfig broker, AreaLookup areas, Sinks sinks);
+    BrokerClient(BrokerConfig broker, const AreaLookup& areas, Sinks sinks);
     ~BrokerClient();  // stops
     BrokerClient(const BrokerClient&) = delete;
     BrokerClient& operator=(const BrokerClient&) = delete;

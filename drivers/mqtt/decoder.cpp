@@ -6,9 +6,9 @@
 #include <boost/json.hpp>
 #include <charconv>
 #include <cmath>
-#include <ctime>
 
 #include "daemon/core/enum_names.hpp"
+#include "daemon/core/time.hpp"
 
 namespace fw::mqtt {
 namespace {
@@ -165,78 +165,6 @@ bool is_valid_utf8(std::string_view text) {
     return true;
 }
 
-std::optional<std::int64_t> parse_iso8601_ms(std::string_view text) {
-    // YYYY-MM-DD[T ]HH:MM:SS[.fraction](Z|+HH:MM|-HH:MM|+HHMM)
-    auto digits = [&](std::size_t at, std::size_t count) -> std::optional<int> {
-        if (at + count > text.size()) return std::nullopt;
-        int value = 0;
-        for (std::size_t k = 0; k < count; ++k) {
-            const char c = text[at + k];
-            if (c < '0' || c > '9') return std::nullopt;
-            value = value * 10 + (c - '0');
-        }
-        return value;
-    };
-    const auto year = digits(0, 4);
-    const auto month = digits(5, 2);
-    const auto day = digits(8, 2);
-    const auto hour = digits(11, 2);
-    const auto minute = digits(14, 2);
-    const auto second = digits(17, 2);
-    if (!year || !month || !day || !hour || !minute || !second || text[4] != '-' ||
-        text[7] != '-' || (text[10] != 'T' && text[10] != 't' && text[10] != ' ') ||
-        text[13] != ':' || text[16] != ':') {
-        return std::nullopt;
-    }
-    if (*month < 1 || *month > 12 || *day < 1 || *day > 31 || *hour > 23 || *minute > 59 ||
-        *second > 60) {
-        return std::nullopt;
-    }
-    std::size_t at = 19;
-    std::int64_t millis = 0;
-    if (at < text.size() && (text[at] == '.' || text[at] == ',')) {
-        ++at;
-        const std::size_t first = at;
-        std::int64_t scale = 100;
-        while (at < text.size() && text[at] >= '0' && text[at] <= '9') {
-            millis += (text[at] - '0') * scale;
-            scale /= 10;
-            ++at;
-        }
-        if (at == first) return std::nullopt;
-    }
-    if (at >= text.size()) return std::nullopt;  // no zone: the time would be ambiguous
-    std::int64_t offset_minutes = 0;
-    if (text[at] == 'Z' || text[at] == 'z') {
-        ++at;
-    } else if (text[at] == '+' || text[at] == '-') {
-        const int sign = text[at] == '-' ? -1 : 1;
-        const auto offset_hours = digits(at + 1, 2);
-        const bool colon = at + 3 < text.size() && text[at + 3] == ':';
-        const auto offset_mins = digits(at + (colon ? 4 : 3), 2);
-        if (!offset_hours || !offset_mins || *offset_hours > 23 || *offset_mins > 59) {
-            return std::nullopt;
-        }
-        offset_minutes = sign * (*offset_hours * 60 + *offset_mins);
-        at += colon ? 6 : 5;
-    } else {
-        return std::nullopt;
-    }
-    if (at != text.size()) return std::nullopt;
-
-    std::tm utc{};
-    utc.tm_year = *year - 1900;
-    utc.tm_mon = *month - 1;
-    utc.tm_mday = *day;
-    utc.tm_hour = *hour;
-    utc.tm_min = *minute;
-    utc.tm_sec = *second;
-    const std::time_t seconds = timegm(&utc);
-    // timegm normalises 2026-02-31 into March; a real date comes back unchanged.
-    if (utc.tm_mday != *day || utc.tm_mon != *month - 1) return std::nullopt;
-    return static_cast<std::int64_t>(seconds) * 1000 + millis - offset_minutes * 60000;
-}
-
 InputDecoder::InputDecoder(const InputConfig& input, DecoderLimits limits, std::string source,
                            AreaLookup areas)
     : input_(input),
@@ -333,7 +261,7 @@ Decoded InputDecoder::decode(std::string_view topic, std::string_view payload,
                                       topic, excerpt(payload)));
         }
         if (const auto* text = value->if_string()) {
-            const auto parsed = parse_iso8601_ms(std::string_view(text->data(), text->size()));
+            const auto parsed = parse_iso_time(std::string_view(text->data(), text->size()));
             if (!parsed) {
                 return reject(RejectReason::bad_timestamp,
                               fmt::format("time field '{}' on {} is '{}', expected ISO 8601 with "

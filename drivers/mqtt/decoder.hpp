@@ -50,7 +50,7 @@ using Decoded = std::variant<DecodedValue, PlantEvent, Rejection>;
 using AreaLookup = std::function<std::optional<std::string>(const std::string& equipment)>;
 
 struct DecoderLimits {
-    std::uint64_t max_payload = 64 * 1024;
+    std::uint64_t max_payload = 64ULL * 1024;
     std::int64_t max_clock_skew_ms = 300000;
 };
 
@@ -80,8 +80,7 @@ class InputDecoder {
     bool needs_json_ = false;
 };
 
-// Exposed for tests: ISO 8601 with a zone ("2026-11-29T08:00:00.250Z", "...+01:00") to epoch ms.
-std::optional<std::int64_t> parse_iso8601_ms(std::string_view text);
+// Exposed for tests.
 bool is_valid_utf8(std::string_view text);
 
 }  // namespace fw::mqtt

@@ -13,7 +13,6 @@
 namespace {
 
 using fw::mqtt::InputDecoder;
-using fw::mqtt::parse_iso8601_ms;
 
 constexpr std::int64_t kReceiveMs = 1795939200000;  // 2026-11-29T08:00:00Z
 
@@ -115,19 +114,6 @@ TEST_CASE("decoder: golden cases") {
         CHECK(value->channel.unit == text_of(expect, "unit"));
         CHECK(value->channel.source == "mqtt:plant/test");
     }
-}
-
-TEST_CASE("ISO 8601: zones, fractions and what is refused") {
-    CHECK(parse_iso8601_ms("2026-11-29T08:00:00Z") == kReceiveMs);
-    CHECK(parse_iso8601_ms("2026-11-29 08:00:00.5z") == kReceiveMs + 500);
-    CHECK(parse_iso8601_ms("2026-11-29T09:30:00+0130") == kReceiveMs);
-    CHECK(parse_iso8601_ms("2026-11-29T06:00:00-02:00") == kReceiveMs);
-    CHECK(parse_iso8601_ms("2026-11-29T08:00:00.123456Z") == kReceiveMs + 123);
-    CHECK_FALSE(parse_iso8601_ms("2026-11-29T08:00:00").has_value());
-    CHECK_FALSE(parse_iso8601_ms("2026-11-29T08:00Z").has_value());
-    CHECK_FALSE(parse_iso8601_ms("2026-13-01T00:00:00Z").has_value());
-    CHECK_FALSE(parse_iso8601_ms("2026-11-29T08:00:00Zjunk").has_value());
-    CHECK_FALSE(parse_iso8601_ms("yesterday").has_value());
 }
 
 TEST_CASE("UTF-8 validation") {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace fw::mqtt {
@@ -58,7 +59,7 @@ struct TlsConfig {
 struct BrokerConfig {
     std::string name;       // unique; appears in logs and health as [mqtt:name]
     std::string uri;        // tcp://host:1883 or ssl://host:8883
-    std::string client_id;  // default: floorwatch-<site>-<node>-<name>
+    std::string client_id;  // empty: floorwatch-<site>-<node>-<name> (with_default_client_id)
     std::string username;
     std::string password_file;  // read at each connect, never logged
     std::optional<TlsConfig> tls;
@@ -68,7 +69,7 @@ struct BrokerConfig {
     Millis reconnect_min{500};
     Millis reconnect_max{30000};
     // Payloads larger than this are rejected (counted) without being parsed.
-    std::uint64_t max_payload = 64 * 1024;
+    std::uint64_t max_payload = 64ULL * 1024;
     // Timestamps further ahead of the gateway's clock than this are rejected.
     Millis max_clock_skew{300000};
     std::vector<InputConfig> inputs;
@@ -77,5 +78,17 @@ struct BrokerConfig {
 struct MqttConfig {
     std::vector<BrokerConfig> brokers;
 };
+
+// The broker as a client of the running gateway connects to it: an unset client id becomes
+// floorwatch-<site>-<node>-<name>. Derived where the client is made, from the site and node the
+// daemon runs with (a reload does not change them), never stored back into the config.
+inline BrokerConfig with_default_client_id(BrokerConfig broker, std::string_view site,
+                                           std::string_view node) {
+    if (broker.client_id.empty()) {
+        broker.client_id =
+            "floorwatch-" + std::string(site) + "-" + std::string(node) + "-" + broker.name;
+    }
+    return broker;
+}
 
 }  // namespace fw::mqtt

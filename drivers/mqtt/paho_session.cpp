@@ -32,14 +32,14 @@ std::optional<std::string> read_password_file(const std::string& path) {
     return password;
 }
 
-std::optional<std::string> connect_password(const BrokerConfig& broker, std::string& error) {
+Result<std::string> connect_password(const BrokerConfig& broker) {
     if (broker.password_file.empty()) return std::string();
     auto password = read_password_file(broker.password_file);
     if (!password) {
-        error = "cannot read password_file " + broker.password_file +
-                " (check that it exists and floorwatchd may read it)";
+        return Error{"cannot read password_file " + broker.password_file +
+                     " (check that it exists and floorwatchd may read it)"};
     }
-    return password;
+    return std::move(*password);
 }
 
 std::unique_ptr<::mqtt::async_client> make_client(const BrokerConfig& broker,
@@ -52,8 +52,7 @@ std::unique_ptr<::mqtt::async_client> make_client(const BrokerConfig& broker,
 }
 
 ::mqtt::connect_options connect_options(const BrokerConfig& broker, const std::string& password,
-                                        bool clean_session,
-                                        std::function<void(const std::string&)> on_tls_error) {
+                                        bool clean_session) {
     ::mqtt::connect_options options;
     options.set_mqtt_version(MQTTVERSION_3_1_1);
     options.set_clean_session(clean_session);
@@ -70,7 +69,6 @@ std::unique_ptr<::mqtt::async_client> make_client(const BrokerConfig& broker,
         if (!tls.key_file.empty()) ssl.set_private_key(tls.key_file);
         ssl.set_enable_server_cert_auth(true);
         ssl.set_verify(tls.verify_hostname);
-        if (on_tls_error) ssl.set_error_handler(std::move(on_tls_error));
         options.set_ssl(std::move(ssl));
     }
     return options;

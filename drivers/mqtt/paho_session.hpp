@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "daemon/core/result.hpp"
 #include "drivers/mqtt/mqtt_config.hpp"
 
 namespace fw::mqtt::paho {
@@ -24,8 +25,8 @@ std::string describe(const ::mqtt::exception& error);
 std::optional<std::string> read_password_file(const std::string& path);
 
 // The password to connect with, read at each connect so a rotated file takes effect: "" when the
-// broker has no password_file; nullopt, with the reason for the log, when the file is unreadable.
-std::optional<std::string> connect_password(const BrokerConfig& broker, std::string& error);
+// broker has no password_file; an error for the log when the file is unreadable.
+Result<std::string> connect_password(const BrokerConfig& broker);
 
 // A client without Paho's own persistence (the SQLite store is the record), reporting to
 // `callback`, whose methods run on Paho's thread and must not block or call the client.
@@ -35,11 +36,12 @@ std::unique_ptr<::mqtt::async_client> make_client(const BrokerConfig& broker,
 
 // `clean_session`: false for subscribers (the broker keeps QoS 1 messages while the gateway is
 // away), true for publishers. Paho's automatic reconnect stays off: each client runs its own
-// backoff loop, because Paho's does not retry a first connect that fails. `on_tls_error` gets
-// OpenSSL's message of a failed handshake.
+// backoff loop, because Paho's does not retry a first connect that fails. No TLS error handler:
+// Paho C++ 1.2.0 (Debian 12) calls it through a pointer to the options copy that connect() has
+// already destroyed (eclipse-paho/paho.mqtt.cpp#325), which crashed floorwatchd when a handshake
+// failed after the connect attempt was abandoned, e.g. at SIGTERM.
 ::mqtt::connect_options connect_options(const BrokerConfig& broker, const std::string& password,
-                                        bool clean_session,
-                                        std::function<void(const std::string&)> on_tls_error = {});
+                                        bool clean_session);
 
 // Waits for the token in 100 ms slices, giving up when `stopping()` turns true, so a broker that
 // does not answer never holds up a stop. Returns whether the token completed in time.

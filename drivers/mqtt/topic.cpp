@@ -21,22 +21,23 @@ std::vector<std::string_view> split_topic(std::string_view topic) {
     }
 }
 
-std::optional<std::string> topic_filter_problem(std::string_view filter) {
-    if (filter.empty()) return "a topic filter cannot be empty";
-    if (filter.size() > 65535) return "a topic filter is at most 65535 bytes";
-    if (filter.find('\0') != std::string_view::npos) return "a topic filter cannot contain NUL";
+Status check_topic_filter(std::string_view filter) {
+    if (filter.empty()) return Error{"a topic filter cannot be empty"};
+    if (filter.size() > 65535) return Error{"a topic filter is at most 65535 bytes"};
+    if (filter.find('\0') != std::string_view::npos)
+        return Error{"a topic filter cannot contain NUL"};
     const auto levels = split_topic(filter);
     for (std::size_t i = 0; i < levels.size(); ++i) {
         const auto level = levels[i];
         if (level.find('#') != std::string_view::npos) {
-            if (level != "#") return "'#' must be a whole level, e.g. plant/#";
-            if (i + 1 != levels.size()) return "'#' must be the last level, e.g. plant/#";
+            if (level != "#") return Error{"'#' must be a whole level, e.g. plant/#"};
+            if (i + 1 != levels.size()) return Error{"'#' must be the last level, e.g. plant/#"};
         }
         if (level.find('+') != std::string_view::npos && level != "+") {
-            return "'+' must be a whole level, e.g. plant/+/vibration";
+            return Error{"'+' must be a whole level, e.g. plant/+/vibration"};
         }
     }
-    return std::nullopt;
+    return {};
 }
 
 bool topic_matches(std::string_view filter, std::string_view topic) {

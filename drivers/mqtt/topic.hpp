@@ -10,12 +10,14 @@
 #include <variant>
 #include <vector>
 
+#include "daemon/core/result.hpp"
+
 namespace fw::mqtt {
 
 std::vector<std::string_view> split_topic(std::string_view topic);
 
-// Why a topic filter is not valid (MQTT 3.1.1 §4.7), or nullopt when it is.
-std::optional<std::string> topic_filter_problem(std::string_view filter);
+// Whether a topic filter is valid (MQTT 3.1.1 §4.7), and why not when it is not.
+Status check_topic_filter(std::string_view filter);
 
 // Whether `topic` (no wildcards) matches `filter`. Topics starting with '$' match only filters
 // that start with the same literal level, as brokers do.

@@ -10,7 +10,6 @@
 #include <functional>
 #include <regex>
 #include <string>
-#include <thread>
 
 #include "daemon/store/store.hpp"
 #include "tests/support/mosquitto.hpp"
@@ -59,6 +58,18 @@ Daemon start_daemon(const TempDir& dir, const std::string& config_text) {
                     "daemon did not start");
     REQUIRE_MESSAGE(daemon.process.running(), "daemon exited: " << daemon.text());
     return daemon;
+}
+
+// SIGTERM, then the exit code, which must be 0 (a clean stop). It is usually there in well under
+// a second; the wait is only a hang guard, as long as systemd's TimeoutStopSec, and the message
+// names the code, so a crash (139: SIGSEGV) is not mistaken for a slow stop.
+void stop_cleanly(Daemon& daemon) {
+    daemon.process.send_signal(SIGTERM);
+    const auto code = daemon.process.wait_exit(30s);
+    CHECK_MESSAGE(code == 0,
+                  (code ? "exit code " + std::to_string(*code) : std::string("still running"))
+                      << " after SIGTERM:\n"
+                      << daemon.text());
 }
 
 struct RunResult {
@@ -257,8 +268,7 @@ TEST_CASE("values and events published to the broker land in SQLite as configure
     const auto devices = run_cli(dir, {"devices", "--db", db.string()});
     CHECK(devices.out.find("mqtt") != std::string::npos);
 
-    daemon.process.send_signal(SIGTERM);
-    CHECK(daemon.process.wait_exit(5s) == 0);
+    stop_cleanly(daemon);
 }
 
 TEST_CASE("a broker that goes away and comes back: the daemon reconnects and re-subscribes") {
@@ -283,8 +293,11 @@ TEST_CASE("a broker that goes away and comes back: the daemon reconnects and re-
             return health && !health->connected && !health->last_error.empty();
         },
         10s));
-    std::this_thread::sleep_for(2s);  // a few failed reconnect attempts while it is down
-    CHECK(daemon.text().find("cannot connect to") != std::string::npos);
+    // It keeps trying while the broker is down.
+    CHECK_MESSAGE(
+        eventually([&] { return daemon.text().find("cannot connect to") != std::string::npos; },
+                   10s),
+        daemon.text());
 
     // The restarted broker kept nothing (persistence off): only a fresh subscription brings
     // messages, so a value arriving proves the daemon re-subscribed.
@@ -302,8 +315,7 @@ TEST_CASE("a broker that goes away and comes back: the daemon reconnects and re-
         },
         10s));
     CHECK(daemon.process.running());
-    daemon.process.send_signal(SIGTERM);
-    CHECK(daemon.process.wait_exit(5s) == 0);
+    stop_cleanly(daemon);
 }
 
 TEST_CASE("every kind of bad input is dropped and counted, and good messages around it stay") {
@@ -406,8 +418,7 @@ TEST_CASE("every kind of bad input is dropped and counted, and good messages aro
     CHECK(count_of(log, "[mqtt:plant/raw] message dropped") == 1);
     CHECK(count_of(log, "matches no input") == 1);
     CHECK(daemon.process.running());
-    daemon.process.send_signal(SIGTERM);
-    CHECK(daemon.process.wait_exit(5s) == 0);
+    stop_cleanly(daemon);
 }
 
 namespace {
@@ -488,8 +499,9 @@ TEST_CASE("TLS: the right CA connects; a wrong CA and a wrong host name are refu
                   daemon.text());
     CHECK_FALSE(online("wrong-ca"));
     CHECK_FALSE(online("wrong-host"));
-    CHECK(broker_health(db, "wrong-ca")->last_error.find("certificate verify failed") !=
-          std::string::npos);
+    // Paho C++ 1.2.0 gives no OpenSSL detail (drivers/mqtt/paho_session.hpp): both say what to
+    // check.
+    CHECK(broker_health(db, "wrong-ca")->last_error.find("check ca_file") != std::string::npos);
     CHECK(broker_health(db, "wrong-host")->last_error.find("certificate names") !=
           std::string::npos);
     MESSAGE("wrong CA: " << broker_health(db, "wrong-ca")->last_error);
@@ -501,6 +513,7 @@ TEST_CASE("TLS: the right CA connects; a wrong CA and a wrong host name are refu
     CHECK(right_name.publish("tls/good/x", "42", 1,
                              {"--cafile", (dir / "plant-ca.pem").string()}) == 0);
     CHECK_MESSAGE(eventually([&] { return has_value(db, "good.x", 42); }, 10s), daemon.text());
-    daemon.process.send_signal(SIGTERM);
-    CHECK_MESSAGE(daemon.process.wait_exit(5s) == 0, daemon.text());
+    // Stopped while two clients keep failing their handshakes: a failure that ends after the
+    // attempt was abandoned once crashed the daemon here (exit 139).
+    stop_cleanly(daemon);
 }

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "daemon/config/config.hpp"
+#include "daemon/core/time.hpp"
 #include "daemon/core/units.hpp"
 #include "daemon/sync/protocol.hpp"
 #include "daemon/workflow/commands.hpp"

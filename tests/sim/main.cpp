@@ -71,9 +71,8 @@ int run_server(const std::string& config_path, const fw::sim::SimulatorOptions& 
     }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// The whole program; main() turns an exception nobody expected into exit status 1.
+int run(int argc, char** argv) {
     CLI::App command_line("floorwatch-sim: a Modbus device simulator for tests and the demo",
                           "floorwatch-sim");
     command_line.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
@@ -117,4 +116,15 @@ int main(int argc, char** argv) {
         return fw::cli::report_usage_error(command_line, "--config FILE is required");
     if (!log_level.empty()) fw::set_log_level(*fw::log_level_from_name(log_level));
     return run_server(config_path, options);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& error) {
+        std::cerr << "floorwatch-sim: " << error.what() << '\n';
+        return 1;
+    }
 }

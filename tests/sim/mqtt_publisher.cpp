@@ -14,7 +14,6 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
-#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -23,6 +22,7 @@
 #include <vector>
 
 #include "daemon/core/log.hpp"
+#include "daemon/core/time.hpp"
 #include "daemon/core/units.hpp"
 #include "tests/sim/profile.hpp"
 
@@ -103,13 +103,7 @@ SimConfig load(const std::string& path) {
 }
 
 std::string iso_now() {
-    const auto now_ms = fw::wall_now_ms();
-    const std::time_t seconds = static_cast<std::time_t>(now_ms / 1000);
-    std::tm utc{};
-    gmtime_r(&seconds, &utc);
-    char stamp[32];
-    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc);
-    return fmt::format("{}.{:03}Z", stamp, now_ms % 1000);
+    return fw::format_iso_time(fw::wall_now_ms(), fw::IsoFraction::milliseconds);
 }
 
 std::string payload_of(Stream& stream, double profile_seconds, std::uint64_t index) {

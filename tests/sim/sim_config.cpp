@@ -3,19 +3,22 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
-#include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <fstream>
-#include <initializer_list>
-#include <limits>
 #include <set>
 #include <sstream>
 
+#include "daemon/config/option_table.hpp"
 #include "daemon/core/units.hpp"
 
 namespace fw::sim {
 namespace {
+
+// The option-table framework is the vocabulary of this file.
+using namespace config_table;
+using namespace std::chrono_literals;
 
 std::string join(std::span<const std::string_view> names) {
     std::string out;
@@ -42,437 +45,304 @@ std::optional<long long> parse_integer(std::string_view text) {
     return value;
 }
 
-// Collects every problem of one file with its position, so all are reported at once.
-class Checker {
-  public:
-    explicit Checker(std::string file) : file_(std::move(file)) {}
+double seconds_of(Millis duration) {
+    return static_cast<double>(duration.count()) / 1000.0;
+}
 
-    void fail(const YAML::Node& node, const std::string& path, const std::string& message) {
-        const YAML::Mark mark = node.Mark();
-        issues_.push_back(fmt::format("{}:{}:{}: {}: {}", file_, mark.line + 1, mark.column + 1,
-                                      path.empty() ? "(top level)" : path, message));
+// --- the config file, declared with the daemon's option tables (daemon/config/README.md) -------
+
+constexpr std::array<std::string_view, 5> kProfileKindNames{"constant", "sine", "ramp", "step",
+                                                            "sequence"};
+
+std::optional<Profile::Kind> profile_kind_from_name(std::string_view name) {
+    for (std::size_t i = 0; i < kProfileKindNames.size(); ++i) {
+        if (kProfileKindNames[i] == name) return static_cast<Profile::Kind>(i);
     }
+    return std::nullopt;
+}
 
-    // Rejects keys outside `allowed` and reports required ones that are missing.
-    bool check_map(const YAML::Node& node, const std::string& path,
-                   std::initializer_list<std::string_view> allowed,
-                   std::initializer_list<std::string_view> required = {}) {
-        if (!node.IsMap()) {
-            fail(node, path, "expected a mapping (key: value pairs)");
-            return false;
-        }
-        for (auto it = node.begin(); it != node.end(); ++it) {
-            const auto key = it->first.Scalar();
-            if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-                std::vector<std::string_view> names(allowed);
-                fail(it->first, child(path, key),
-                     fmt::format("unknown key '{}' (expected {})", key, join(names)));
-            }
-        }
-        for (const auto key : required) {
-            if (!node[std::string(key)]) {
-                fail(node, path, fmt::format("missing required key '{}'", key));
-            }
-        }
-        return true;
-    }
-
-    std::optional<std::string> text(const YAML::Node& node, const std::string& path) {
-        if (!node.IsScalar()) {
-            fail(node, path, "expected a single value");
-            return std::nullopt;
-        }
-        return node.Scalar();
-    }
-
-    std::optional<double> number(const YAML::Node& node, const std::string& path) {
-        const auto scalar = text(node, path);
-        if (!scalar) return std::nullopt;
-        auto value = parse_number(*scalar);
-        if (!value) fail(node, path, fmt::format("'{}' is not a number", *scalar));
-        return value;
-    }
-
-    std::optional<long long> integer(const YAML::Node& node, const std::string& path, long long min,
-                                     long long max) {
-        const auto scalar = text(node, path);
-        if (!scalar) return std::nullopt;
-        const auto value = parse_integer(*scalar);
-        if (!value || *value < min || *value > max) {
-            fail(node, path,
-                 fmt::format("'{}' is not a whole number from {} to {}", *scalar, min, max));
-            return std::nullopt;
-        }
-        return value;
-    }
-
-    std::optional<double> seconds(const YAML::Node& node, const std::string& path) {
-        const auto scalar = text(node, path);
-        if (!scalar) return std::nullopt;
-        const auto duration = parse_duration(*scalar);
-        if (!duration) {
-            fail(node, path,
-                 fmt::format("'{}' is not a duration (write e.g. 500ms, 30s, 10m, 2h)", *scalar));
-            return std::nullopt;
-        }
-        return static_cast<double>(duration->count()) / 1000.0;
-    }
-
-    std::optional<bool> boolean(const YAML::Node& node, const std::string& path) {
-        const auto scalar = text(node, path);
-        if (!scalar) return std::nullopt;
-        if (*scalar == "true") return true;
-        if (*scalar == "false") return false;
-        fail(node, path, fmt::format("'{}' is not true or false", *scalar));
-        return std::nullopt;
-    }
-
-    static std::string child(const std::string& path, std::string_view key) {
-        return path.empty() ? std::string(key) : fmt::format("{}.{}", path, key);
-    }
-    static std::string index(const std::string& path, std::size_t i) {
-        return fmt::format("{}[{}]", path, i);
-    }
-
-    const std::vector<std::string>& issues() const { return issues_; }
-
-  private:
-    std::string file_;
-    std::vector<std::string> issues_;
+// The keys each kind takes besides `kind` and `noise`, and which of them it needs.
+struct KindKeys {
+    std::vector<std::string_view> allowed;
+    std::vector<std::string_view> required;
 };
 
-template <typename T>
-void assign(std::optional<T> parsed, T& target) {
-    if (parsed) target = *parsed;
+KindKeys keys_of(Profile::Kind kind) {
+    switch (kind) {
+        case Profile::Kind::constant:
+            return {{"value"}, {"value"}};
+        case Profile::Kind::sine:
+            return {{"mean", "amplitude", "period"}, {"mean", "amplitude", "period"}};
+        case Profile::Kind::ramp:
+            return {{"from", "to", "duration"}, {"from", "to", "duration"}};
+        case Profile::Kind::step:
+            return {{"before", "after", "at"}, {"before", "after", "at"}};
+        case Profile::Kind::sequence:
+            return {{"steps", "repeat"}, {"steps"}};
+    }
+    return {};
 }
 
-void read_number_into(Checker& check, const YAML::Node& map, const std::string& path,
-                      std::string_view key, double& target) {
-    if (const auto node = map[std::string(key)]) {
-        assign(check.number(node, Checker::child(path, key)), target);
-    }
-}
-
-void read_seconds_into(Checker& check, const YAML::Node& map, const std::string& path,
-                       std::string_view key, double& target) {
-    if (const auto node = map[std::string(key)]) {
-        assign(check.seconds(node, Checker::child(path, key)), target);
-    }
-}
-
-Profile read_sequence(Checker& check, const YAML::Node& node, const std::string& path,
-                      Profile profile) {
-    const auto steps = node["steps"];
-    const auto steps_path = Checker::child(path, "steps");
-    if (!steps.IsSequence() || steps.size() == 0) {
-        check.fail(steps, steps_path, "expected a non-empty list of steps");
-        return profile;
-    }
-    for (std::size_t i = 0; i < steps.size(); ++i) {
-        const auto step_node = steps[i];
-        const auto step_path = Checker::index(steps_path, i);
-        if (!check.check_map(step_node, step_path, {"value", "from", "to", "for"}, {"for"})) {
-            continue;
+Section<SequenceStep> step_section() {
+    Section<SequenceStep> section;
+    section.number(
+        "value", [](SequenceStep& step, double value) { step.from = step.to = value; },
+        "Holds this value for the step.");
+    section.number("from", &SequenceStep::from, "Ramps from this value to `to` over the step.");
+    section.number("to", &SequenceStep::to, "The value at the end of the step.");
+    section
+        .duration(
+            "for", [](SequenceStep& step, Millis duration) { step.seconds = seconds_of(duration); },
+            "How long the step lasts.")
+        .required();
+    section.finish_with([](SequenceStep&, const std::string& path, Reader& reader) {
+        const bool has_value = reader.present(join_path(path, "value"));
+        const bool has_from = reader.present(join_path(path, "from"));
+        const bool has_to = reader.present(join_path(path, "to"));
+        if (has_value && (has_from || has_to)) {
+            reader.issue(path, "give either 'value' or 'from' and 'to'");
+        } else if (!has_value && !(has_from && has_to)) {
+            reader.issue(path, "a step needs 'value' or both 'from' and 'to'");
         }
-        SequenceStep step;
-        read_seconds_into(check, step_node, step_path, "for", step.seconds);
-        if (step_node["value"]) {
-            if (step_node["from"] || step_node["to"]) {
-                check.fail(step_node, step_path, "give either 'value' or 'from' and 'to'");
-            }
-            read_number_into(check, step_node, step_path, "value", step.from);
-            step.to = step.from;
-        } else if (step_node["from"] && step_node["to"]) {
-            read_number_into(check, step_node, step_path, "from", step.from);
-            read_number_into(check, step_node, step_path, "to", step.to);
-        } else {
-            check.fail(step_node, step_path, "a step needs 'value' or both 'from' and 'to'");
-        }
-        profile.steps.push_back(step);
-    }
-    return profile;
+    });
+    return section;
 }
 
-Profile read_profile(Checker& check, const YAML::Node& node, const std::string& path) {
-    Profile profile;
-    if (!node.IsMap() || !node["kind"]) {
-        check.check_map(node, path, {"kind"}, {"kind"});
-        return profile;
-    }
-    const auto kind = check.text(node["kind"], Checker::child(path, "kind")).value_or("");
-    if (kind == "constant") {
-        profile.kind = Profile::Kind::constant;
-        check.check_map(node, path, {"kind", "value", "noise"}, {"value"});
-        read_number_into(check, node, path, "value", profile.value);
-    } else if (kind == "sine") {
-        profile.kind = Profile::Kind::sine;
-        check.check_map(node, path, {"kind", "mean", "amplitude", "period", "noise"},
-                        {"mean", "amplitude", "period"});
-        read_number_into(check, node, path, "mean", profile.mean);
-        read_number_into(check, node, path, "amplitude", profile.amplitude);
-        read_seconds_into(check, node, path, "period", profile.period_seconds);
-        if (node["period"] && profile.period_seconds <= 0.0) {
-            check.fail(node["period"], Checker::child(path, "period"), "must be longer than 0");
-            profile.period_seconds = 1.0;
-        }
-    } else if (kind == "ramp") {
-        profile.kind = Profile::Kind::ramp;
-        check.check_map(node, path, {"kind", "from", "to", "duration", "noise"},
-                        {"from", "to", "duration"});
-        read_number_into(check, node, path, "from", profile.from);
-        read_number_into(check, node, path, "to", profile.to);
-        read_seconds_into(check, node, path, "duration", profile.duration_seconds);
-    } else if (kind == "step") {
-        profile.kind = Profile::Kind::step;
-        check.check_map(node, path, {"kind", "before", "after", "at", "noise"},
-                        {"before", "after", "at"});
-        read_number_into(check, node, path, "before", profile.before);
-        read_number_into(check, node, path, "after", profile.after);
-        read_seconds_into(check, node, path, "at", profile.at_seconds);
-    } else if (kind == "sequence") {
-        profile.kind = Profile::Kind::sequence;
-        check.check_map(node, path, {"kind", "steps", "repeat", "noise"}, {"steps"});
-        if (node["repeat"]) {
-            assign(check.boolean(node["repeat"], Checker::child(path, "repeat")), profile.repeat);
-        }
-        if (node["steps"]) profile = read_sequence(check, node, path, profile);
-    } else if (!kind.empty()) {
-        check.fail(node["kind"], Checker::child(path, "kind"),
-                   fmt::format("unknown profile kind '{}' (expected constant, sine, ramp, step, "
-                               "sequence)",
-                               kind));
-    }
-    read_number_into(check, node, path, "noise", profile.noise);
-    if (profile.noise < 0.0) {
-        check.fail(node["noise"], Checker::child(path, "noise"), "must not be negative");
-    }
-    return profile;
-}
-
-ValueSpec read_value(Checker& check, const YAML::Node& node, const std::string& path) {
-    ValueSpec value;
-    if (!check.check_map(node, path,
-                         {"table", "address", "type", "order", "scale", "offset", "profile"},
-                         {"table", "address", "profile"})) {
-        return value;
-    }
-    if (const auto table = node["table"]) {
-        const auto name = check.text(table, Checker::child(path, "table"));
-        if (name) {
-            if (auto parsed = modbus::table_from_name(*name)) {
-                value.table = *parsed;
-            } else {
-                check.fail(table, Checker::child(path, "table"),
-                           fmt::format("unknown table '{}' (expected {})", *name,
-                                       join(modbus::table_names())));
+// Every kind's keys in one section; which of them a profile may have depends on its kind, so the
+// finisher refuses the others.
+Section<Profile> profile_section() {
+    Section<Profile> section;
+    section
+        .enumeration("kind", &Profile::kind, kProfileKindNames, &profile_kind_from_name,
+                     "How the value moves.")
+        .called("profile kind")
+        .required();
+    section.number("value", &Profile::value, "constant: the value.");
+    section.number("mean", &Profile::mean, "sine: the middle value.");
+    section.number("amplitude", &Profile::amplitude, "sine: the swing each way.");
+    section
+        .duration(
+            "period",
+            [](Profile& profile, Millis period) { profile.period_seconds = seconds_of(period); },
+            "sine: one full cycle.")
+        .at_least(1ms);
+    section.number("from", &Profile::from, "ramp: the start value.");
+    section.number("to", &Profile::to, "ramp: the end value, held after the ramp.");
+    section.duration(
+        "duration",
+        [](Profile& profile, Millis duration) { profile.duration_seconds = seconds_of(duration); },
+        "ramp: how long the ramp takes.");
+    section.number("before", &Profile::before, "step: the value until `at`.");
+    section.number("after", &Profile::after, "step: the value from `at` on.");
+    section.duration(
+        "at", [](Profile& profile, Millis at) { profile.at_seconds = seconds_of(at); },
+        "step: when the step happens.");
+    section.list("steps", &Profile::steps, step_section(), "sequence: the steps in order.")
+        .min_items(1);
+    section.boolean("repeat", &Profile::repeat, "sequence: start over after the last step.");
+    section.number("noise", &Profile::noise, "Standard deviation of Gaussian noise; 0 = exact.")
+        .at_least(0);
+    section.finish_with([keys = section.shape().keys()](Profile& profile, const std::string& path,
+                                                        Reader& reader) {
+        const std::string kind_path = join_path(path, "kind");
+        if (!reader.present(kind_path) || reader.failed(kind_path)) return;
+        const auto kind_keys = keys_of(profile.kind);
+        const std::string_view kind_name =
+            kProfileKindNames[static_cast<std::size_t>(profile.kind)];
+        for (const auto& key : keys) {
+            const bool applies =
+                key == "kind" || key == "noise" ||
+                std::ranges::find(kind_keys.allowed, key) != kind_keys.allowed.end();
+            if (!applies && reader.present(join_path(path, key))) {
+                reader.issue(join_path(path, key),
+                             fmt::format("'{}' does not apply to a {} profile (it takes {})", key,
+                                         kind_name, fmt::join(kind_keys.allowed, ", ")));
             }
         }
-    }
+        for (const auto key : kind_keys.required) {
+            if (!reader.present(join_path(path, key))) {
+                reader.issue(
+                    path, fmt::format("missing required key '{}' (a {} profile)", key, kind_name));
+            }
+        }
+    });
+    return section;
+}
+
+void finish_value(ValueSpec& value, const std::string& path, Reader& reader) {
+    const std::string table_path = join_path(path, "table");
+    const std::string type_path = join_path(path, "type");
+    const std::string address_path = join_path(path, "address");
     const bool bits = modbus::is_bit_table(value.table);
-    value.type = bits ? modbus::ValueType::boolean : modbus::ValueType::float32;
-    if (const auto type = node["type"]) {
-        const auto name = check.text(type, Checker::child(path, "type"));
-        if (name) {
-            if (auto parsed = modbus::type_from_name(*name)) {
-                value.type = *parsed;
-                if (bits && value.type != modbus::ValueType::boolean) {
-                    check.fail(type, Checker::child(path, "type"),
-                               fmt::format("a {} holds one bit: type must be bool",
-                                           modbus::table_name(value.table)));
-                }
-            } else {
-                check.fail(type, Checker::child(path, "type"),
-                           fmt::format("unknown type '{}' (expected {})", *name,
-                                       join(modbus::type_names())));
-            }
-        }
+    if (!reader.present(type_path)) {
+        value.type = bits ? modbus::ValueType::boolean : modbus::ValueType::float32;
+    } else if (!reader.failed(type_path) && !reader.failed(table_path) && bits &&
+               value.type != modbus::ValueType::boolean) {
+        reader.issue(type_path, fmt::format("a {} holds one bit: type must be bool",
+                                            modbus::table_name(value.table)));
+        return;
     }
-    if (const auto order = node["order"]) {
-        const auto name = check.text(order, Checker::child(path, "order"));
-        if (name) {
-            if (auto parsed = modbus::order_from_name(*name)) {
-                value.order = *parsed;
-            } else {
-                check.fail(order, Checker::child(path, "order"),
-                           fmt::format("unknown byte order '{}' (expected {})", *name,
-                                       join(modbus::order_names())));
-            }
-        }
+    if (reader.failed(type_path) || !reader.present(address_path) || reader.failed(address_path)) {
+        return;
     }
-    if (const auto address = node["address"]) {
-        const auto width = modbus::width_of(value.type, value.table);
-        const auto parsed =
-            check.integer(address, Checker::child(path, "address"), 0, 65536 - width);
-        if (parsed) value.address = static_cast<std::uint16_t>(*parsed);
+    const unsigned width = modbus::width_of(value.type, value.table);
+    if (value.address + width > 65536) {
+        reader.issue(address_path, fmt::format("must be at most {} for a {} ({} registers), got {}",
+                                               65536 - width, modbus::type_name(value.type), width,
+                                               value.address));
     }
-    read_number_into(check, node, path, "scale", value.scale);
-    if (node["scale"] && value.scale == 0.0) {
-        check.fail(node["scale"], Checker::child(path, "scale"), "must not be 0");
-        value.scale = 1.0;
-    }
-    read_number_into(check, node, path, "offset", value.offset);
-    if (const auto profile = node["profile"]) {
-        value.profile = read_profile(check, profile, Checker::child(path, "profile"));
-    }
-    return value;
 }
 
-void check_overlaps(Checker& check, const YAML::Node& values_node, const std::string& path,
-                    const std::vector<ValueSpec>& values) {
-    for (std::size_t i = 0; i < values.size(); ++i) {
+Section<ValueSpec> value_section() {
+    Section<ValueSpec> section;
+    section
+        .enumeration("table", &ValueSpec::table, modbus::table_names(), &modbus::table_from_name,
+                     "Modbus table the value is served from.")
+        .required();
+    section.integer("address", &ValueSpec::address, "0-based protocol address.").required();
+    section
+        .enumeration("type", &ValueSpec::type, modbus::type_names(), &modbus::type_from_name,
+                     "Value type. Default: bool in bit tables, float32 in register tables.")
+        .no_default();
+    section
+        .enumeration("order", &ValueSpec::order, modbus::order_names(), &modbus::order_from_name,
+                     "Byte order of multi-register values.")
+        .called("byte order");
+    section.number("scale", &ValueSpec::scale, "The register holds (value - offset) / scale.")
+        .not_zero();
+    section.number("offset", &ValueSpec::offset, "The register holds (value - offset) / scale.");
+    section.section("profile", &ValueSpec::profile, profile_section(), "How the value moves.")
+        .required();
+    section.finish_with(finish_value);
+    return section;
+}
+
+// Values of one table may not share a register or bit.
+void check_overlaps(const DeviceSpec& device, const std::string& path, Reader& reader) {
+    const std::string values_path = join_path(path, "values");
+    for (std::size_t i = 0; i < device.values.size(); ++i) {
         for (std::size_t j = 0; j < i; ++j) {
-            const auto& a = values[i];
-            const auto& b = values[j];
+            const auto& a = device.values[i];
+            const auto& b = device.values[j];
             if (a.table != b.table) continue;
             const int a_end = a.address + modbus::width_of(a.type, a.table);
             const int b_end = b.address + modbus::width_of(b.type, b.table);
             if (a.address < b_end && b.address < a_end) {
-                check.fail(values_node[i], Checker::index(path, i),
-                           fmt::format("overlaps values[{}] ({} {})", j,
-                                       modbus::table_name(b.table), b.address));
+                reader.issue(index_path(values_path, i),
+                             fmt::format("overlaps values[{}] ({} {})", j,
+                                         modbus::table_name(b.table), b.address));
             }
         }
     }
 }
 
-DeviceSpec read_device(Checker& check, const YAML::Node& node, const std::string& path) {
-    DeviceSpec device;
-    if (!check.check_map(node, path, {"name", "unit_id", "fault", "values"}, {"name", "unit_id"})) {
-        return device;
-    }
-    if (const auto name = node["name"]) {
-        assign(check.text(name, Checker::child(path, "name")), device.name);
-        if (device.name.empty() || device.name.find_first_of(" \t") != std::string::npos) {
-            check.fail(name, Checker::child(path, "name"),
-                       "must be a non-empty name without blanks (it is used in control commands)");
-        }
-    }
-    if (const auto unit = node["unit_id"]) {
-        const auto parsed = check.integer(unit, Checker::child(path, "unit_id"), 1, 247);
-        if (parsed) device.unit_id = static_cast<std::uint8_t>(*parsed);
-    }
-    if (const auto fault = node["fault"]) {
-        const auto fault_path = Checker::child(path, "fault");
-        if (const auto text = check.text(fault, fault_path)) {
-            const auto words = split_words(*text);
-            const auto parsed = parse_fault(words);
-            if (!parsed.action) {
-                check.fail(fault, fault_path, parsed.error);
-            } else if (const auto* state = std::get_if<DeviceFault>(&*parsed.action)) {
-                device.fault = *state;
-            } else {
-                check.fail(fault, fault_path,
-                           "only none, no_reply, delay <duration> or exception <code> can be set "
-                           "at start; 'disconnect' and 'value' are run-time commands (use a "
-                           "constant profile to fix a value)");
-            }
-        }
-    }
-    if (const auto values = node["values"]) {
-        const auto values_path = Checker::child(path, "values");
-        if (!values.IsSequence()) {
-            check.fail(values, values_path, "expected a list of values");
+void finish_device(DeviceSpec& device, const std::string& path, Reader& reader) {
+    const std::string fault_path = join_path(path, "fault");
+    if (reader.present(fault_path) && !reader.failed(fault_path)) {
+        const auto parsed = parse_fault(split_words(device.fault_text));
+        if (!parsed.action) {
+            reader.issue(fault_path, parsed.error);
+        } else if (const auto* state = std::get_if<DeviceFault>(&*parsed.action)) {
+            device.fault = *state;
         } else {
-            for (std::size_t i = 0; i < values.size(); ++i) {
-                device.values.push_back(
-                    read_value(check, values[i], Checker::index(values_path, i)));
-            }
-            check_overlaps(check, values, values_path, device.values);
+            reader.issue(fault_path,
+                         "only none, no_reply, delay <duration> or exception <code> can be set at "
+                         "start; 'disconnect' and 'value' are run-time commands (use a constant "
+                         "profile to fix a value)");
         }
     }
-    return device;
+    check_overlaps(device, path, reader);
 }
 
-void read_transport(Checker& check, const YAML::Node& root, SimConfig& config) {
-    if (const auto tcp = root["tcp"]) {
-        TcpSpec spec;
-        if (check.check_map(tcp, "tcp", {"host", "port"})) {
-            if (tcp["host"]) assign(check.text(tcp["host"], "tcp.host"), spec.host);
-            if (tcp["port"]) {
-                const auto port = check.integer(tcp["port"], "tcp.port", 0, 65535);
-                if (port) spec.port = static_cast<std::uint16_t>(*port);
-            }
-        }
-        config.tcp = spec;
+Section<DeviceSpec> device_section() {
+    Section<DeviceSpec> section;
+    section.string("name", &DeviceSpec::name, "Device name, used in control commands and logs.")
+        .required()
+        .pattern("^[^ \t]+$", "a name without blanks (it is used in control commands)");
+    section.integer("unit_id", &DeviceSpec::unit_id, "Modbus unit id, unique.")
+        .required()
+        .between(1, 247);
+    section.string("fault", &DeviceSpec::fault_text,
+                   "At start: none, no_reply, delay <duration> or exception <1..11>.");
+    section.list("values", &DeviceSpec::values, value_section(), "Values the device serves.");
+    section.finish_with(finish_device);
+    return section;
+}
+
+Section<TcpSpec> tcp_section() {
+    Section<TcpSpec> section;
+    section.string("host", &TcpSpec::host, "Address to listen on.");
+    section.integer("port", &TcpSpec::port, "TCP port; 0 picks a free one (see --ready-file).");
+    return section;
+}
+
+constexpr std::array<std::string_view, 3> kParityNames{"none", "even", "odd"};
+
+// As libmodbus takes it: 'N', 'E' or 'O'.
+std::optional<char> parity_from_name(std::string_view name) {
+    constexpr std::array<char, 3> kParityLetters{'N', 'E', 'O'};
+    for (std::size_t i = 0; i < kParityNames.size(); ++i) {
+        if (kParityNames[i] == name) return kParityLetters[i];
     }
-    if (const auto rtu = root["rtu"]) {
-        RtuSpec spec;
-        if (check.check_map(rtu, "rtu", {"device", "baud", "parity", "data_bits", "stop_bits"},
-                            {"device"})) {
-            if (rtu["device"]) assign(check.text(rtu["device"], "rtu.device"), spec.device);
-            if (rtu["baud"]) {
-                const auto baud = check.integer(rtu["baud"], "rtu.baud", 1200, 4000000);
-                if (baud) spec.baud = static_cast<int>(*baud);
-            }
-            if (rtu["parity"]) {
-                const auto parity = check.text(rtu["parity"], "rtu.parity");
-                if (parity == "none") {
-                    spec.parity = 'N';
-                } else if (parity == "even") {
-                    spec.parity = 'E';
-                } else if (parity == "odd") {
-                    spec.parity = 'O';
-                } else if (parity) {
-                    check.fail(
-                        rtu["parity"], "rtu.parity",
-                        fmt::format("unknown parity '{}' (expected none, even, odd)", *parity));
-                }
-            }
-            if (rtu["data_bits"]) {
-                const auto bits = check.integer(rtu["data_bits"], "rtu.data_bits", 7, 8);
-                if (bits) spec.data_bits = static_cast<int>(*bits);
-            }
-            if (rtu["stop_bits"]) {
-                const auto bits = check.integer(rtu["stop_bits"], "rtu.stop_bits", 1, 2);
-                if (bits) spec.stop_bits = static_cast<int>(*bits);
-            }
+    return std::nullopt;
+}
+
+Section<RtuSpec> rtu_section() {
+    Section<RtuSpec> section;
+    section.string("device", &RtuSpec::device, "Serial device (a pty works).").required();
+    section.integer("baud", &RtuSpec::baud, "Line speed in baud.").between(1200, 4000000);
+    section.enumeration("parity", &RtuSpec::parity, kParityNames, &parity_from_name, "Parity bit.");
+    section.integer("data_bits", &RtuSpec::data_bits, "Data bits per character.").between(7, 8);
+    section.integer("stop_bits", &RtuSpec::stop_bits, "Stop bits per character.").between(1, 2);
+    return section;
+}
+
+// Device names and unit ids are unique: control commands name devices, requests address units.
+void check_devices(const SimConfig& config, Reader& reader) {
+    std::set<std::string, std::less<>> names;
+    std::set<int> units;
+    for (std::size_t i = 0; i < config.devices.size(); ++i) {
+        const auto& device = config.devices[i];
+        const std::string path = index_path("devices", i);
+        if (!device.name.empty() && !names.insert(device.name).second) {
+            reader.issue(join_path(path, "name"),
+                         fmt::format("device name '{}' is used twice", device.name));
         }
-        config.rtu = spec;
-    }
-    if (config.tcp.has_value() == config.rtu.has_value()) {
-        check.fail(root, "", "give exactly one transport: 'tcp' or 'rtu'");
+        const std::string unit_path = join_path(path, "unit_id");
+        if (reader.present(unit_path) && !reader.failed(unit_path) &&
+            !units.insert(device.unit_id).second) {
+            reader.issue(unit_path, fmt::format("unit id {} is used twice", device.unit_id));
+        }
     }
 }
 
-SimConfig read_config(const YAML::Node& root, Checker& check) {
-    SimConfig config;
-    if (!check.check_map(root, "", {"tcp", "rtu", "time_scale", "seed", "devices"}, {"devices"})) {
-        return config;
-    }
-    read_transport(check, root, config);
-    if (const auto scale = root["time_scale"]) {
-        assign(check.number(scale, "time_scale"), config.time_scale);
-        if (config.time_scale <= 0.0) {
-            check.fail(scale, "time_scale", "must be greater than 0");
-            config.time_scale = 1.0;
-        }
-    }
-    if (const auto seed = root["seed"]) {
-        const auto parsed = check.integer(seed, "seed", 0, std::numeric_limits<long long>::max());
-        if (parsed) config.seed = static_cast<std::uint64_t>(*parsed);
-    }
-    const auto devices = root["devices"];
-    if (devices && (!devices.IsSequence() || devices.size() == 0)) {
-        check.fail(devices, "devices", "expected a non-empty list of devices");
-    } else if (devices) {
-        std::set<std::string> names;
-        std::set<int> units;
-        for (std::size_t i = 0; i < devices.size(); ++i) {
-            const auto path = Checker::index("devices", i);
-            auto device = read_device(check, devices[i], path);
-            if (!device.name.empty() && !names.insert(device.name).second) {
-                check.fail(devices[i]["name"], Checker::child(path, "name"),
-                           fmt::format("device name '{}' is used twice", device.name));
+const Section<SimConfig>& sim_section() {
+    static const Section<SimConfig> kSection = [] {
+        Section<SimConfig> root;
+        root.section<TcpSpec>(
+            "tcp", tcp_section(), [](SimConfig& config, TcpSpec&& tcp) { config.tcp = tcp; },
+            "Serve Modbus TCP. Exactly one of tcp and rtu.");
+        root.section<RtuSpec>(
+            "rtu", rtu_section(), [](SimConfig& config, RtuSpec&& rtu) { config.rtu = rtu; },
+            "Serve Modbus RTU on a serial line. Exactly one of tcp and rtu.");
+        root.number("time_scale", &SimConfig::time_scale,
+                    "Profile time runs this many times faster.");
+        root.integer("seed", &SimConfig::seed, "Noise generator seed; same seed, same values.");
+        root.list("devices", &SimConfig::devices, device_section(), "The simulated devices.")
+            .required()
+            .min_items(1);
+        root.finish_with([](SimConfig& config, const std::string& path, Reader& reader) {
+            if (config.tcp.has_value() == config.rtu.has_value()) {
+                reader.issue(path, "give exactly one transport: 'tcp' or 'rtu'");
             }
-            if (devices[i].IsMap() && devices[i]["unit_id"] &&
-                !units.insert(device.unit_id).second) {
-                check.fail(devices[i]["unit_id"], Checker::child(path, "unit_id"),
-                           fmt::format("unit id {} is used twice", device.unit_id));
+            if (!reader.failed("time_scale") && config.time_scale <= 0.0) {
+                reader.issue("time_scale", "must be greater than 0");
             }
-            config.devices.push_back(std::move(device));
-        }
-    }
-    return config;
+            check_devices(config, reader);
+        });
+        return root;
+    }();
+    return kSection;
 }
 
 }  // namespace
@@ -585,9 +455,14 @@ SimConfig parse_sim_config(const std::string& text, const std::string& name) {
         throw SimConfigError({fmt::format("{}:{}:{}: not valid YAML: {}", name, error.mark.line + 1,
                                           error.mark.column + 1, error.msg)});
     }
-    Checker check(name);
-    auto config = read_config(root, check);
-    if (!check.issues().empty()) throw SimConfigError(check.issues());
+    Reader reader(name);
+    SimConfig config;
+    sim_section().read(root, "", config, reader);
+    if (reader.has_issues()) {
+        std::vector<std::string> lines;
+        for (const auto& issue : reader.take_issues()) lines.push_back(issue.to_string());
+        throw SimConfigError(std::move(lines));
+    }
     config.source_path = name;
     return config;
 }

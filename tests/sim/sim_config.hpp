@@ -68,6 +68,7 @@ struct ValueSpec {
 struct DeviceSpec {
     std::string name;
     std::uint8_t unit_id = 1;
+    std::string fault_text = "none";  // as written; `fault` is what it says
     DeviceFault fault;
     std::vector<ValueSpec> values;
 };
@@ -97,7 +98,7 @@ struct SimConfig {
 };
 
 // Thrown by load_sim_config with every problem found; what() holds one line per problem, each
-// "file:line:col: path: message".
+// "file:line:col: path: message" (the daemon's config framework finds them, daemon/config).
 class SimConfigError : public std::runtime_error {
   public:
     explicit SimConfigError(std::vector<std::string> lines);

@@ -88,7 +88,7 @@ TEST_CASE("noise is repeatable for a seed and differs between seeds and streams"
 }
 
 TEST_CASE("fault commands parse into actions or explain what is wrong") {
-    const auto parse = [](std::string line) { return parse_fault(split_words(line)); };
+    const auto parse = [](const std::string& line) { return parse_fault(split_words(line)); };
     CHECK(std::get<DeviceFault>(*parse("no_reply").action).kind == DeviceFault::Kind::no_reply);
     const auto delay = std::get<DeviceFault>(*parse("delay 800ms").action);
     CHECK(delay.kind == DeviceFault::Kind::delay);

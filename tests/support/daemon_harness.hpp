@@ -91,6 +91,18 @@ inline RunResult run(const TempDir& dir, const fs::path& program,
     return {code, read_text_file(out), read_text_file(err)};
 }
 
+// Runs a command as another user (uid, gid, no supplementary groups) through setpriv, the way a
+// person on the gateway runs the CLI; uid 0 runs it as the test itself.
+inline RunResult run_as(const TempDir& dir, int uid, int gid, const fs::path& program,
+                        const std::vector<std::string>& args) {
+    if (uid == 0) return run(dir, program, args);
+    std::vector<std::string> wrapped{"--reuid=" + std::to_string(uid),
+                                     "--regid=" + std::to_string(gid), "--clear-groups",
+                                     program.string()};
+    wrapped.insert(wrapped.end(), args.begin(), args.end());
+    return run(dir, "/usr/bin/setpriv", wrapped);
+}
+
 struct Daemon {
     ChildProcess process;
     fs::path log;

@@ -208,7 +208,7 @@ std::string PostgresServer::create_database(std::string_view prefix) {
         }
     }
     static std::atomic<int> created{0};
-    const std::string name = std::string(prefix) + "_" + std::to_string(++created);
+    std::string name = std::string(prefix) + "_" + std::to_string(++created);
     // From the pristine template by copying its files: several times faster than PostgreSQL 15's
     // default (WAL_LOG), whose crash safety a throwaway server does not need.
     run_sql("CREATE DATABASE \"" + name + "\" TEMPLATE template0 STRATEGY = FILE_COPY");

@@ -6,11 +6,21 @@ let csrfToken = '';
 let unauthorizedHandler = () => {};
 
 export class ApiError extends Error {
-  constructor(status, message, body) {
+  constructor(status, message, body, aborted = false) {
     super(message);
     this.status = status;
     this.body = body;
+    this.aborted = aborted; // cancelled by abortRequests(), not refused or lost
   }
+}
+
+// Requests in flight share one controller, so logging out can cancel them before the session
+// ends (one landing after it would be a 401).
+let inFlight = new AbortController();
+
+export function abortRequests() {
+  inFlight.abort();
+  inFlight = new AbortController();
 }
 
 export function setCsrf(token) {
@@ -44,15 +54,21 @@ export async function request(method, path, { query, body, form, quiet401 } = {}
   }
   if (method !== 'GET') headers['X-CSRF-Token'] = csrfToken;
   let response;
+  const { signal } = inFlight;
   try {
     response = await fetch(withQuery(path, query), {
-      method, headers, body: payload, credentials: 'same-origin', cache: 'no-store',
+      method, headers, body: payload, credentials: 'same-origin', cache: 'no-store', signal,
     });
   } catch {
-    throw new ApiError(0, t('error.network'));
+    throw new ApiError(0, t('error.network'), null, signal.aborted);
   }
   let data = null;
-  const text = await response.text();
+  let text;
+  try {
+    text = await response.text();
+  } catch {
+    throw new ApiError(0, t('error.network'), null, signal.aborted);
+  }
   if (text && (response.headers.get('Content-Type') || '').includes('json')) {
     try { data = JSON.parse(text); } catch { data = null; }
   }

@@ -1,6 +1,6 @@
 // The page: session, top bar and nav, hash routes, live refresh (server-sent events, else
 // polling every 15 s). Each view is a module (view-<name>.js) exporting `meta` and `build(ctx)`.
-import { api, setCsrf, onUnauthorized, ApiError } from './api.js';
+import { api, setCsrf, onUnauthorized, abortRequests, ApiError } from './api.js';
 import { t, loadLanguage, preferredLanguage, currentLanguage, translateStatic } from './i18n.js';
 import { h, clear, roleName, listOf } from './dom.js';
 import { parseRoute } from './router.js';
@@ -133,11 +133,14 @@ function homeRoute() {
   return '#/orders';
 }
 
+// Live refresh and requests in flight stop before the session ends: landing after it, they would
+// meet a 401.
 async function logout() {
+  stopLive();
+  abortRequests();
   try { await api.post('/api/v1/logout'); } catch (error) { if (error.status !== 401) showNotice(error.message); }
   session = null;
   setCsrf('');
-  stopLive();
   renderChrome();
   location.hash = '#/login';
 }
@@ -195,7 +198,7 @@ async function render({ keepScroll = false } = {}) {
     document.title = `${t(meta.title || 'app.name')} · floorwatch`;
     node = await module.build(makeContext(route));
   } catch (error) {
-    if (error instanceof ApiError && error.status === 401) return;
+    if (error instanceof ApiError && (error.status === 401 || error.aborted)) return;
     node = h('section', { class: 'panel error-panel', dataset: { testid: 'view-error' } },
       h('h1', {}, t('error.title')), h('p', { role: 'alert' }, error.message || String(error)),
       h('button', { type: 'button', class: 'btn', onclick: () => render() }, t('app.retry')));
@@ -260,6 +263,8 @@ function stopLive() {
   if (stream) { stream.close(); stream = null; }
   clearTimeout(retryTimer);
   retryTimer = null;
+  for (const timer of pending.values()) clearTimeout(timer);
+  pending.clear();
   stopPolling();
   setLiveStatus('');
 }

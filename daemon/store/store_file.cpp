@@ -1,4 +1,4 @@
-#include "daemon/store/sqlite_util.hpp"
+#include "daemon/store/store_file.hpp"
 
 #include <fmt/format.h>
 
@@ -7,15 +7,13 @@
 #include <vector>
 
 #include "daemon/core/log.hpp"
-#include "daemon/store/store.hpp"
 
 namespace fw::store {
 
 int latest_schema_version() {
-    return detail::embedded_migrations().back().version;
+    return embedded_migrations().back().version;
 }
 
-namespace detail {
 namespace {
 
 constexpr std::string_view kLogInstance = "store";
@@ -56,19 +54,24 @@ std::string move_aside_advice(const std::string& path) {
     }
 }
 
-void check_quick(sqlite3* db, const std::string& path) {
-    sqlite3_stmt* raw = nullptr;
-    int rc = sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &raw, nullptr);
-    if (rc != SQLITE_OK) throw_open_failure(path, rc, sqlite3_errmsg(db));
-    std::vector<std::string> problems;
-    while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
-        const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(raw, 0));
-        std::string line = text == nullptr ? "" : text;
-        if (line != "ok") problems.push_back(std::move(line));
+// Runs a query that checks the file and hands each row to `read_row`; a failure is reported as the
+// file's problem (not a database, damaged, unreadable).
+template <typename ReadRow>
+void read_check_rows(sqlite3* db, const std::string& path, std::string_view sql, ReadRow read_row) {
+    try {
+        Statement query(db, sql);
+        while (query.next_row(sql)) read_row(query);
+    } catch (const SqliteError& error) {
+        throw_open_failure(path, error.code(), error.sqlite_message());
     }
-    std::string error = sqlite3_errmsg(db);
-    sqlite3_finalize(raw);
-    if (rc != SQLITE_DONE) throw_open_failure(path, rc, error);
+}
+
+void check_quick(sqlite3* db, const std::string& path) {
+    std::vector<std::string> problems;
+    read_check_rows(db, path, "PRAGMA quick_check", [&](const Statement& row) {
+        std::string line = row.column_text(0);
+        if (line != "ok") problems.push_back(std::move(line));
+    });
     if (problems.empty()) return;
     std::string summary;
     for (std::size_t i = 0; i < problems.size() && i < kQuickCheckProblemsShown; ++i) {
@@ -110,76 +113,12 @@ std::string first_free_backup_path(const std::string& path, int target_version) 
 
 }  // namespace
 
-Connection& Connection::operator=(Connection&& other) noexcept {
-    if (this != &other) {
-        close();
-        db_ = other.db_;
-        other.db_ = nullptr;
-    }
-    return *this;
-}
-
-void Connection::close() {
-    if (db_ != nullptr) {
-        sqlite3_close_v2(db_);
-        db_ = nullptr;
-    }
-}
-
-Statement::Statement(sqlite3* db, std::string_view sql) {
-    const int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()),
-                                      SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr);
-    if (rc != SQLITE_OK) {
-        const char* file = sqlite3_db_filename(db, "main");
-        throw StoreError(fmt::format("cannot prepare a query on {} ({}): {}",
-                                     file == nullptr ? "the store" : file, sql,
-                                     sqlite3_errmsg(db)));
-    }
-}
-
-Statement& Statement::operator=(Statement&& other) noexcept {
-    if (this != &other) {
-        sqlite3_finalize(stmt_);
-        stmt_ = other.stmt_;
-        other.stmt_ = nullptr;
-    }
-    return *this;
-}
-
-int Statement::run() {
-    int rc = step();
-    while (rc == SQLITE_ROW) rc = step();
-    reset();
-    return rc;
-}
-
-std::string Statement::column_text(int column) const {
-    const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
-    if (text == nullptr) return {};
-    return std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
-}
-
 int read_user_version(sqlite3* db, const std::string& path) {
-    sqlite3_stmt* raw = nullptr;
-    int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &raw, nullptr);
-    if (rc != SQLITE_OK) throw_open_failure(path, rc, sqlite3_errmsg(db));
-    rc = sqlite3_step(raw);
-    const int version = rc == SQLITE_ROW ? sqlite3_column_int(raw, 0) : 0;
-    std::string error = sqlite3_errmsg(db);
-    sqlite3_finalize(raw);
-    if (rc != SQLITE_ROW) throw_open_failure(path, rc, error);
-    return version;
-}
-
-void exec_or_throw(sqlite3* db, const std::string& path, std::string_view sql,
-                   std::string_view what) {
-    char* message = nullptr;
-    const int rc = sqlite3_exec(db, std::string(sql).c_str(), nullptr, nullptr, &message);
-    if (rc != SQLITE_OK) {
-        std::string text = message != nullptr ? message : sqlite3_errstr(rc);
-        sqlite3_free(message);
-        throw StoreError(fmt::format("{} on {} failed: {}", what, path, text));
-    }
+    std::optional<int> version;
+    read_check_rows(db, path, "PRAGMA user_version",
+                    [&](const Statement& row) { version = static_cast<int>(row.column_int64(0)); });
+    if (!version) throw_open_failure(path, SQLITE_ERROR, "PRAGMA user_version returned no row");
+    return *version;
 }
 
 Connection open_store_file(const std::string& path, OpenMode mode, bool run_quick_check) {
@@ -200,16 +139,13 @@ Connection open_store_file(const std::string& path, OpenMode mode, bool run_quic
             path, path));
     }
 
-    const int flags = (mode == OpenMode::read_only ? SQLITE_OPEN_READONLY
-                                                   : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-                      SQLITE_OPEN_NOMUTEX;
-    sqlite3* raw = nullptr;
-    const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
-    Connection connection(raw);
-    if (rc != SQLITE_OK) {
-        throw_open_failure(path, rc, raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc));
+    Connection connection;
+    try {
+        connection = Connection::open(path, mode);
+    } catch (const SqliteError& failure) {
+        throw_open_failure(path, failure.code(), failure.sqlite_message());
     }
-    sqlite3_extended_result_codes(raw, 1);
+    sqlite3* raw = connection.get();
     sqlite3_busy_timeout(raw, kReaderBusyTimeoutMs);
     if (mode == OpenMode::read_write_create && sqlite3_db_readonly(raw, "main") == 1) {
         throw StoreError(fmt::format(
@@ -230,24 +166,22 @@ Connection open_store_file(const std::string& path, OpenMode mode, bool run_quic
 }
 
 std::string backup_before_migration(sqlite3* db, const std::string& path, int target_version) {
-    const std::string backup_path = first_free_backup_path(path, target_version);
-    sqlite3* raw = nullptr;
-    int rc =
-        sqlite3_open_v2(backup_path.c_str(), &raw,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-    Connection destination(raw);
-    if (rc != SQLITE_OK) {
+    std::string backup_path = first_free_backup_path(path, target_version);
+    Connection destination;
+    try {
+        destination = Connection::open(backup_path, OpenMode::read_write_create);
+    } catch (const SqliteError& error) {
         throw StoreError(fmt::format(
             "cannot create the backup {} before migrating {}: {}; nothing was changed. Free some "
             "space or check the directory's permissions",
-            backup_path, path, raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+            backup_path, path, error.sqlite_message()));
     }
-    sqlite3_backup* backup = sqlite3_backup_init(raw, "main", db, "main");
+    sqlite3_backup* backup = sqlite3_backup_init(destination.get(), "main", db, "main");
     if (backup == nullptr) {
         throw StoreError(fmt::format("cannot start the backup of {} to {}: {}", path, backup_path,
-                                     sqlite3_errmsg(raw)));
+                                     sqlite3_errmsg(destination.get())));
     }
-    rc = sqlite3_backup_step(backup, -1);
+    const int rc = sqlite3_backup_step(backup, -1);
     sqlite3_backup_finish(backup);
     if (rc != SQLITE_DONE) {
         throw StoreError(fmt::format(
@@ -273,20 +207,20 @@ MigrationOutcome migrate(sqlite3* db, const std::string& path,
                  outcome.from_version, *outcome.backup_path, outcome.to_version);
     }
 
-    exec_or_throw(db, path, "BEGIN IMMEDIATE", "starting the migration transaction");
+    Transaction transaction(db, Transaction::Kind::immediate, fmt::format("migrating {}", path));
     try {
         // Re-read inside the write lock: another process may have migrated meanwhile.
         const int current = read_user_version(db, path);
         for (const Migration& migration : migrations) {
             if (migration.version <= current) continue;
-            exec_or_throw(db, path, migration.sql,
-                          fmt::format("applying migration {}", migration.name));
+            execute(db, migration.sql,
+                    fmt::format("applying migration {} on {}", migration.name, path));
         }
-        exec_or_throw(db, path, fmt::format("PRAGMA user_version = {}", outcome.to_version),
-                      "recording the schema version");
-        exec_or_throw(db, path, "COMMIT", "committing the migration");
+        execute(db, fmt::format("PRAGMA user_version = {}", outcome.to_version),
+                fmt::format("recording the schema version on {}", path));
+        transaction.commit();
     } catch (const StoreError& failure) {
-        sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+        // Leaving the scope rolls the transaction back (a failed commit() already has).
         throw StoreError(fmt::format("{}. The migration was rolled back; the file is unchanged",
                                      failure.what()));
     }
@@ -295,5 +229,4 @@ MigrationOutcome migrate(sqlite3* db, const std::string& path,
     return outcome;
 }
 
-}  // namespace detail
 }  // namespace fw::store

@@ -1,19 +1,18 @@
 // Engine inputs from a loaded floorwatch.yaml: kept apart so the engine itself needs no config.
-#include "daemon/config/config.hpp"
-#include "rules/engine.hpp"
+#include "daemon/alarms/engine_setup.hpp"
 
-namespace fw::rules {
+namespace fw::alarms {
 
-EngineSetup Engine::setup_from_config(const fw::Config& config) {
-    EngineSetup setup;
+rules::EngineSetup engine_setup(const Config& config) {
+    rules::EngineSetup setup;
     setup.rules = config.rules;
     setup.catalog = rule_catalog(config);
     try {
         setup.zone = TimeZone::load(config.gateway.timezone);
     } catch (const std::exception& error) {
-        throw RulesError(std::string("gateway.timezone: ") + error.what());
+        throw rules::RulesError(std::string("gateway.timezone: ") + error.what());
     }
     return setup;
 }
 
-}  // namespace fw::rules
+}  // namespace fw::alarms

@@ -1,21 +1,19 @@
-#include "rules/time_zone.hpp"
+#include "daemon/core/time_zone.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 
-namespace fw::rules {
+namespace fw {
 namespace {
 
-constexpr std::int64_t kSecondsPerDay = 86400;
-
-std::int64_t floor_div(std::int64_t a, std::int64_t b) {
-    return a / b - ((a % b != 0) && ((a < 0) != (b < 0)) ? 1 : 0);
-}
+// Seconds on the local wall clock, counted as if it were UTC: the calendar of a local time.
+using LocalSeconds = std::chrono::sys_seconds;
 
 std::int64_t read_be(std::string_view bytes, std::size_t at, std::size_t width) {
     std::uint64_t value = 0;
@@ -126,24 +124,24 @@ class PosixParser {
     std::size_t pos_ = 0;
 };
 
-// Local seconds since the epoch at which "Mm.w.d/time" falls in `year` (d: 0 = Sunday).
-std::int64_t rule_local_seconds(int year, int month, int week, int weekday, std::int64_t time_s) {
-    const std::int64_t first = days_from_civil(year, month, 1);
-    // 1970-01-01 was a Thursday (4 with 0 = Sunday).
-    const std::int64_t first_weekday = ((first % 7) + 11) % 7;
-    std::int64_t day = first + ((weekday - first_weekday) % 7 + 7) % 7 + (week - 1) * 7;
-    if (week == 5) {
-        const int next_month = month == 12 ? 1 : month + 1;
-        const int next_year = month == 12 ? year + 1 : year;
-        while (day >= days_from_civil(next_year, next_month, 1)) day -= 7;
-    }
-    return day * kSecondsPerDay + time_s;
+// Local seconds since the epoch at which "Mm.w.d/time" falls in `year` (d: 0 = Sunday; week 5
+// is the last such weekday of the month).
+std::int64_t rule_local_seconds(std::chrono::year year, int month, int week, int weekday,
+                                std::int64_t time_s) {
+    const std::chrono::year_month month_of_year{year,
+                                                std::chrono::month(static_cast<unsigned>(month))};
+    const std::chrono::weekday day_of_week{static_cast<unsigned>(weekday)};
+    const std::chrono::sys_days day =
+        week == 5 ? std::chrono::sys_days(month_of_year / day_of_week[std::chrono::last])
+                  : std::chrono::sys_days(month_of_year / day_of_week[static_cast<unsigned>(week)]);
+    return (LocalSeconds(day) + std::chrono::seconds(time_s)).time_since_epoch().count();
 }
 
 std::int64_t posix_offset_at(const TimeZone::PosixRule& rule, std::int64_t utc_s) {
     if (!rule.has_dst) return rule.std_offset_s;
-    int year = 0, month = 0, day = 0;
-    civil_from_days(floor_div(utc_s + rule.std_offset_s, kSecondsPerDay), year, month, day);
+    const std::chrono::year_month_day local_date{std::chrono::floor<std::chrono::days>(
+        LocalSeconds(std::chrono::seconds(utc_s + rule.std_offset_s)))};
+    const std::chrono::year year = local_date.year();
     // Start is given in standard local time, end in daylight local time.
     const std::int64_t start_utc = rule_local_seconds(year, rule.start_month, rule.start_week,
                                                       rule.start_weekday, rule.start_time_s) -
@@ -157,29 +155,6 @@ std::int64_t posix_offset_at(const TimeZone::PosixRule& rule, std::int64_t utc_s
 }
 
 }  // namespace
-
-std::int64_t days_from_civil(int year, int month, int day) {
-    // Howard Hinnant's days_from_civil.
-    const std::int64_t y = static_cast<std::int64_t>(year) - (month <= 2 ? 1 : 0);
-    const std::int64_t era = floor_div(y, 400);
-    const std::int64_t yoe = y - era * 400;
-    const std::int64_t mp = (month + 9) % 12;
-    const std::int64_t doy = (153 * mp + 2) / 5 + day - 1;
-    const std::int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-void civil_from_days(std::int64_t days, int& year, int& month, int& day) {
-    const std::int64_t z = days + 719468;
-    const std::int64_t era = floor_div(z, 146097);
-    const std::int64_t doe = z - era * 146097;
-    const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const std::int64_t mp = (5 * doy + 2) / 153;
-    day = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
-    month = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
-    year = static_cast<int>(yoe + era * 400 + (month <= 2 ? 1 : 0));
-}
 
 TimeZone::TimeZone() {
     footer_.valid = true;
@@ -276,76 +251,19 @@ std::int64_t TimeZone::offset_at(std::int64_t utc_s) const {
 
 LocalTime TimeZone::local_time(std::int64_t utc_ms) const {
     LocalTime local;
-    const std::int64_t utc_s = floor_div(utc_ms, 1000);
+    const std::int64_t utc_s =
+        std::chrono::floor<std::chrono::seconds>(std::chrono::milliseconds(utc_ms)).count();
     local.utc_offset_s = offset_at(utc_s);
-    const std::int64_t local_s = utc_s + local.utc_offset_s;
-    const std::int64_t days = floor_div(local_s, kSecondsPerDay);
-    civil_from_days(days, local.year, local.month, local.day);
-    local.weekday = static_cast<int>(((days % 7) + 10) % 7);  // 1970-01-01 was a Thursday (3)
-    local.minute_of_day = static_cast<int>((local_s - days * kSecondsPerDay) / 60);
+    const LocalSeconds local_s(std::chrono::seconds(utc_s + local.utc_offset_s));
+    const auto day = std::chrono::floor<std::chrono::days>(local_s);
+    const std::chrono::year_month_day date{day};
+    local.year = static_cast<int>(date.year());
+    local.month = static_cast<int>(static_cast<unsigned>(date.month()));
+    local.day = static_cast<int>(static_cast<unsigned>(date.day()));
+    local.weekday = static_cast<int>(std::chrono::weekday(day).iso_encoding()) - 1;
+    local.minute_of_day =
+        static_cast<int>(std::chrono::duration_cast<std::chrono::minutes>(local_s - day).count());
     return local;
 }
 
-bool parse_iso_time(std::string_view text, std::int64_t& utc_ms) {
-    // YYYY-MM-DDTHH:MM:SS[.mmm](Z|+HH:MM|-HH:MM)
-    const auto digits = [&](std::size_t at, std::size_t width, int& out) {
-        if (at + width > text.size()) return false;
-        out = 0;
-        for (std::size_t i = at; i < at + width; ++i) {
-            if (text[i] < '0' || text[i] > '9') return false;
-            out = out * 10 + (text[i] - '0');
-        }
-        return true;
-    };
-    int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, millis = 0;
-    if (!digits(0, 4, year) || text.size() < 20 || text[4] != '-' || !digits(5, 2, month) ||
-        text[7] != '-' || !digits(8, 2, day) || (text[10] != 'T' && text[10] != ' ') ||
-        !digits(11, 2, hour) || text[13] != ':' || !digits(14, 2, minute) || text[16] != ':' ||
-        !digits(17, 2, second)) {
-        return false;
-    }
-    std::size_t at = 19;
-    if (at < text.size() && text[at] == '.') {
-        if (!digits(at + 1, 3, millis)) return false;
-        at += 4;
-    }
-    std::int64_t offset_s = 0;
-    if (at < text.size() && text[at] == 'Z') {
-        ++at;
-    } else if (at < text.size() && (text[at] == '+' || text[at] == '-')) {
-        int offset_h = 0, offset_m = 0;
-        if (!digits(at + 1, 2, offset_h) || at + 3 >= text.size() || text[at + 3] != ':' ||
-            !digits(at + 4, 2, offset_m)) {
-            return false;
-        }
-        offset_s = (text[at] == '+' ? 1 : -1) * (offset_h * 3600 + offset_m * 60);
-        at += 6;
-    } else {
-        return false;
-    }
-    if (at != text.size() || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 ||
-        minute > 59 || second > 60) {
-        return false;
-    }
-    const std::int64_t seconds =
-        days_from_civil(year, month, day) * kSecondsPerDay + hour * 3600 + minute * 60 + second;
-    utc_ms = (seconds - offset_s) * 1000 + millis;
-    return true;
-}
-
-std::string format_iso_time(std::int64_t utc_ms) {
-    const std::int64_t seconds = floor_div(utc_ms, 1000);
-    const std::int64_t millis = utc_ms - seconds * 1000;
-    const std::int64_t days = floor_div(seconds, kSecondsPerDay);
-    const std::int64_t in_day = seconds - days * kSecondsPerDay;
-    int year = 0, month = 0, day = 0;
-    civil_from_days(days, year, month, day);
-    if (millis != 0) {
-        return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", year, month, day,
-                           in_day / 3600, in_day / 60 % 60, in_day % 60, millis);
-    }
-    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", year, month, day, in_day / 3600,
-                       in_day / 60 % 60, in_day % 60);
-}
-
-}  // namespace fw::rules
+}  // namespace fw

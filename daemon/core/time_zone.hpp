@@ -1,13 +1,14 @@
 #pragma once
 // A plant's time zone read from the system's TZif files (/usr/share/zoneinfo, package tzdata),
-// because GCC 12's libstdc++ has no std::chrono::tzdb. Schedules run on local wall time in it.
+// because GCC 12's libstdc++ has no std::chrono::tzdb. Rule schedules and the plant-local day of
+// order numbers run on local wall time in it.
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace fw::rules {
+namespace fw {
 
 // Calendar fields of a local time.
 struct LocalTime {
@@ -56,12 +57,4 @@ class TimeZone {
     PosixRule footer_;
 };
 
-// Days since 1970-01-01 of a proleptic Gregorian date, and back.
-std::int64_t days_from_civil(int year, int month, int day);
-void civil_from_days(std::int64_t days, int& year, int& month, int& day);
-// "2026-03-29T01:00:00Z" <-> Unix milliseconds; parse returns false on anything else (an offset
-// such as +02:00 is accepted too).
-bool parse_iso_time(std::string_view text, std::int64_t& utc_ms);
-std::string format_iso_time(std::int64_t utc_ms);
-
-}  // namespace fw::rules
+}  // namespace fw

@@ -1,0 +1,186 @@
+// The demo (scripts/demo.sh) end to end: examples/demo's configs as they are, except for free
+// ports and paths inside a temporary folder; the line's simulator on Modbus TCP, the pumps'
+// simulator on Modbus RTU over a socat pty pair, a Mosquitto with the MQTT simulator publishing
+// to it, and the daemon. Press-2's vibration profile drifts into zone C about a minute in: its
+// alarm must open an order, which the people of the demo config then walk to closed as
+// demo.sh does, each under their own uid.
+
+#include <doctest/doctest.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "tests/support/daemon_harness.hpp"
+#include "tests/support/mosquitto.hpp"
+#include "tests/support/process.hpp"
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+using fw::test::ChildProcess;
+using fw::test::eventually;
+using fw::test::read_text_file;
+using fw::test::RunResult;
+using fw::test::TempDir;
+using fw::test::write_text_file;
+
+namespace {
+
+// The demo config's people (workflow.users): the operator is the test's own uid.
+constexpr int kOperator = 0;  // reporter, team_lead
+constexpr int kAnna = 64002;  // safety
+constexpr int kMax = 64003;   // manager
+constexpr int kTom = 64004;   // technician
+
+std::string demo_file(const std::string& name) {
+    const char* source = std::getenv("FW_SOURCE_DIR");
+    REQUIRE_MESSAGE(source != nullptr, "FW_SOURCE_DIR is not set; run the test through ctest");
+    std::string text = read_text_file(fs::path(source) / "examples/demo" / name);
+    REQUIRE_MESSAGE(!text.empty(), "cannot read examples/demo/" << name);
+    return text;
+}
+
+// Replaces the one occurrence of `from`; a demo config that no longer has it fails the test, so
+// it cannot silently run against the demo's fixed ports and paths.
+std::string replaced(std::string text, const std::string& from, const std::string& to) {
+    const auto at = text.find(from);
+    REQUIRE_MESSAGE(at != std::string::npos, "the demo config no longer has '" << from << "'");
+    REQUIRE_MESSAGE(text.find(from, at + 1) == std::string::npos, "'" << from << "' twice");
+    return text.replace(at, from.size(), to);
+}
+
+// The CLI as one of the demo's people, the way demo.sh runs it: others through setpriv, in
+// group root so that they reach the 0660 control socket.
+RunResult as(const TempDir& dir, int uid, std::vector<std::string> args) {
+    args.push_back("--config");
+    args.push_back((dir / "floorwatch.yaml").string());
+    if (uid == kOperator) return fw::test::run(dir, FW_CLI_BINARY, args);
+    return fw::test::run_as(dir, uid, 0, FW_CLI_BINARY, args);
+}
+
+void act(const TempDir& dir, int uid, const std::vector<std::string>& args) {
+    const auto done = as(dir, uid, args);
+    REQUIRE_MESSAGE(done.exit_code == 0, done.err);
+}
+
+// The number of the order press-2's vibration rule opened, or "".
+std::string press2_order(const TempDir& dir) {
+    const auto listed = as(dir, kOperator, {"orders", "list", "--all", "--json"});
+    if (listed.exit_code != 0) return "";
+    const json::value orders = json::parse(listed.out);
+    for (const auto& order : orders.as_array()) {
+        const auto* rule = order.at("source").as_object().if_contains("rule_id");
+        if (rule != nullptr && rule->as_string() == "press2-vibration") {
+            return std::string(order.at("number").as_string());
+        }
+    }
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("the demo: press-2's alarm opens an order that the demo's people walk to closed") {
+    TempDir dir("fw-demo");
+    // The demo's people reach the socket and read the config inside the test folder.
+    fs::permissions(dir.path(), fs::perms::owner_all | fs::perms::group_read |
+                                    fs::perms::group_exec | fs::perms::others_read |
+                                    fs::perms::others_exec);
+
+    // As demo.sh starts them: the RS-485 pty pair, both Modbus simulators, the broker, the MQTT
+    // simulator.
+    auto socat = fw::test::start_pty_pair(dir, dir / "pumps-sim", dir / "pumps");
+    auto line1 = fw::test::start_sim(
+        dir, "line1",
+        replaced(demo_file("line1-sim.yaml"), "tcp: {host: 127.0.0.1, port: 15020}",
+                 "tcp: {host: 127.0.0.1, port: 0}"));
+    REQUIRE(line1.port != 0);
+    auto pumps =
+        fw::test::start_sim(dir, "pumps",
+                            replaced(demo_file("pumps-sim.yaml"), "device: build/demo/pumps-sim",
+                                     "device: " + (dir / "pumps-sim").string()));
+    fw::test::Mosquitto broker(dir.path());
+    write_text_file(dir / "mqtt-sim.yaml", demo_file("mqtt-sim.yaml"));
+    auto mqtt_sim =
+        ChildProcess::spawn(FW_MQTT_SIM_BINARY,
+                            {"--config", (dir / "mqtt-sim.yaml").string(), "--broker", broker.uri(),
+                             "--ready-file", (dir / "mqtt-sim.ready").string()},
+                            fw::test::logs_to(dir / "mqtt-sim.log", dir / "mqtt-sim.log"));
+    REQUIRE_MESSAGE(fw::test::wait_for_file(dir / "mqtt-sim.ready", 10s, &mqtt_sim),
+                    read_text_file(dir / "mqtt-sim.log"));
+
+    std::string config = demo_file("floorwatch.yaml");
+    config = replaced(config, "path: build/demo/floorwatch.db",
+                      "path: " + (dir / "floorwatch.db").string());
+    config = replaced(config, "socket: build/demo/control.sock",
+                      "socket: " + (dir / "control.sock").string());
+    config = replaced(config, "port: 15020", "port: " + std::to_string(line1.port));
+    config = replaced(config, "device: build/demo/pumps ", "device: " + (dir / "pumps").string());
+    config = replaced(config, "uri: tcp://127.0.0.1:18830", "uri: " + broker.uri());
+    write_text_file(dir / "floorwatch.yaml", config);
+    const auto checked = fw::test::run(dir, FW_DAEMON_BINARY,
+                                       {"--check-config", (dir / "floorwatch.yaml").string()});
+    REQUIRE_MESSAGE(checked.exit_code == 0, checked.out << checked.err);
+    auto daemon = fw::test::start_daemon(dir, dir / "floorwatch.yaml");
+
+    // Press-2 drifts from zone B (2.0 mm/s) into C (above 2.8) after about 60 s; with the
+    // template's 10 s on-delay the alarm activates and opens an order.
+    std::string number;
+    REQUIRE_MESSAGE(eventually(
+                        [&] {
+                            number = press2_order(dir);
+                            return !number.empty();
+                        },
+                        150s),
+                    read_text_file(daemon.log));
+    CHECK(number.starts_with("PRS-"));
+    const auto history =
+        as(dir, kOperator, {"alarms", "history", "--rule", "press2-vibration", "--json"});
+    CHECK(history.out.find(R"("action":"activate")") != std::string::npos);
+
+    // Every part of the demo plant reached the store: TCP, RTU and MQTT channels.
+    const auto channels = as(dir, kOperator, {"channels", "--json"});
+    REQUIRE_MESSAGE(channels.exit_code == 0, channels.err);
+    for (const std::string channel :
+         {"press2.vibration", "pump1.bearing_temp", "press-4.vibration"}) {
+        CHECK_MESSAGE(channels.out.find("\"" + channel + "\"") != std::string::npos, channel);
+    }
+
+    // demo.sh's walk: three approvals of a high-risk order, assignment, a submission with a
+    // photo, a rejection, a resubmission, acceptance.
+    write_text_file(dir / "evidence.png", std::string("\x89PNG\r\n\x1a\n", 8) + "demo evidence");
+    const std::string photo = (dir / "evidence.png").string();
+    act(dir, kOperator, {"orders", "act", number, "approve"});
+    act(dir, kAnna, {"orders", "act", number, "approve"});
+    act(dir, kMax, {"orders", "act", number, "approve"});
+    act(dir, kOperator,
+        {"orders", "act", number, "assign", "--assignee", "tom", "--deadline", "2h"});
+    act(dir, kTom,
+        {"orders", "act", number, "submit", "--note", "mounting bolts replaced", "--photo", photo});
+    act(dir, kAnna, {"orders", "act", number, "reject", "--reason", "bolts not torqued to spec"});
+    act(dir, kTom,
+        {"orders", "act", number, "submit", "--note", "torqued to 80 Nm", "--photo", photo});
+    act(dir, kMax, {"orders", "act", number, "accept", "--note", "checked on site"});
+
+    const auto shown = as(dir, kOperator, {"orders", "show", number, "--json"});
+    REQUIRE_MESSAGE(shown.exit_code == 0, shown.err);
+    const json::value order = json::parse(shown.out);
+    CHECK(order.at("status").as_string() == "closed");
+    CHECK(order.at("risk").as_string() == "high");
+    std::vector<std::string> steps;
+    for (const auto& event : order.at("timeline").as_array()) {
+        const std::string type(event.at("type").as_string());
+        // Press-2's profile repeats: a second activation meanwhile is an occurrence.
+        if (type != "occurred") steps.push_back(type);
+    }
+    CHECK(steps == std::vector<std::string>{"reported", "approved", "approved", "approved",
+                                            "assigned", "submitted", "rejected", "submitted",
+                                            "accepted"});
+    const auto verified = as(dir, kOperator, {"verify"});
+    CHECK_MESSAGE(verified.exit_code == 0, verified.out);
+
+    CHECK(daemon.process.stop(30s) == 0);
+}

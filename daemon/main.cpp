@@ -48,6 +48,13 @@ Exit codes: 0 clean stop (or a valid config), 1 invalid config or store that can
 int check_config(const std::string& path) {
     try {
         const fw::Config config = fw::load_config(path);
+        if (config.role == fw::ProcessRole::central) {
+            std::cout << path << ": valid (role: central; central store "
+                      << (config.sync->postgresql ? "in PostgreSQL" : "SQLite " + config.store.path)
+                      << "; broker " << config.sync->broker.uri << "; "
+                      << config.workflow.users.size() << " user(s))\n";
+            return 0;
+        }
         std::size_t points = 0;
         std::size_t devices = 0;
         for (const auto& bus : config.modbus.buses) {

@@ -224,7 +224,8 @@ sync::Hello hello_of(const workflow::testing::Plant& plant, std::uint64_t down_a
 // The plant's log as up messages of at most `per_message` events.
 std::vector<std::string> up_batches(const workflow::testing::Plant& plant,
                                     std::size_t per_message) {
-    return sync::batch_up_events(plant.log, sync::BatchLimits{per_message, 256 * 1024});
+    return sync::batch_up_events(plant.log,
+                                 sync::BatchLimits{per_message, std::size_t{256} * 1024});
 }
 
 std::size_t events_of(CentralStore& store, std::string_view origin) {

@@ -883,6 +883,7 @@ Result<ActionOutcome> CentralStore::act(const ActionRequest& request,
         done.outcome = std::move(*decided);
         done.gateway = gateway;
         std::vector<std::int64_t> rows;
+        rows.reserve(done.outcome.events.size());
         for (const auto& event : done.outcome.events) {
             rows.push_back(insert_event(db, event, std::nullopt, now.ms));
         }

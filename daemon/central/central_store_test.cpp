@@ -105,7 +105,7 @@ struct Centre {
 // An order reported on the gateway and taken through review, so that it waits for assignment.
 template <typename Backend>
 std::string reviewed_order(Centre<Backend>& centre) {
-    const std::string id = centre.gateway.report();
+    std::string id = centre.gateway.report();
     centre.gateway.approve_all(id);
     return id;
 }
@@ -483,7 +483,7 @@ TEST_CASE_TEMPLATE(
     CHECK(ingested.needs[0].offset == 0);
     CHECK(centre.store->gateway(std::string(kGateway))->wanted_attachments == 1);
 
-    const auto chunk = [&](std::uint64_t offset, std::size_t size, std::string data = {}) {
+    const auto chunk = [&](std::uint64_t offset, std::size_t size, const std::string& data = {}) {
         sync::AttachmentChunk piece;
         piece.sha256 = meta.sha256;
         piece.media_type = meta.media_type;

@@ -663,7 +663,7 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
     void apply_remote(std::vector<RemoteEvent> events, RemoteWrite also_write, RemoteDone done) {
         enqueue([this, events = std::move(events), also_write = std::move(also_write),
                  done = std::move(done)]() mutable {
-            run_remote(std::move(events), std::move(also_write), std::move(done));
+            run_remote(std::move(events), also_write, done);
         });
     }
 
@@ -706,7 +706,8 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         return std::nullopt;
     }
 
-    void run_remote(std::vector<RemoteEvent> events, RemoteWrite also_write, RemoteDone done) {
+    void run_remote(std::vector<RemoteEvent> events, const RemoteWrite& also_write,
+                    const RemoteDone& done) {
         auto scratch = std::make_shared<workflow::EventWriter>(event_writer);
         auto applied = std::make_shared<RemoteApplied>();
         auto accepted = std::make_shared<std::vector<workflow::Event>>();

@@ -634,7 +634,12 @@ GatewayAgent::GatewayAgent(asio::io_context& core, store::Writer& writer,
     : impl_(std::make_shared<Impl>(core, writer, orders, config)) {}
 
 GatewayAgent::~GatewayAgent() {
-    impl_->stop();
+    try {
+        impl_->stop();
+    } catch (...) {
+        // Only timer cancels and thread joins can throw, and on Linux they do not for the timers
+        // and threads this agent owns; a destructor must not throw.
+    }
 }
 
 void GatewayAgent::start() {

@@ -59,7 +59,7 @@ class BrokerLink {
     LinkStats stats() const;
 
     // Bytes of payload the outgoing queue holds at most.
-    static constexpr std::size_t kMaxPendingBytes = 64 * 1024 * 1024;
+    static constexpr std::size_t kMaxPendingBytes = std::size_t{64} * 1024 * 1024;
     // Publishes awaiting the broker's acknowledgement at once.
     static constexpr std::size_t kWindow = 64;
 

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "daemon/core/enum_names.hpp"
+#include "daemon/core/overloaded.hpp"
 
 namespace fw::sync {
 namespace {
@@ -18,11 +19,6 @@ constexpr auto kDirectionNames =
     enum_names<Direction>({{Direction::up, "up"}, {Direction::down, "down"}});
 constexpr auto kVerdictNames =
     enum_names<Verdict>({{Verdict::ok, "ok"}, {Verdict::reseed, "reseed"}});
-
-template <typename... Visitors>
-struct Overloaded : Visitors... {
-    using Visitors::operator()...;
-};
 
 bool is_name(std::string_view text) {
     return !text.empty() &&
@@ -130,7 +126,7 @@ class Fields {
 #define FW_FIELD(variable, expression)                               \
     auto variable##_result = (expression);                           \
     if (!variable##_result) return Error{variable##_result.error()}; \
-    auto variable = std::move(*variable##_result)
+    auto variable = std::move(*variable##_result)  // NOLINT(bugprone-macro-parentheses): a name
 
 Result<boost::json::object> parse_message(std::string_view text) {
     boost::system::error_code error;
@@ -556,7 +552,7 @@ Result<TopicAddress> parse_topic(std::string_view topic) {
 }
 
 std::string central_subscription(std::string_view share_group) {
-    const std::string filter = fmt::format("{}+/+/up", kTopicRoot);
+    std::string filter = fmt::format("{}+/+/up", kTopicRoot);
     if (share_group.empty()) return filter;
     return fmt::format("$share/{}/{}", share_group, filter);
 }

@@ -203,7 +203,7 @@ Result<DownMessage> decode_down(std::string_view text);
 // that one event larger than `max_bytes` still travels, alone.
 struct BatchLimits {
     std::size_t max_events = 500;
-    std::size_t max_bytes = 256 * 1024;
+    std::size_t max_bytes = std::size_t{256} * 1024;
 };
 
 enum class BatchAdd {

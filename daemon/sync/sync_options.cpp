@@ -77,7 +77,7 @@ Section<SyncConfig> sync_section(Section<mqtt::BrokerConfig> broker_connection) 
     section
         .size("batch_bytes", &SyncConfig::batch_bytes,
               "Text per sync message at most; one event larger than this still goes, alone.")
-        .between(4 * 1024, 64 * 1024 * 1024);
+        .between(4LL * 1024, 64LL * 1024 * 1024);
     section
         .integer("in_flight", &SyncConfig::in_flight,
                  "Event messages sent to the centre and not yet acknowledged, at most.")
@@ -89,7 +89,7 @@ Section<SyncConfig> sync_section(Section<mqtt::BrokerConfig> broker_connection) 
     section
         .size("chunk_size", &SyncConfig::chunk_size,
               "Attachment bytes per message, before base64; must fit in batch_bytes.")
-        .between(1024, 16 * 1024 * 1024);
+        .between(1024, 16LL * 1024 * 1024);
     section
         .string("share_group", &SyncConfig::share_group,
                 "role: central. MQTT shared subscription group central processes split the "

@@ -31,11 +31,13 @@ struct SyncConfig {
     // The central broker; the connection keys of mqtt.brokers[] (no name, no inputs). The client
     // id defaults to fw-<site>-<node>-sync.
     mqtt::BrokerConfig broker;
-    std::uint64_t batch_events = 500;        // events per message
-    std::uint64_t batch_bytes = 256 * 1024;  // text per message (one larger event goes alone)
-    std::uint64_t in_flight = 4;             // up messages sent and not yet acknowledged
-    Millis ack_timeout{10000};               // no ack by then: resend from the last ack
-    std::uint64_t chunk_size = 64 * 1024;    // attachment bytes per message, before base64
+    std::uint64_t batch_events = 500;  // events per message
+    std::uint64_t batch_bytes =
+        std::uint64_t{256} * 1024;  // text per message (one larger event goes alone)
+    std::uint64_t in_flight = 4;    // up messages sent and not yet acknowledged
+    Millis ack_timeout{10000};      // no ack by then: resend from the last ack
+    std::uint64_t chunk_size =
+        std::uint64_t{64} * 1024;  // attachment bytes per message, before base64
     // role: central only. The MQTT shared subscription group ("" = a plain subscription) and the
     // PostgreSQL conninfo of the central store (none: SQLite at store.path).
     std::string share_group = "floorwatch-central";

@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "daemon/core/enum_names.hpp"
+#include "daemon/core/overloaded.hpp"
 #include "daemon/workflow/numbering.hpp"
 #include "daemon/workflow/payload.hpp"
 
@@ -17,11 +18,6 @@ namespace {
 
 constexpr auto kDismissKindNames = enum_names<DismissKind>(
     {{DismissKind::false_alarm, "false_alarm"}, {DismissKind::duplicate, "duplicate"}});
-
-template <typename... Visitors>
-struct Overloaded : Visitors... {
-    using Visitors::operator()...;
-};
 
 std::string roles_text(const std::vector<Role>& roles, std::string_view conjunction) {
     std::string text;

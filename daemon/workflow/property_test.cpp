@@ -329,7 +329,7 @@ TEST_CASE("property: a gateway and the centre acting concurrently end with the s
         CAPTURE(seed);
         std::mt19937 rng(seed);
         Node gateway("demo-plant.gw-1", testing::kStartMs);
-        Node centre("demo-plant.central", testing::kStartMs - 2 * 60 * 1000);  // 2 min slow
+        Node centre("demo-plant.central", testing::kStartMs - 2LL * 60 * 1000);  // 2 min slow
         std::uint32_t counter = 1;
         std::vector<std::string> ids;
         for (int i = 0; i < 80; ++i) {
@@ -394,7 +394,7 @@ TEST_CASE("property: a gateway and the centre acting concurrently end with the s
 
 // An order walked to awaiting acceptance on the gateway and synced to the centre.
 std::string awaiting_acceptance(Node& gateway, Node& centre) {
-    const auto id = gateway.report(1);
+    auto id = gateway.report(1);
     for (const auto* who : {"lea", "sam"}) REQUIRE(gateway.act(who, ApproveCommand{}, id));
     REQUIRE(gateway.act("lea", AssignCommand{"tom", {}}, id));
     REQUIRE(gateway.act("tom", SubmitCommand{"guard refitted", {}}, id));
@@ -532,10 +532,10 @@ TEST_CASE("clock correction: a gateway that booted at 1970 gets true times after
         CHECK(order.reported_ms == testing::kStartMs);
         REQUIRE(order.steps.size() == 3);
         CHECK(order.steps[0].started_ms == testing::kStartMs);
-        CHECK(*order.steps[0].ended_ms == testing::kStartMs + 3 * 3600 * 1000);  // assigned
-        CHECK(order.steps[1].deadline_ms == testing::kStartMs + 3 * 3600 * 1000 + 14 * kDay);
-        CHECK(order.steps[2].started_ms == testing::kStartMs + 8 * 3600 * 1000);  // submitted
-        CHECK(order.approvals[1].at_ms == testing::kStartMs + 2 * 3600 * 1000);
+        CHECK(*order.steps[0].ended_ms == testing::kStartMs + 3LL * 3600 * 1000);  // assigned
+        CHECK(order.steps[1].deadline_ms == testing::kStartMs + 3LL * 3600 * 1000 + 14 * kDay);
+        CHECK(order.steps[2].started_ms == testing::kStartMs + 8LL * 3600 * 1000);  // submitted
+        CHECK(order.approvals[1].at_ms == testing::kStartMs + 2LL * 3600 * 1000);
         CHECK(fold(node->order_events(early)).reported_ms == testing::kStartMs);
     }
     const auto timeline = timeline_view(gateway.order_events(id));

@@ -150,6 +150,7 @@ class TestCentre : public virtual ::mqtt::callback {
     std::vector<fw::workflow::Event> events() const {
         std::lock_guard lock(mutex_);
         std::vector<fw::workflow::Event> all;
+        all.reserve(events_.size());
         for (const auto& [sequence, event] : events_) all.push_back(event);
         return all;
     }

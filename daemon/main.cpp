@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "daemon/alarms/alarm_service.hpp"
+#include "daemon/central/central_daemon.hpp"
 #include "daemon/cli/command_line.hpp"
 #include "daemon/config/config.hpp"
 #include "daemon/control/control.hpp"
@@ -26,6 +27,7 @@
 #include "daemon/orders/order_service.hpp"
 #include "daemon/pipeline.hpp"
 #include "daemon/store/store.hpp"
+#include "daemon/sync/agent.hpp"
 #include "daemon/version.hpp"
 
 namespace {
@@ -46,6 +48,13 @@ Exit codes: 0 clean stop (or a valid config), 1 invalid config or store that can
 int check_config(const std::string& path) {
     try {
         const fw::Config config = fw::load_config(path);
+        if (config.role == fw::ProcessRole::central) {
+            std::cout << path << ": valid (role: central; central store "
+                      << (config.sync->postgresql ? "in PostgreSQL" : "SQLite " + config.store.path)
+                      << "; broker " << config.sync->broker.uri << "; "
+                      << config.workflow.users.size() << " user(s))\n";
+            return 0;
+        }
         std::size_t points = 0;
         std::size_t devices = 0;
         for (const auto& bus : config.modbus.buses) {
@@ -84,6 +93,11 @@ class Daemon {
         orders_.emplace(core_, pipeline_->writer(), running, control_ ? &*control_ : nullptr,
                         &*alarms_);
         orders_->start();
+        if (running.sync) {
+            // Applies the centre's events through the order service, so it comes after it.
+            sync_.emplace(core_, pipeline_->writer(), *orders_, running);
+            sync_->start();
+        }
         start_web(running);
         pipeline_->set_observers(
             [this](const fw::SampleBatch& batch) { alarms_->on_samples(batch); },
@@ -107,9 +121,11 @@ class Daemon {
         if (control_) control_->close();
         pipeline_->stop_inputs();
         alarms_->stop();
+        if (sync_) sync_->stop();
         orders_->stop();
         settle_writes();
         pipeline_->stop();
+        sync_.reset();
         http_.reset();
         web_.reset();
         orders_.reset();
@@ -212,6 +228,33 @@ class Daemon {
                     {{"outcome", "written"}});
         text.sample("floorwatch_order_actions_total", orders.actions_refused,
                     {{"outcome", "refused"}});
+        if (sync_) {
+            const auto sync = sync_->stats();
+            text.family("floorwatch_sync_connected", "gauge",
+                        "1 while the sync link to the centre is up and welcomed.");
+            text.sample("floorwatch_sync_connected",
+                        std::uint64_t{sync.connected && sync.welcomed});
+            text.family("floorwatch_sync_backlog_events", "gauge",
+                        "Workflow events the centre has not acknowledged yet.");
+            text.sample("floorwatch_sync_backlog_events", sync.backlog);
+            text.family("floorwatch_sync_lag_seconds", "gauge",
+                        "Age of the oldest unacknowledged event (0 when in step).");
+            text.sample("floorwatch_sync_lag_seconds",
+                        std::chrono::duration<double>(sync.lag).count());
+            text.family("floorwatch_sync_batches_total", "counter",
+                        "Event batches sent to the centre, and resent after an ack timeout.");
+            text.sample("floorwatch_sync_batches_total", sync.batches_sent, {{"kind", "sent"}});
+            text.sample("floorwatch_sync_batches_total", sync.resends, {{"kind", "resent"}});
+            text.family("floorwatch_sync_down_events_total", "counter",
+                        "Events from the centre applied here.");
+            text.sample("floorwatch_sync_down_events_total", sync.down_events_applied);
+            text.family("floorwatch_sync_rejected_total", "counter",
+                        "Sync messages that could not be decoded, and events quarantined.");
+            text.sample("floorwatch_sync_rejected_total", sync.malformed,
+                        {{"reason", "malformed"}});
+            text.sample("floorwatch_sync_rejected_total", sync.quarantined,
+                        {{"reason", "quarantined"}});
+        }
         if (!http_) return;
         const auto server = http_->stats();
         text.family("floorwatch_http_connections", "gauge", "Open HTTP connections.");
@@ -264,6 +307,10 @@ class Daemon {
             fw::Config config = fw::load_config(config_path_);
             if (config.control.socket != pipeline_->config().control.socket) {
                 fw::log_warning(kInstance, "control.socket changes take effect after a restart");
+            }
+            if (config.sync.has_value() != sync_.has_value() ||
+                (config.sync && config.sync->broker.uri != pipeline_->config().sync->broker.uri)) {
+                fw::log_warning(kInstance, "sync changes take effect after a restart");
             }
             if (config.http.has_value() != pipeline_->config().http.has_value() ||
                 (config.http &&
@@ -325,6 +372,7 @@ class Daemon {
         const auto alarms = alarms_->stats();
         status += fmt::format("; {} alarm(s) active, {} unacknowledged", alarms.active,
                               alarms.unacknowledged);
+        if (sync_) status += "; " + sync_->status_text();
         sd_notifyf(0, "STATUS=%s", status.c_str());
         const auto now = std::chrono::steady_clock::now();
         if (now - last_summary_ >= kSummaryInterval) {
@@ -344,6 +392,7 @@ class Daemon {
     std::optional<fw::control::Server> control_;
     std::optional<fw::alarms::AlarmService> alarms_;
     std::optional<fw::orders::OrderService> orders_;
+    std::optional<fw::sync::GatewayAgent> sync_;
     std::optional<fw::http::WebApi> web_;
     std::optional<fw::http::Server> http_;
     bool ready_ = false;
@@ -384,6 +433,11 @@ int run(int argc, char** argv) {
     }
 
     try {
+        fw::Config config = fw::load_config(*config_path);
+        if (config.role == fw::ProcessRole::central) {
+            fw::set_log_level(config.gateway.log_level);
+            return fw::central::run_central_daemon(*config_path, std::move(config));
+        }
         Daemon daemon(*config_path);
         return daemon.run();
     } catch (const fw::ConfigError& error) {

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The demo plant: installs what is needed, builds, and runs floorwatchd against simulated sensors
-# (examples/demo/): three presses on Modbus TCP and two pumps on Modbus RTU over a pty pair.
-# Prints the latest readings every 15 s and injects a device fault so the health handling shows;
-# the web page at http://127.0.0.1:8080/ shows the same plant live (logins printed at start).
+# (examples/demo/): three presses on Modbus TCP and two pumps on Modbus RTU over a pty pair, and a
+# central floorwatch beside it (examples/demo/central.yaml) that the gateway syncs its work orders
+# with. Prints the latest readings every 15 s, injects a device fault so the health handling shows,
+# gives one approval from the office (the centre) and takes the broker down for a while so the
+# sync backlog builds and drains; the web page at http://127.0.0.1:8080/ shows the same plant live
+# (logins printed at start).
 # Runs until Ctrl-C, or for DEMO_SECONDS seconds when that is set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,10 +27,14 @@ cleanup() {
     echo "demo: stopping"
     # floorwatchd first, so it flushes to the store while the simulators still answer.
     [ -n "${daemon_pid:-}" ] && kill -TERM "$daemon_pid" 2>/dev/null && wait "$daemon_pid" || true
+    [ -n "${central_pid:-}" ] && kill -TERM "$central_pid" 2>/dev/null && wait "$central_pid" || true
+    [ -n "${broker_pid:-}" ] && kill -TERM "$broker_pid" 2>/dev/null || true
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
     echo "demo: the readings and orders stay in $demo/floorwatch.db; try:"
     echo "  $bin/daemon/floorwatch samples --db $demo/floorwatch.db --channel press2.vibration --since 5m"
+    echo "and the centre's copy of every order in $demo/central.db:"
+    echo "  $bin/daemon/floorwatch orders list --all --config examples/demo/central.yaml"
 }
 trap cleanup EXIT INT TERM
 
@@ -61,14 +68,21 @@ persistence false
 log_dest file $PWD/$demo/mosquitto.log
 EOF_CONF
 if [ "$(id -u)" -eq 0 ]; then echo "user root" >> "$demo/mosquitto.conf"; fi
-/usr/sbin/mosquitto -c "$demo/mosquitto.conf" &
-pids+=($!)
-for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/18830) 2>/dev/null && break; sleep 0.1; done
+start_broker() {
+    /usr/sbin/mosquitto -c "$demo/mosquitto.conf" &
+    broker_pid=$!
+    for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/18830) 2>/dev/null && break; sleep 0.1; done
+}
+start_broker
 $bin/tests/sim/floorwatch-mqtt-sim --config examples/demo/mqtt-sim.yaml \
     --ready-file "$demo/mqtt-sim.ready" &
 pids+=($!)
 wait_for "$demo/mqtt-sim.ready" 10
 
+# The centre first (role: central, examples/demo/central.yaml): the office's copy of every order.
+$bin/daemon/floorwatchd --check-config examples/demo/central.yaml
+$bin/daemon/floorwatchd --config examples/demo/central.yaml &
+central_pid=$!
 $bin/daemon/floorwatchd --check-config examples/demo/floorwatch.yaml
 $bin/daemon/floorwatchd --config examples/demo/floorwatch.yaml &
 daemon_pid=$!
@@ -76,6 +90,8 @@ daemon_pid=$!
 cli() { $bin/daemon/floorwatch "$@" --db "$demo/floorwatch.db"; }
 # Actions go to the daemon over its control socket (control.socket in the config).
 act() { $bin/daemon/floorwatch "$@" --config examples/demo/floorwatch.yaml; }
+# The same CLI against the centre: its store and its control socket (examples/demo/central.yaml).
+centre() { $bin/daemon/floorwatch "$@" --config examples/demo/central.yaml; }
 
 # The web page (http: in the config): every demo user gets the password <name>-demo, set the way
 # plant IT would (`floorwatch user passwd NAME`; --stdin for a script).
@@ -136,14 +152,17 @@ for alarm in json.load(sys.stdin):
 # press2-vibration and pump1-bearing carry a `hazard:` block, so their alarms open orders. Every
 # 15 s the demo walks press-2's order one step on: the operator (root, team_lead) and anna (safety)
 # and max (manager) approve the three levels of a high-risk order, the operator assigns it to tom
-# (technician), tom submits with a photo, anna rejects, tom resubmits, max accepts. The others act
-# under their own uids (setpriv), as workflow.users in the demo config maps them; group root lets
-# them reach the 0660 control socket.
-as_user() {  # as_user UID floorwatch-args...
+# (technician), tom submits with a photo, anna rejects, tom resubmits, max accepts. Max gives his
+# approval from the office, on the centre; it reaches the floor through sync. While tom submits,
+# the broker is down: the floor keeps working and the backlog drains when it returns. The others
+# act under their own uids (setpriv), as workflow.users in the demo configs maps them; group root
+# lets them reach the 0660 control sockets.
+as_user() {  # as_user UID floorwatch-args...   (on the gateway; CONFIG=central.yaml: the centre)
     local uid=$1; shift
-    if [ "$uid" -eq 0 ]; then act "$@"; else
+    local config=${CONFIG:-examples/demo/floorwatch.yaml}
+    if [ "$uid" -eq 0 ]; then $bin/daemon/floorwatch "$@" --config "$config"; else
         setpriv --reuid="$uid" --regid=0 --clear-groups $bin/daemon/floorwatch "$@" \
-            --config examples/demo/floorwatch.yaml
+            --config "$config"
     fi
 }
 printf '\x89PNG\r\n\x1a\ndemo evidence photo' > "$demo/evidence.png"
@@ -159,28 +178,43 @@ print(orders[0]["number"] if orders else "")')
     case $order_step in
         0) echo "demo: press-2's vibration alarm opened $order; the operator (team lead) approves level 1"
            as_user 0 orders act "$order" approve ;;
-        1) echo "demo: anna (safety) approves level 2"; as_user 64002 orders act "$order" approve ;;
-        2) echo "demo: max (manager) approves level 3"; as_user 64003 orders act "$order" approve ;;
-        3) echo "demo: the operator assigns $order to tom, due in 2 h"
+        1) echo "demo: anna (safety) approves level 2"; as_user 64002 orders act "$order" approve
+           echo "---- the centre has the order too (floorwatch orders list --config central.yaml) ----"
+           centre orders list || true ;;
+        2) echo "demo: max (manager) approves level 3 from the office, on the centre"
+           CONFIG=examples/demo/central.yaml as_user 64003 orders act "$order" approve ;;
+        3) echo "demo: the centre's approval reached the floor; the operator assigns $order to tom, due in 2 h"
            as_user 0 orders act "$order" assign --assignee tom --deadline 2h ;;
-        4) echo "demo: tom submits the rectification with a photo"
-           as_user 64004 orders act "$order" submit --note "mounting bolts replaced" --photo "$photo" ;;
-        5) echo "demo: anna rejects: the bolts are not torqued"
+        4) echo "demo: the broker goes down for 30 s; tom submits the rectification with a photo anyway"
+           kill -TERM "$broker_pid" 2>/dev/null; wait "$broker_pid" 2>/dev/null || true
+           as_user 64004 orders act "$order" submit --note "mounting bolts replaced" --photo "$photo"
+           sleep 2
+           echo "---- floorwatch sync on the gateway: the backlog waits for the broker ----"
+           cli sync || true ;;
+        5) echo "demo: anna rejects: the bolts are not torqued (the broker is still down)"
            as_user 64002 orders act "$order" reject --reason "bolts not torqued to spec" ;;
-        6) echo "demo: tom resubmits"
+        6) echo "demo: the broker is back; the backlog drains to the centre"
+           start_broker
+           sleep 5
+           echo "---- floorwatch sync on the gateway ----"; cli sync || true
+           echo "---- floorwatch sync on the centre ----"; centre sync || true ;;
+        7) echo "demo: tom resubmits"
            as_user 64004 orders act "$order" submit --note "torqued to 80 Nm" --photo "$photo" ;;
-        7) echo "demo: max accepts; $order is closed"
+        8) echo "demo: max accepts; $order is closed"
            as_user 64003 orders act "$order" accept --note "checked on site" ;;
-        8) echo "demo: tom reports a hazard himself, anonymously: the light curtain of press-1 is bridged"
+        9) echo "demo: tom reports a hazard himself, anonymously: the light curtain of press-1 is bridged"
            as_user 64004 report --equipment press-1 --type guarding --risk high \
                --description "light curtain bridged with a jumper" \
                --measures "press locked out, tagged" --anonymous
            echo "demo: anna records an incident and the hours worked in the last 7 days"
            as_user 64002 incidents record --description "cut finger at the coil cart" --area stamping
            as_user 64002 incidents hours --since 7d --until 0s --hours 2900 ;;
-        9) echo "---- floorwatch kpi (last 30 days) ----"; cli kpi --since 30d || true
+        10) echo "---- floorwatch kpi (last 30 days) ----"; cli kpi --since 30d || true
            echo "---- floorwatch verify (every order's hash chain) ----"; cli verify || true
-           echo "---- floorwatch report weekly ----"; cli report weekly || true ;;
+           echo "---- floorwatch report weekly ----"; cli report weekly || true
+           echo "---- the same order on the centre: the same timeline, hashes verified ----"
+           centre orders show "$order" || true
+           centre verify || true ;;
         *) return 0 ;;
     esac && order_step=$((order_step + 1))
     echo "---- floorwatch orders show $order ----"

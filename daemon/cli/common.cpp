@@ -71,6 +71,19 @@ std::string store_path(const CommonOptions& options) {
     return std::string(kDefaultDb);
 }
 
+std::optional<std::string> central_postgresql(const CommonOptions& options) {
+    if (options.db) return std::nullopt;
+    const auto config = config_of(options);
+    if (!config || config->role != ProcessRole::central || !config->sync) return std::nullopt;
+    return config->sync->postgresql;
+}
+
+bool central_role(const CommonOptions& options) {
+    if (options.db) return false;
+    const auto config = config_of(options);
+    return config && config->role == ProcessRole::central;
+}
+
 std::string control_socket_path(const CommonOptions& options) {
     if (options.socket) return *options.socket;
     if (auto config = config_of(options)) return config->control.socket;

@@ -87,6 +87,11 @@ Command<Options> add_command(CommandTable& table, CLI::App& parent, const std::s
 // --db FILE, or --config FILE's store.path; default /etc/floorwatch/floorwatch.yaml if it exists,
 // else /var/lib/floorwatch/floorwatch.db.
 std::string store_path(const CommonOptions& options);
+// The PostgreSQL conninfo of a central store: without --db, the config's sync.postgresql when its
+// role is central; nullopt otherwise (the store is the SQLite file of store_path).
+std::optional<std::string> central_postgresql(const CommonOptions& options);
+// Without --db: whether the config's role is central.
+bool central_role(const CommonOptions& options);
 // --socket PATH, or the config's control.socket (same config lookup as store_path).
 std::string control_socket_path(const CommonOptions& options);
 // Sends one command to the running daemon and returns its result; throws std::runtime_error with

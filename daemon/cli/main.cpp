@@ -13,6 +13,7 @@
 #include "daemon/cli/health.hpp"
 #include "daemon/cli/orders.hpp"
 #include "daemon/cli/readings.hpp"
+#include "daemon/cli/sync.hpp"
 #include "daemon/cli/users.hpp"
 #include "daemon/version.hpp"
 
@@ -41,6 +42,7 @@ int run(int argc, char** argv) {
     fw::cli::add_health_commands(root, commands);
     fw::cli::add_alarms_commands(root, commands);
     fw::cli::add_orders_commands(root, commands);
+    fw::cli::add_sync_commands(root, commands);
     fw::cli::add_user_commands(root, commands);
     commands.set(*root.add_subcommand("version", "print the version")->group("Other"), [] {
         std::cout << "floorwatch " << fw::kVersion << '\n';

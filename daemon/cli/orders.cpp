@@ -1,12 +1,16 @@
 #include "daemon/cli/orders.hpp"
 
 #include <fmt/format.h>
+#include <sqlite3.h>
 
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <memory>
 #include <sstream>
 
+#include "daemon/central/central_store.hpp"
 #include "daemon/cli/command_line.hpp"
 #include "daemon/cli/common.hpp"
 #include "daemon/config/config.hpp"
@@ -15,6 +19,7 @@
 #include "daemon/orders/attachments.hpp"
 #include "daemon/orders/order_store.hpp"
 #include "daemon/orders/reports.hpp"
+#include "daemon/store/sqlite.hpp"
 #include "daemon/store/store_file.hpp"
 #include "daemon/workflow/views.hpp"
 
@@ -94,15 +99,54 @@ struct StoreView {
     orders::StoredOrders stored;
     OrderIndex index;
     std::vector<orders::IncidentRecord> incidents;
+    // A central store (daemon/central): which gateway each order belongs to; "" for the centre's
+    // own orders. Empty map for a gateway's store, whose orders are all its own.
+    bool central = false;
+    std::map<std::string, std::string, std::less<>> gateway_of;
+
+    std::string gateway(const OrderState& order) const {
+        const auto found = gateway_of.find(order.id);
+        return found == gateway_of.end() || found->second.empty() ? std::string("(centre)")
+                                                                  : found->second;
+    }
 };
 
+// Whether an SQLite store file holds a centre's data (gateways have sent it events), and if so
+// which gateway each order belongs to. A file from before migration 0009 has no such table.
+bool read_central_orders(sqlite3* db, std::map<std::string, std::string, std::less<>>& gateways) {
+    store::Statement tables(db,
+                            "SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                            "AND name = 'central_gateways'");
+    if (!tables.next_row("looking for the central tables")) return false;
+    store::Statement rows(db,
+                          "SELECT o.order_id, COALESCE(o.gateway, '') FROM central_orders o "
+                          "WHERE EXISTS (SELECT 1 FROM central_gateways)");
+    bool any = false;
+    while (rows.next_row("reading which gateway each order is from")) {
+        any = true;
+        gateways.emplace(rows.column_text(0), rows.column_text(1));
+    }
+    return any;
+}
+
 StoreView read_store(const CommonOptions& options) {
-    const std::string path = store_path(options);
-    auto connection = store::open_store_file(path, store::OpenMode::read_only, false);
     StoreView view;
-    view.stored = orders::load_orders(connection.get());
+    if (const auto postgresql = central_postgresql(options)) {
+        const auto store = central::CentralStore::open({"", *postgresql}, true);
+        view.stored = store->load_orders();
+        view.incidents = store->incidents();
+        view.central = true;
+        for (const auto& row : store->orders()) {
+            view.gateway_of.emplace(row.order_id, row.gateway.value_or(""));
+        }
+    } else {
+        const std::string path = store_path(options);
+        auto connection = store::open_store_file(path, store::OpenMode::read_only, false);
+        view.stored = orders::load_orders(connection.get());
+        view.incidents = orders::load_incidents(connection.get());
+        view.central = read_central_orders(connection.get(), view.gateway_of);
+    }
     view.index = orders::index_orders(view.stored.events);
-    view.incidents = orders::load_incidents(connection.get());
     return view;
 }
 
@@ -162,8 +206,9 @@ json::array upload_photos(const CommonOptions& options, const std::optional<std:
     return hashes;
 }
 
-void print_order_line(const OrderState& order, std::int64_t now_ms) {
+void print_order_line(const StoreView& view, const OrderState& order, std::int64_t now_ms) {
     const auto* step = order.current_step();
+    if (view.central) std::cout << fmt::format("{:<24} ", view.gateway(order));
     std::cout << fmt::format(
         "{:<20} {:<6} {:<19} {:<10} {:<10} {:<24} {:<7} {}\n", order.number,
         workflow::risk_name(order.risk), workflow::order_status_name(order.status),
@@ -200,6 +245,7 @@ int orders_list(const ListOptions& options) {
         for (const auto* order : shown) {
             auto item = workflow::order_view(*order);
             item["overdue"] = overdue_now(*order, now);
+            if (view.central) item["gateway"] = view.gateway(*order);
             list.push_back(std::move(item));
         }
         std::cout << json::serialize(list) << '\n';
@@ -209,9 +255,10 @@ int orders_list(const ListOptions& options) {
         std::cout << "no orders match (open orders are listed by default; --all for every order)\n";
         return 0;
     }
+    if (view.central) std::cout << fmt::format("{:<24} ", "GATEWAY");
     std::cout << fmt::format("{:<20} {:<6} {:<19} {:<10} {:<10} {:<24} {:<7} {}\n", "NUMBER",
                              "RISK", "STATE", "EQUIPMENT", "ASSIGNEE", "STEP DUE", "", "TITLE");
-    for (const auto* order : shown) print_order_line(*order, now);
+    for (const auto* order : shown) print_order_line(view, *order, now);
     return 0;
 }
 
@@ -246,6 +293,7 @@ int orders_show(const ShowOptions& options) {
     if (options.json) {
         auto item = workflow::order_view(*order);
         item["overdue"] = overdue_now(*order, now);
+        if (view.central) item["gateway"] = view.gateway(*order);
         item["timeline"] = workflow::timeline_view(events);
         std::cout << json::serialize(item) << '\n';
         return 0;
@@ -253,6 +301,7 @@ int orders_show(const ShowOptions& options) {
     const auto item = workflow::order_view(*order);
     std::cout << fmt::format("{}  {}\n", order->number, order->title);
     std::cout << fmt::format("  id          {}\n", order->id);
+    if (view.central) std::cout << fmt::format("  gateway     {}\n", view.gateway(*order));
     std::cout << fmt::format("  state       {}{}\n", workflow::order_status_name(order->status),
                              overdue_now(*order, now) ? "  (OVERDUE)" : "");
     std::cout << fmt::format(

@@ -13,6 +13,7 @@
 #include "daemon/config/option_table.hpp"
 #include "daemon/core/time_zone.hpp"
 #include "daemon/http/http_options.hpp"
+#include "daemon/sync/sync_options_section.hpp"
 #include "daemon/workflow/workflow_options.hpp"
 #include "drivers/modbus/modbus_options.hpp"
 #include "drivers/mqtt/mqtt_options.hpp"
@@ -120,6 +121,40 @@ void check_rule_references(const Config& config, Reader& reader) {
     }
 }
 
+// `role: central` polls nothing and needs a centre to hold; sync's client id defaults to
+// fw-<site>-<node>-sync, which needs the gateway section.
+void check_role(Config& config, Reader& reader) {
+    if (config.sync && config.sync->broker.client_id.empty()) {
+        config.sync->broker.client_id =
+            fmt::format("fw-{}-{}-sync", config.gateway.site, config.gateway.node);
+    }
+    if (config.role != ProcessRole::central) {
+        if (config.sync && config.sync->postgresql) {
+            reader.issue("sync.postgresql",
+                         "a gateway keeps its store in SQLite; postgresql is for role: central");
+        }
+        return;
+    }
+    const auto refuse = [&reader](const std::string& path, std::string_view what) {
+        if (!reader.present(path)) return;
+        reader.issue(path, fmt::format("a central floorwatch polls no devices; remove {} or set "
+                                       "role: gateway",
+                                       what));
+    };
+    refuse("modbus", "modbus:");
+    if (!config.mqtt.brokers.empty()) {
+        for (std::size_t b = 0; b < config.mqtt.brokers.size(); ++b) {
+            refuse(fmt::format("mqtt.brokers[{}].inputs", b), "the mqtt inputs");
+        }
+    }
+    refuse("rules", "rules:");
+    if (!config.sync) {
+        reader.issue("role",
+                     "role: central needs a sync: section (its broker, and postgresql "
+                     "or store.path for the central store)");
+    }
+}
+
 // Checks across sections: names unique in the whole file, references that must resolve. Each
 // domain checks its own section against what the others declare.
 void check_cross_references(const Config& config, const std::string&, Reader& reader) {
@@ -154,6 +189,9 @@ void check_cross_references(const Config& config, const std::string&, Reader& re
 const Section<Config>& config_section() {
     static const Section<Config> kSection = [] {
         Section<Config> root;
+        root.enumeration("role", &Config::role, process_role_names(), &process_role_from_name,
+                         "gateway: polls devices, raises alarms, keeps work orders and syncs "
+                         "them; central: holds every gateway's orders (sync:), polls nothing.");
         root.section("gateway", &Config::gateway, gateway_section(), "Who this gateway is.")
             .required();
         root.section("store", &Config::store, store_section(),
@@ -177,7 +215,15 @@ const Section<Config>& config_section() {
             [](Config& config, http::HttpConfig&& http) { config.http = std::move(http); },
             "The web page, its JSON API and /metrics (daemon/http/README.md); absent: no HTTP "
             "server.");
-        root.finish_with(check_cross_references);
+        root.section<sync::SyncConfig>(
+            "sync", sync::sync_section(mqtt::broker_connection_section()),
+            [](Config& config, sync::SyncConfig&& sync) { config.sync = std::move(sync); },
+            "Sync with the central store (daemon/sync/README.md); absent: a standalone "
+            "gateway.");
+        root.finish_with([](Config& config, const std::string& path, Reader& reader) {
+            check_cross_references(config, path, reader);
+            check_role(config, reader);
+        });
         return root;
     }();
     return kSection;

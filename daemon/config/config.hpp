@@ -13,6 +13,7 @@
 #include "daemon/config/config_issue.hpp"
 #include "daemon/core/log.hpp"
 #include "daemon/http/http_config.hpp"
+#include "daemon/sync/sync_options.hpp"
 #include "daemon/workflow/workflow_config.hpp"
 #include "drivers/modbus/modbus_config.hpp"
 #include "drivers/mqtt/mqtt_config.hpp"
@@ -61,6 +62,8 @@ struct EquipmentConfig {
 
 struct Config {
     std::string source_path;  // the file it was loaded from, for messages
+    ProcessRole role = ProcessRole::gateway;
+    std::optional<sync::SyncConfig> sync;  // none: a standalone gateway that syncs nothing
     GatewayConfig gateway;
     StoreConfig store;
     ControlConfig control;

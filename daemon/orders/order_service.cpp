@@ -15,6 +15,7 @@
 #include "daemon/core/log.hpp"
 #include "daemon/core/time.hpp"
 #include "daemon/core/time_zone.hpp"
+#include "daemon/core/units.hpp"
 #include "daemon/orders/alarm_orders.hpp"
 #include "daemon/orders/control_commands.hpp"
 #include "daemon/orders/order_publisher.hpp"
@@ -23,6 +24,7 @@
 #include "daemon/store/post_when_durable.hpp"
 #include "daemon/store/store_file.hpp"
 #include "daemon/workflow/commands.hpp"
+#include "daemon/workflow/payload.hpp"
 #include "daemon/workflow/views.hpp"
 
 namespace fw::orders {
@@ -45,7 +47,8 @@ class SystemClock final : public workflow::Clock {
     workflow::WallTime now() const override {
         timex status{};
         const int state = ntp_adjtime(&status);
-        return {wall_now_ms(), state >= 0 && state != TIME_ERROR};
+        const std::int64_t now = wall_now_ms();
+        return {now, workflow::clock_synced(now, state >= 0 && state != TIME_ERROR)};
     }
 };
 
@@ -274,7 +277,7 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         const OrderState* found = action.order_id.empty() ? nullptr : find_by_id(action.order_id);
         const OrderState& state = found != nullptr ? *found : kNoOrder;
         std::string head;
-        if (found != nullptr) head = index.events_by_order[found->id].back().hash;
+        if (found != nullptr) head = found->head_hash;
 
         std::optional<DayCounter> counter;
         if (auto* report = std::get_if<workflow::ReportCommand>(&action.command)) {
@@ -352,6 +355,12 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         ++stats.actions_written;
         if (action.opens_order_from_alarm) ++stats.orders_from_alarms;
         event_writer = *action.scratch;
+        for (const auto& event : outcome.events) {
+            if (!event.clock_synced) {
+                last_unsynced_written = std::chrono::steady_clock::now();
+                last_unsynced_sequence = event.id.sequence;
+            }
+        }
         if (const auto& counter = action.counter) {
             day_counters[counter->first] = std::max(day_counters[counter->first], counter->second);
         }
@@ -360,6 +369,12 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         auto& events = index.events_by_order[id];
         events.insert(events.end(), outcome.events.begin(), outcome.events.end());
         index.states[id] = outcome.state;
+        if (std::any_of(outcome.events.begin(), outcome.events.end(), [](const auto& event) {
+                return event.type == workflow::EventType::clock_corrected;
+            })) {
+            // A correction shifts the times of earlier events: only the whole fold shows that.
+            index.states[id] = workflow::fold(events);
+        }
         if (!outcome.state.number.empty()) {
             std::string number = outcome.state.number;
             for (auto& c : number)
@@ -471,8 +486,65 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         });
     }
 
+    // --- clock corrections (daemon/workflow/README.md "Clock corrections") ---
+
+    // Once the clock turns synchronised: one clock_corrected event per stretch of this node's
+    // unsynchronised events on every order holding some, queued like any action. Deadlines are
+    // judged after that (overdue_steps skips orders still waiting).
+    void check_clock() {
+        const auto now = clock->now();
+        if (!now.synced) {
+            corrections_planned = false;
+            return;
+        }
+        if (corrections_planned) return;
+        corrections_planned = true;
+        std::vector<workflow::Event> all;
+        for (const auto& [id, events] : index.events_by_order) {
+            all.insert(all.end(), events.begin(), events.end());
+        }
+        const auto unsynced = workflow::uncorrected_unsynced(all, origin);
+        if (unsynced.empty()) return;
+        std::optional<std::int64_t> since_last;
+        if (last_unsynced_written && last_unsynced_sequence == unsynced.back().id.sequence) {
+            since_last = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now() - *last_unsynced_written)
+                             .count();
+        }
+        for (const auto& correction :
+             workflow::plan_clock_corrections(unsynced, now.ms, since_last)) {
+            std::set<std::string> orders;
+            for (const auto& event : unsynced) {
+                if (event.id.sequence >= correction.first_sequence &&
+                    event.id.sequence <= correction.last_sequence) {
+                    orders.insert(event.order_id);
+                }
+            }
+            log_info(kInstance,
+                     "the clock is synchronised: events {}..{} were written {} off; correcting "
+                     "{} order(s)",
+                     correction.first_sequence, correction.last_sequence,
+                     format_duration(Millis(correction.offset_ms)), orders.size());
+            for (const auto& order_id : orders) {
+                submit(Action{
+                    workflow::CorrectClockCommand{correction.first_sequence,
+                                                  correction.last_sequence, correction.offset_ms},
+                    Actor::system(), order_id, std::nullopt,
+                    [](const Result<Outcome>& decided, const Status& written) {
+                        if (!decided) {
+                            log_warning(kInstance, "clock correction refused: {}", decided.error());
+                        } else if (!written) {
+                            log_error(kInstance, "clock correction not stored: {}",
+                                      written.error());
+                        }
+                    }});
+            }
+        }
+    }
+
     void check_overdue() {
-        for (const auto& due : workflow::overdue_steps(index.all(), clock->now().ms)) {
+        check_clock();
+        for (const auto& due : workflow::overdue_steps(index.all(), clock->now())) {
             if (!overdue_queued.insert({due.order_id, due.step_index}).second) continue;
             submit(Action{workflow::MarkOverdueCommand{due.step_index}, Actor::system(),
                           due.order_id, std::nullopt,
@@ -586,6 +658,132 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         });
     }
 
+    // --- events from the centre ---
+
+    void apply_remote(std::vector<RemoteEvent> events, RemoteWrite also_write, RemoteDone done) {
+        enqueue([this, events = std::move(events), also_write = std::move(also_write),
+                 done = std::move(done)]() mutable {
+            run_remote(std::move(events), also_write, done);
+        });
+    }
+
+    // Why `event` cannot be applied here, or nullopt. Advances `scratch`'s clock when it can.
+    std::optional<std::string> remote_refusal(const workflow::Event& event,
+                                              workflow::EventWriter& scratch,
+                                              const std::set<workflow::EventId>& taken) {
+        if (event.id.origin == origin) {
+            return fmt::format(
+                "it carries this gateway's own origin {}; only the centre's "
+                "events come down",
+                origin);
+        }
+        if (!event.order_id.starts_with(origin + ".")) {
+            return fmt::format("order {} is not one of this gateway's ({})", event.order_id,
+                               origin);
+        }
+        const auto held = index.events_by_order.find(event.order_id);
+        if (held == index.events_by_order.end()) {
+            return fmt::format(
+                "order {} is not in this store (a re-imaged gateway: floorwatch "
+                "sync reseed)",
+                event.order_id);
+        }
+        for (const auto& stored : held->second) {
+            if (stored.id == event.id && stored.hash != event.hash) {
+                return fmt::format(
+                    "{} is held already with other content (hash {}..., "
+                    "received {}...)",
+                    event.id.to_string(), stored.hash.substr(0, 12), event.hash.substr(0, 12));
+            }
+        }
+        if (taken.contains(event.id)) return std::nullopt;  // a duplicate, counted by the caller
+        if (!scratch.clock().receive(event.hlc, clock->now())) {
+            return fmt::format(
+                "its time is more than {} ahead of this gateway's synchronised "
+                "clock",
+                format_duration(Millis(workflow::kMaxRemoteAhead)));
+        }
+        return std::nullopt;
+    }
+
+    void run_remote(std::vector<RemoteEvent> events, const RemoteWrite& also_write,
+                    const RemoteDone& done) {
+        auto scratch = std::make_shared<workflow::EventWriter>(event_writer);
+        auto applied = std::make_shared<RemoteApplied>();
+        auto accepted = std::make_shared<std::vector<workflow::Event>>();
+        std::set<workflow::EventId> taken;
+        for (const auto& [id, order_events] : index.events_by_order) {
+            for (const auto& event : order_events) taken.insert(event.id);
+        }
+        std::set<std::string> missing;
+        for (auto& remote : events) {
+            if (auto refusal = remote_refusal(remote.event, *scratch, taken)) {
+                applied->refused.push_back(
+                    {remote.down, remote.event.id.to_string(), std::move(*refusal),
+                     json::serialize(workflow::event_to_json(remote.event))});
+                continue;
+            }
+            if (!taken.insert(remote.event.id).second) {
+                ++applied->duplicates;
+                continue;
+            }
+            for (auto& attachment :
+                 workflow::payload::attachments_from_json(remote.event.payload, "attachments")) {
+                if (attachments.contains(attachment.sha256) ||
+                    !missing.insert(attachment.sha256).second) {
+                    continue;
+                }
+                applied->missing_attachments.push_back(std::move(attachment));
+            }
+            accepted->push_back(std::move(remote.event));
+        }
+        applied->written = accepted->size();
+        const WriterCursor cursor{origin, scratch->next_sequence(), scratch->last_hlc()};
+        store::post_when_durable(
+            writer, core, weak_from_this(),
+            [accepted, applied, cursor, also_write](sqlite3* db) {
+                write_remote_events(db, *accepted, cursor);
+                if (also_write) also_write(db, *applied);
+            },
+            [scratch, accepted, applied, done](Impl& self, const Status& durable) {
+                if (durable) {
+                    self.on_remote_written(*scratch, *accepted);
+                } else {
+                    ++self.stats.write_failures;
+                    log_error(kInstance, "events from the centre were not stored: {}",
+                              durable.error());
+                }
+                if (done) done(durable, *applied);
+                self.finish_operation();
+            },
+            [applied, done]() {
+                if (done) done(Status(Error{"daemon stopping"}), *applied);
+            });
+    }
+
+    void on_remote_written(const workflow::EventWriter& scratch,
+                           const std::vector<workflow::Event>& written) {
+        // Actions run one at a time: nothing wrote since the scratch writer was copied.
+        event_writer = scratch;
+        std::set<std::string> changed;
+        for (const auto& event : written) {
+            index.events_by_order[event.order_id].push_back(event);
+            changed.insert(event.order_id);
+        }
+        for (const auto& id : changed) {
+            auto& state = index.states[id];
+            const auto before = state.status;
+            state = workflow::fold(index.events_by_order[id]);
+            log_info(kInstance, "{}: {} event(s) from the centre; {} (was {})",
+                     state.number.empty() ? id : state.number,
+                     std::count_if(written.begin(), written.end(),
+                                   [&id](const auto& event) { return event.order_id == id; }),
+                     workflow::order_status_name(state.status),
+                     workflow::order_status_name(before));
+            publish(state);
+        }
+    }
+
     asio::io_context& core;
     store::Writer& writer;
     Config config;
@@ -609,6 +807,11 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
     bool started = false;
     bool stopping = false;
     std::set<std::pair<std::string, std::uint32_t>> overdue_queued;
+    // This boot's last event written with an unsynchronised clock: the correction measures the
+    // time since it on the monotonic clock (before this boot it is unknown, counted as zero).
+    std::optional<std::chrono::steady_clock::time_point> last_unsynced_written;
+    std::uint64_t last_unsynced_sequence = 0;
+    bool corrections_planned = false;  // for the clock's current synchronised stretch
     Uploads uploads;
 
     std::unique_ptr<OrderPublisher> publisher;
@@ -663,6 +866,15 @@ void OrderService::on_alarm_events(const std::vector<alarms::StoredAlarmEvent>& 
 
 void OrderService::check_overdue() {
     impl_->check_overdue();
+}
+
+void OrderService::apply_remote(std::vector<RemoteEvent> events, RemoteWrite also_write,
+                                RemoteDone done) {
+    impl_->apply_remote(std::move(events), std::move(also_write), std::move(done));
+}
+
+void OrderService::add_attachment(const workflow::Attachment& attachment) {
+    impl_->attachments.emplace(attachment.sha256, attachment);
 }
 
 bool OrderService::writes_in_flight() const {

@@ -21,6 +21,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,7 +30,9 @@
 #include "daemon/config/config.hpp"
 #include "daemon/control/control.hpp"
 #include "daemon/store/store.hpp"
+#include "daemon/workflow/event.hpp"
 #include "daemon/workflow/hlc.hpp"
+#include "daemon/workflow/order.hpp"
 
 namespace fw::orders {
 
@@ -43,6 +46,34 @@ struct OrderServiceStats {
     std::uint64_t orders_from_alarms = 0;  // new orders opened by alarms, counted once durable
     std::int64_t last_alarm_event_id = 0;
 };
+
+// An event another node (the centre) wrote on one of this gateway's orders, as the sync agent
+// received it with its down sequence.
+struct RemoteEvent {
+    std::uint64_t down = 0;
+    workflow::Event event;
+};
+
+// A remote event that cannot be applied: quarantined by the sync agent, never retried.
+struct RemoteRefusal {
+    std::uint64_t down = 0;
+    std::string event_id;  // "<origin>:<sequence>"
+    std::string reason;
+    std::string raw;  // the event as JSON
+};
+
+struct RemoteApplied {
+    std::size_t written = 0;
+    std::size_t duplicates = 0;  // held already with the same hash: nothing to do
+    std::vector<RemoteRefusal> refused;
+    // Named by the written events and not in the store: the agent asks the centre for them.
+    std::vector<workflow::Attachment> missing_attachments;
+};
+
+// Runs inside the store job that writes the remote events (the sync agent's cursor and
+// quarantine rows), so both are durable together. Throws to fail the whole job.
+using RemoteWrite = std::function<void(sqlite3* db, const RemoteApplied& applied)>;
+using RemoteDone = std::function<void(const Status& written, const RemoteApplied& applied)>;
 
 class OrderService {
   public:
@@ -71,6 +102,17 @@ class OrderService {
     void on_alarm_events(const std::vector<alarms::StoredAlarmEvent>& events);
     // Core thread: one pass of the overdue timer (also run every 30 s).
     void check_overdue();
+
+    // Core thread: events from the centre, queued behind local actions. Each is checked (not
+    // this node's origin; on one of this node's orders that it holds; its HLC not more than
+    // 5 min ahead of a synchronised clock; an id held already is a duplicate if its hash is the
+    // same, refused otherwise), the accepted ones are written with `also_write` in one store
+    // job, and once durable the orders are folded again and published; `done` runs then (also
+    // after a failed write, with nothing applied).
+    void apply_remote(std::vector<RemoteEvent> events, RemoteWrite also_write, RemoteDone done);
+
+    // Core thread: an attachment the sync agent stored (fetched from the centre) is known now.
+    void add_attachment(const workflow::Attachment& attachment);
 
     bool writes_in_flight() const;
     OrderServiceStats stats() const;

@@ -185,37 +185,80 @@ OrderIndex index_orders(const std::vector<Event>& events) {
     return index;
 }
 
-void write_event_batch(sqlite3* db, const EventBatch& batch) {
-    Statement insert_event(
-        db,
-        "INSERT INTO order_events (origin, sequence, order_id, type, actor, role, wall_ms, "
-        "clock_synced, hlc_ms, hlc_logical, format, payload, prev_hash, hash) VALUES "
-        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
-    Statement insert_outbox(db,
-                            "INSERT INTO order_outbox (event_row, origin, sequence, queued_ms) "
-                            "VALUES (?1, ?2, ?3, ?4)");
-    for (const auto& event : batch.events) {
-        const std::string type(workflow::event_type_name(event.type));
-        const std::string role(workflow::role_name(event.role));
-        const std::string payload = workflow::canonical_json(event.payload);
-        insert_event.bind_all(event.id.origin, event.id.sequence, event.order_id, type, event.actor,
-                              role, event.wall_ms, std::int64_t{event.clock_synced ? 1 : 0},
-                              event.hlc.physical_ms, std::int64_t{event.hlc.logical},
-                              workflow::kEventFormat, payload, event.prev_hash, event.hash);
-        insert_event.execute(
-            fmt::format("writing event {} of order {}", event.id.to_string(), event.order_id));
-        insert_outbox.bind_all(std::int64_t{sqlite3_last_insert_rowid(db)}, event.id.origin,
-                               event.id.sequence, batch.queued_ms);
-        insert_outbox.execute("queueing the event for sync");
-    }
+namespace {
+
+constexpr std::string_view kInsertEvent =
+    "INSERT INTO order_events (origin, sequence, order_id, type, actor, role, wall_ms, "
+    "clock_synced, hlc_ms, hlc_logical, format, payload, prev_hash, hash) VALUES "
+    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+
+void insert_event_row(Statement& insert_event, const Event& event) {
+    const std::string type(workflow::event_type_name(event.type));
+    const std::string role(workflow::role_name(event.role));
+    const std::string payload = workflow::canonical_json(event.payload);
+    insert_event.bind_all(event.id.origin, event.id.sequence, event.order_id, type, event.actor,
+                          role, event.wall_ms, std::int64_t{event.clock_synced ? 1 : 0},
+                          event.hlc.physical_ms, std::int64_t{event.hlc.logical},
+                          workflow::kEventFormat, payload, event.prev_hash, event.hash);
+    insert_event.execute(
+        fmt::format("writing event {} of order {}", event.id.to_string(), event.order_id));
+}
+
+void write_cursor(sqlite3* db, const WriterCursor& writer_cursor) {
     Statement cursor(db,
                      "INSERT INTO order_writer (origin, next_sequence, hlc_ms, hlc_logical) "
                      "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (origin) DO UPDATE SET "
                      "next_sequence = excluded.next_sequence, hlc_ms = excluded.hlc_ms, "
                      "hlc_logical = excluded.hlc_logical");
-    cursor.bind_all(batch.cursor.origin, batch.cursor.next_sequence,
-                    batch.cursor.last_hlc.physical_ms, std::int64_t{batch.cursor.last_hlc.logical});
+    cursor.bind_all(writer_cursor.origin, writer_cursor.next_sequence,
+                    writer_cursor.last_hlc.physical_ms,
+                    std::int64_t{writer_cursor.last_hlc.logical});
     cursor.execute("saving the event writer's cursor");
+}
+
+}  // namespace
+
+void write_remote_events(sqlite3* db, const std::vector<Event>& events,
+                         const WriterCursor& cursor) {
+    Statement insert_event(db, kInsertEvent);
+    for (const auto& event : events) insert_event_row(insert_event, event);
+    write_cursor(db, cursor);
+}
+
+std::vector<Event> read_origin_events(sqlite3* db, std::string_view origin,
+                                      std::uint64_t from_sequence, std::size_t limit) {
+    Statement rows(db,
+                   "SELECT id, origin, sequence, order_id, type, actor, role, wall_ms, "
+                   "clock_synced, hlc_ms, hlc_logical, format, payload, prev_hash, hash "
+                   "FROM order_events WHERE origin = ?1 AND sequence >= ?2 ORDER BY sequence "
+                   "LIMIT ?3");
+    rows.bind_all(origin, from_sequence, static_cast<std::uint64_t>(limit));
+    std::vector<Event> events;
+    while (rows.next_row("reading this gateway's events for sync")) {
+        std::string problem;
+        auto event = event_from_row(rows, problem);
+        if (!event) {
+            throw std::runtime_error(
+                fmt::format("event {}:{} cannot be read: {}; run floorwatch verify",
+                            rows.column_text(1), rows.column_int64(2), problem));
+        }
+        events.push_back(std::move(*event));
+    }
+    return events;
+}
+
+void write_event_batch(sqlite3* db, const EventBatch& batch) {
+    Statement insert_event(db, kInsertEvent);
+    Statement insert_outbox(db,
+                            "INSERT INTO order_outbox (event_row, origin, sequence, queued_ms) "
+                            "VALUES (?1, ?2, ?3, ?4)");
+    for (const auto& event : batch.events) {
+        insert_event_row(insert_event, event);
+        insert_outbox.bind_all(std::int64_t{sqlite3_last_insert_rowid(db)}, event.id.origin,
+                               event.id.sequence, batch.queued_ms);
+        insert_outbox.execute("queueing the event for sync");
+    }
+    write_cursor(db, batch.cursor);
     if (batch.day_counter) {
         Statement counter(db,
                           "INSERT INTO order_number_counters (prefix, day, last_counter) VALUES "

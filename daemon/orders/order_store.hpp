@@ -78,6 +78,16 @@ struct EventBatch {
 };
 // Throws store::SqliteError (the job fails alone) on any SQLite error, e.g. a repeated event id.
 void write_event_batch(sqlite3* db, const EventBatch& batch);
+
+// Events another node wrote (the centre's, applied by the sync agent): into order_events only,
+// never the outbox (they are not this node's to send), with this node's writer cursor (its HLC
+// advanced past them). Throws std::runtime_error on any SQLite error.
+void write_remote_events(sqlite3* db, const std::vector<Event>& events, const WriterCursor& cursor);
+
+// This origin's events from `from_sequence` on, in sequence order, at most `limit` (the sync
+// agent's outbox read). Throws std::runtime_error when a row cannot be read back as an event.
+std::vector<Event> read_origin_events(sqlite3* db, std::string_view origin,
+                                      std::uint64_t from_sequence, std::size_t limit);
 // Moves the alarm cursor forward (never back).
 void write_alarm_cursor(sqlite3* db, std::int64_t alarm_event_id);
 

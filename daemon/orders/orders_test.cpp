@@ -365,6 +365,41 @@ TEST_CASE("order service: alarm events stored before schema 6 take their hazard 
     CHECK(service->stats().last_alarm_event_id == 2);
 }
 
+TEST_CASE("order service: a gateway that booted at 1970 corrects its times once NTP syncs") {
+    constexpr std::int64_t kDay = 24LL * 3600 * 1000;
+    Plant plant;
+    plant.clock = ManualClock(kDay, false);  // no real-time clock: 1970-01-02, unsynchronised
+    auto owned = plant.service();
+    auto& service = *owned;
+    service.start();
+    service.on_alarm_events({alarm(1, "press2-vibration", AlarmAction::activate)});
+    plant.settle(service);
+    auto state = fw::orders::index_orders(plant.stored().events).states.begin()->second;
+    CHECK(state.reported_ms == kDay);
+    CHECK(state.uncorrected_unsynced == 1);
+
+    // Unsynchronised: nothing to correct against, and the 1970 deadline is judged as it reads.
+    service.check_overdue();
+    plant.settle(service);
+    CHECK(plant.stored().events.size() == 1);
+
+    // NTP: the true time is kStart. One clock_corrected event, and no overdue from 1970.
+    plant.clock = ManualClock(kStart, true);
+    service.check_overdue();
+    plant.settle(service);
+    service.check_overdue();
+    plant.settle(service);
+    const auto events = plant.stored().events;
+    REQUIRE(events.size() == 2);
+    CHECK(events[1].type == fw::workflow::EventType::clock_corrected);
+    state = fw::orders::index_orders(events).states.begin()->second;
+    CHECK(state.uncorrected_unsynced == 0);
+    CHECK(std::abs(state.reported_ms - kStart) < 60'000);  // the monotonic time since the report
+    CHECK_FALSE(state.overdue());
+    CHECK(fw::workflow::verify_events(events, fw::workflow::LocalSequence{"unit.gw", 3}).empty());
+    service.stop();
+}
+
 // --- the order service's commands over a real control socket ---
 
 #include <unistd.h>

@@ -5,9 +5,11 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
 #include <tuple>
 
 #include "daemon/core/enum_names.hpp"
+#include "daemon/core/overloaded.hpp"
 #include "daemon/workflow/numbering.hpp"
 #include "daemon/workflow/payload.hpp"
 
@@ -16,11 +18,6 @@ namespace {
 
 constexpr auto kDismissKindNames = enum_names<DismissKind>(
     {{DismissKind::false_alarm, "false_alarm"}, {DismissKind::duplicate, "duplicate"}});
-
-template <typename... Visitors>
-struct Overloaded : Visitors... {
-    using Visitors::operator()...;
-};
 
 std::string roles_text(const std::vector<Role>& roles, std::string_view conjunction) {
     std::string text;
@@ -84,6 +81,7 @@ class Handling {
     Result<Outcome> operator()(const EscalateCommand& command);
     Result<Outcome> operator()(const MarkOverdueCommand& command);
     Result<Outcome> operator()(const RecordOccurrenceCommand& command);
+    Result<Outcome> operator()(const CorrectClockCommand& command);
 
   private:
     // The role `actor_` acts in: the first of `allowed` they hold.
@@ -437,6 +435,22 @@ Result<Outcome> Handling::operator()(const RecordOccurrenceCommand& command) {
         {{"rule_id", command.rule.rule_id}, {"rule_version", command.rule.rule_version}});
 }
 
+Result<Outcome> Handling::operator()(const CorrectClockCommand& command) {
+    if (auto exists = existing_order(); !exists) return Error{exists.error()};
+    if (!actor_.holds(Role::system)) return Error{not_permitted("correct the clock", kSystemOnly)};
+    if (!now_.synced) return Error{"the clock is not synchronised yet; nothing to correct against"};
+    if (command.first_sequence < 1 || command.last_sequence < command.first_sequence ||
+        command.last_sequence >= writer_.next_sequence()) {
+        return Error{fmt::format("sequences {}..{} are not events this node wrote",
+                                 command.first_sequence, command.last_sequence)};
+    }
+    return commit_one(EventType::clock_corrected, Role::system,
+                      {{"origin", writer_.origin()},
+                       {"first_sequence", command.first_sequence},
+                       {"last_sequence", command.last_sequence},
+                       {"offset_ms", command.offset_ms}});
+}
+
 }  // namespace
 
 bool Actor::holds(Role role) const {
@@ -461,8 +475,8 @@ std::optional<DismissKind> dismiss_kind_from_name(std::string_view name) {
 
 std::string_view command_name(const Command& command) {
     static constexpr std::array<std::string_view, std::variant_size_v<Command>> kNames{
-        "report", "approve", "dismiss",  "assign",  "reassign",  "submit",
-        "accept", "reject",  "escalate", "overdue", "occurrence"};
+        "report", "approve", "dismiss",  "assign",  "reassign",   "submit",
+        "accept", "reject",  "escalate", "overdue", "occurrence", "clock"};
     return kNames[command.index()];
 }
 
@@ -517,14 +531,79 @@ std::optional<std::string> order_to_escalate(const std::vector<OrderState>& orde
     return target->id;
 }
 
-std::vector<DueStep> overdue_steps(const std::vector<OrderState>& orders, std::int64_t now_ms) {
+std::vector<DueStep> overdue_steps(const std::vector<OrderState>& orders, const WallTime& now) {
     std::vector<DueStep> due;
     for (const auto& order : orders) {
+        if (now.synced && order.uncorrected_unsynced > 0) continue;
         const auto* step = order.current_step();
-        if (step == nullptr || step->overdue || step->deadline_ms >= now_ms) continue;
+        if (step == nullptr || step->overdue || step->deadline_ms >= now.ms) continue;
         due.push_back({order.id, step->index});
     }
     return due;
+}
+
+}  // namespace fw::workflow
+
+namespace fw::workflow {
+
+std::vector<Event> uncorrected_unsynced(std::span<const Event> events, std::string_view origin) {
+    // (order, first, last) of this node's corrections.
+    std::vector<std::tuple<std::string_view, std::int64_t, std::int64_t>> corrected;
+    for (const auto& event : events) {
+        if (event.type != EventType::clock_corrected || event.id.origin != origin) continue;
+        const auto first = payload::integer(event.payload, "first_sequence");
+        const auto last = payload::integer(event.payload, "last_sequence");
+        if (first && last) corrected.emplace_back(event.order_id, *first, *last);
+    }
+    std::map<std::uint64_t, Event> found;
+    for (const auto& event : events) {
+        if (event.clock_synced || event.id.origin != origin ||
+            event.type == EventType::clock_corrected) {
+            continue;
+        }
+        const auto sequence = static_cast<std::int64_t>(event.id.sequence);
+        const bool covered = std::ranges::any_of(corrected, [&](const auto& range) {
+            return std::get<0>(range) == event.order_id && std::get<1>(range) <= sequence &&
+                   sequence <= std::get<2>(range);
+        });
+        if (!covered) found.emplace(event.id.sequence, event);
+    }
+    std::vector<Event> result;
+    result.reserve(found.size());
+    for (auto& [sequence, event] : found) result.push_back(std::move(event));
+    return result;
+}
+
+std::vector<ClockCorrection> plan_clock_corrections(std::span<const Event> unsynced,
+                                                    std::int64_t now_ms,
+                                                    std::optional<std::int64_t> since_last_ms) {
+    struct Stretch {
+        std::uint64_t first = 0;
+        std::uint64_t last = 0;
+        std::int64_t first_wall = 0;
+        std::int64_t last_wall = 0;
+    };
+    std::vector<Stretch> stretches;
+    for (const auto& event : unsynced) {
+        if (stretches.empty() || event.id.sequence != stretches.back().last + 1 ||
+            event.wall_ms < stretches.back().last_wall) {
+            stretches.push_back(
+                {event.id.sequence, event.id.sequence, event.wall_ms, event.wall_ms});
+            continue;
+        }
+        stretches.back().last = event.id.sequence;
+        stretches.back().last_wall = event.wall_ms;
+    }
+    std::vector<ClockCorrection> corrections(stretches.size());
+    // The true time the next stretch began, for the stretch before it.
+    std::int64_t next_start = now_ms - since_last_ms.value_or(0);
+    for (std::size_t i = stretches.size(); i-- > 0;) {
+        const auto& stretch = stretches[i];
+        const std::int64_t offset = next_start - stretch.last_wall;
+        corrections[i] = {stretch.first, stretch.last, offset};
+        next_start = stretch.first_wall + offset;
+    }
+    return corrections;
 }
 
 }  // namespace fw::workflow

@@ -8,7 +8,9 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -104,9 +106,18 @@ struct RecordOccurrenceCommand {
     RuleSource rule;
 };
 
-using Command = std::variant<ReportCommand, ApproveCommand, DismissCommand, AssignCommand,
-                             ReassignCommand, SubmitCommand, AcceptCommand, RejectCommand,
-                             EscalateCommand, MarkOverdueCommand, RecordOccurrenceCommand>;
+// The daemon: its clock turned synchronised, and its events first..last on this order were
+// written offset_ms off the true time (plan_clock_corrections says which and by how much).
+struct CorrectClockCommand {
+    std::uint64_t first_sequence = 0;
+    std::uint64_t last_sequence = 0;
+    std::int64_t offset_ms = 0;
+};
+
+using Command =
+    std::variant<ReportCommand, ApproveCommand, DismissCommand, AssignCommand, ReassignCommand,
+                 SubmitCommand, AcceptCommand, RejectCommand, EscalateCommand, MarkOverdueCommand,
+                 RecordOccurrenceCommand, CorrectClockCommand>;
 
 std::string_view command_name(const Command& command);
 
@@ -153,8 +164,10 @@ struct HandlerContext {
     std::string_view anonymity_key;
 };
 
-// `order` is the current state of the order acted on and `last_hash` the hash of its newest
-// event (the chain's head); both are ignored for ReportCommand. A refusal is an error saying
+// `order` is the current state of the order acted on and `last_hash` its head,
+// `order.head_hash` (the hash of its last event in fold order: the version acted on); both are
+// ignored for ReportCommand. After a CorrectClockCommand, Outcome::state does not show the
+// shifted times: fold the order's events again. A refusal is an error saying
 // why nothing happened, for the person who asked. The writer advances only when the command is
 // accepted.
 Result<Outcome> handle(const Command& command, const Actor& actor, const OrderState& order,
@@ -175,12 +188,33 @@ std::optional<std::string> order_to_escalate(const std::vector<OrderState>& orde
                                              std::string_view equipment,
                                              std::string_view hazard_type);
 
-// Orders whose current step passed its deadline at `now_ms` and has no overdue event yet, with
-// the step to name in MarkOverdueCommand.
+// Orders whose current step passed its deadline at `now` and has no overdue event yet, with
+// the step to name in MarkOverdueCommand. With a synchronised `now`, orders holding uncorrected
+// unsynchronised events wait for their correction (their deadlines may be decades off).
 struct DueStep {
     std::string order_id;
     std::uint32_t step_index = 0;
 };
-std::vector<DueStep> overdue_steps(const std::vector<OrderState>& orders, std::int64_t now_ms);
+std::vector<DueStep> overdue_steps(const std::vector<OrderState>& orders, const WallTime& now);
+
+// This node's events written with an unsynchronised clock that no clock_corrected event on their
+// own order covers, in sequence order.
+std::vector<Event> uncorrected_unsynced(std::span<const Event> events, std::string_view origin);
+
+struct ClockCorrection {
+    std::uint64_t first_sequence = 0;
+    std::uint64_t last_sequence = 0;
+    std::int64_t offset_ms = 0;
+};
+
+// The clock just turned synchronised: the corrections for `unsynced` (uncorrected_unsynced()),
+// one per stretch of consecutive sequences whose wall clock never went back (a restart or a step
+// back starts a new stretch). The last stretch is off by now − (its last wall time + the
+// monotonic time since it was written); `since_last_ms` is nullopt when that event was written
+// before this boot, and the time the node was down is then counted as zero. Each earlier stretch
+// is taken to end where the next begins (its downtime counted as zero too).
+std::vector<ClockCorrection> plan_clock_corrections(std::span<const Event> unsynced,
+                                                    std::int64_t now_ms,
+                                                    std::optional<std::int64_t> since_last_ms);
 
 }  // namespace fw::workflow

@@ -28,6 +28,7 @@ constexpr auto kEventTypeNames = enum_names<EventType>({
     {EventType::overdue, "overdue"},
     {EventType::escalated, "escalated"},
     {EventType::occurred, "occurred"},
+    {EventType::clock_corrected, "clock_corrected"},
 });
 static_assert(kEventTypeNames.names().size() == kEventTypeCount);
 
@@ -301,65 +302,76 @@ std::string_view chain_fault_name(ChainFault fault) {
 std::optional<ChainBreak> verify_chain(std::span<const Event> events) {
     if (events.empty()) return std::nullopt;
     const std::string& order_id = events.front().order_id;
-    std::map<std::string, std::size_t, std::less<>> position_by_hash;
-    for (std::size_t i = 0; i < events.size(); ++i) position_by_hash.emplace(events[i].hash, i);
+    std::vector<const Event*> ordered;
+    ordered.reserve(events.size());
+    for (const auto& event : events) ordered.push_back(&event);
+    std::ranges::stable_sort(ordered,
+                             [](const Event* a, const Event* b) { return applies_before(*a, *b); });
+    const auto broken = [&order_id](const Event& event, ChainFault fault, std::string detail) {
+        return ChainBreak{order_id, event.id.to_string(), fault, std::move(detail)};
+    };
+
+    // Content first: an event whose own fields are not to be trusted says nothing about links.
     std::set<EventId> seen;
-    for (std::size_t i = 0; i < events.size(); ++i) {
-        const Event& event = events[i];
-        const std::string event_id = event.id.to_string();
-        const auto broken = [&](ChainFault fault, std::string detail) {
-            return ChainBreak{order_id, event_id, fault, std::move(detail)};
-        };
-        if (event.order_id != order_id) {
-            return broken(ChainFault::foreign, fmt::format("belongs to order {}", event.order_id));
+    std::map<std::string, const Event*, std::less<>> by_hash;
+    for (const Event* event : ordered) {
+        if (event->order_id != order_id) {
+            return broken(*event, ChainFault::foreign,
+                          fmt::format("belongs to order {}", event->order_id));
         }
-        if (!seen.insert(event.id).second) {
-            return broken(ChainFault::duplicated, "the same event is stored twice");
+        if (!seen.insert(event->id).second) {
+            return broken(*event, ChainFault::duplicated, "the same event is stored twice");
         }
         std::string recomputed;
         try {
-            recomputed = compute_hash(event);
+            recomputed = compute_hash(*event);
         } catch (const std::invalid_argument& error) {
-            return broken(ChainFault::modified, error.what());
+            return broken(*event, ChainFault::modified, error.what());
         }
-        if (recomputed != event.hash) {
-            return broken(ChainFault::modified,
+        if (recomputed != event->hash) {
+            return broken(*event, ChainFault::modified,
                           fmt::format("{} event: its content hashes to {}, but {} was recorded; "
                                       "it was changed after it was written",
-                                      event_type_name(event.type), recomputed.substr(0, 12),
-                                      event.hash.substr(0, 12)));
+                                      event_type_name(event->type), recomputed.substr(0, 12),
+                                      event->hash.substr(0, 12)));
         }
-        const std::string expected_prev = i == 0 ? std::string() : events[i - 1].hash;
-        if (event.prev_hash == expected_prev) continue;
-        if (event.prev_hash.empty()) {
-            return broken(ChainFault::reordered,
-                          fmt::format("{} event: it starts the chain but comes after {}",
-                                      event_type_name(event.type), events[i - 1].id.to_string()));
+        by_hash.emplace(event->hash, event);
+    }
+
+    for (const Event* event : ordered) {
+        const std::string_view type = event_type_name(event->type);
+        if (event->type == EventType::reported) {
+            if (event->prev_hash.empty()) continue;
+            return broken(*event, ChainFault::reordered,
+                          fmt::format("the report names a predecessor ({}...); a report starts "
+                                      "its order",
+                                      event->prev_hash.substr(0, 12)));
         }
-        const auto predecessor = position_by_hash.find(event.prev_hash);
-        if (predecessor != position_by_hash.end()) {
-            return broken(
-                ChainFault::reordered,
-                fmt::format("{} event: it follows {}, which is stored at position {} "
-                            "instead of {}",
-                            event_type_name(event.type), events[predecessor->second].id.to_string(),
-                            predecessor->second + 1, i));
+        if (event->prev_hash.empty()) {
+            return broken(*event, ChainFault::reordered,
+                          fmt::format("{} event: it names no predecessor, but only the report "
+                                      "starts an order",
+                                      type));
         }
-        return broken(ChainFault::missing,
-                      i == 0
-                          ? fmt::format("{} event: the event before it ({}...) is not in the "
-                                        "store; the start of the order was removed",
-                                        event_type_name(event.type), event.prev_hash.substr(0, 12))
-                          : fmt::format("{} event: the event before it ({}...) is not in the "
-                                        "store; it was removed, or {} was rewritten",
-                                        event_type_name(event.type), event.prev_hash.substr(0, 12),
-                                        events[i - 1].id.to_string()));
+        const auto predecessor = by_hash.find(event->prev_hash);
+        if (predecessor == by_hash.end()) {
+            return broken(*event, ChainFault::missing,
+                          fmt::format("{} event: the event before it ({}...) is not in the store; "
+                                      "it was removed, or rewritten with a new hash",
+                                      type, event->prev_hash.substr(0, 12)));
+        }
+        if (!applies_before(*predecessor->second, *event)) {
+            return broken(*event, ChainFault::reordered,
+                          fmt::format("{} event: it follows {}, whose time is not earlier than "
+                                      "its own",
+                                      type, predecessor->second->id.to_string()));
+        }
     }
     return std::nullopt;
 }
 
 std::vector<ChainBreak> verify_events(std::span<const Event> events,
-                                      const std::optional<LocalSequence>& local) {
+                                      std::span<const SequenceRange> complete) {
     std::vector<std::string> order_ids;
     std::map<std::string, std::vector<Event>, std::less<>> events_by_order;
     for (const auto& event : events) {
@@ -373,20 +385,28 @@ std::vector<ChainBreak> verify_events(std::span<const Event> events,
             breaks.push_back(std::move(*found));
         }
     }
-    if (!local) return breaks;
-    std::set<std::uint64_t> local_sequences;
-    for (const auto& event : events) {
-        if (event.id.origin == local->origin) local_sequences.insert(event.id.sequence);
-    }
-    for (std::uint64_t sequence = 1; sequence < local->next_sequence; ++sequence) {
-        if (local_sequences.contains(sequence)) continue;
-        const EventId id{local->origin, sequence};
-        breaks.push_back({"", id.to_string(), ChainFault::missing,
-                          fmt::format("this node wrote events up to {}, but {} is not in the "
-                                      "store; it was removed",
-                                      local->next_sequence - 1, id.to_string())});
+    for (const auto& range : complete) {
+        std::set<std::uint64_t> present(range.accounted_for.begin(), range.accounted_for.end());
+        for (const auto& event : events) {
+            if (event.id.origin == range.origin) present.insert(event.id.sequence);
+        }
+        for (std::uint64_t sequence = 1; sequence < range.next_sequence; ++sequence) {
+            if (present.contains(sequence)) continue;
+            const EventId id{range.origin, sequence};
+            breaks.push_back({"", id.to_string(), ChainFault::missing,
+                              fmt::format("{} wrote events up to {}, but {} is not in the "
+                                          "store; it was removed",
+                                          range.origin, range.next_sequence - 1, id.to_string())});
+        }
     }
     return breaks;
+}
+
+std::vector<ChainBreak> verify_events(std::span<const Event> events,
+                                      const std::optional<LocalSequence>& local) {
+    std::vector<SequenceRange> ranges;
+    if (local) ranges.push_back({local->origin, local->next_sequence, {}});
+    return verify_events(events, ranges);
 }
 
 }  // namespace fw::workflow

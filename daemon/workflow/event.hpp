@@ -32,8 +32,11 @@ enum class EventType {
     overdue,     // a step passed its deadline
     escalated,   // risk raised to red; review starts again at the red chain
     occurred,    // the same alarm activated again while the order was open
+    // A node's clock turned synchronised: the times of its earlier unsynchronised events on this
+    // order are off by offset_ms (README.md "Clock corrections").
+    clock_corrected,
 };
-inline constexpr std::size_t kEventTypeCount = 11;
+inline constexpr std::size_t kEventTypeCount = 12;
 
 std::string_view event_type_name(EventType type);
 std::optional<EventType> event_type_from_name(std::string_view name);
@@ -64,7 +67,8 @@ struct Event {
     std::string hash;       // hex SHA-256 of canonical_encoding(*this)
 };
 
-// The order events are applied in, the same on every node: by HLC, then event id.
+// The base order events are applied in, the same on every node: by HLC, then event id. The fold
+// then reorders concurrent transitions (order.hpp "siblings").
 bool applies_before(const Event& a, const Event& b);
 
 // Compact JSON of every field except `hash`, object keys sorted by byte value at every level,
@@ -90,7 +94,7 @@ std::string hmac_sha256_hex(std::string_view key, std::string_view data);
 enum class ChainFault {
     modified,    // the event's content does not match its hash
     missing,     // the event's predecessor is not there (removed, or rewritten with a new hash)
-    reordered,   // the predecessor is there, but not right before it
+    reordered,   // the predecessor is there but not earlier (HLC), or a chain starts mid-order
     duplicated,  // the same event id twice
     foreign,     // an event of another order inside this order's chain
 };
@@ -103,19 +107,31 @@ struct ChainBreak {
     std::string detail;  // what was found, for the person reading `floorwatch verify`
 };
 
-// Checks one order's events in the order they were written: each hash recomputed, each
-// prev_hash the hash of the event before. Returns the first break.
+// Checks one order's events, in any order: each hash recomputed; only the `reported` event has
+// an empty prev_hash; every other prev_hash names an event of the same order with an earlier HLC.
+// Two events naming the same predecessor (a fork: two nodes acted on the same version) are
+// fine. Returns the first break: content faults (foreign, duplicated, modified) before link
+// faults, each in fold order.
 std::optional<ChainBreak> verify_chain(std::span<const Event> events);
 
-// The sequence this node has issued so far; events it wrote must all still be there.
+// Sequences of one origin that must all be in the store: 1 .. next_sequence - 1, except those
+// `accounted_for` elsewhere (quarantined by a receiver, say). A node checks its own writer range;
+// the centre checks each gateway's acked range.
+struct SequenceRange {
+    std::string origin;
+    std::uint64_t next_sequence = 1;
+    std::vector<std::uint64_t> accounted_for;
+};
+// The writer range of this node (its cursor): its events must all still be there.
 struct LocalSequence {
     std::string origin;
     std::uint64_t next_sequence = 1;
 };
 
-// Checks every order's chain (events grouped by order, kept in the given order) and, with
-// `local`, that none of this node's events is missing; the last event of an order can be found
-// missing only that way. One break per order, then one per missing local event.
+// Checks every order's chain (one break per order) and then each range (one break per missing
+// sequence); the last event of an order can be found missing only the second way.
+std::vector<ChainBreak> verify_events(std::span<const Event> events,
+                                      std::span<const SequenceRange> complete);
 std::vector<ChainBreak> verify_events(std::span<const Event> events,
                                       const std::optional<LocalSequence>& local);
 

@@ -25,23 +25,36 @@ TEST_CASE("hlc: local events advance past the wall clock and past each other") {
 TEST_CASE("hlc: receiving takes the largest time seen and orders after it") {
     HybridClock clock(Hlc{1000, 3});
     SUBCASE("remote ahead") {
-        CHECK(clock.receive({2000, 7}, 1200) == Hlc{2000, 8});
+        CHECK(clock.receive({2000, 7}, WallTime{1200, true}) == Hlc{2000, 8});
     }
     SUBCASE("same physical time, the larger counter wins") {
-        CHECK(clock.receive({1000, 9}, 900) == Hlc{1000, 10});
+        CHECK(clock.receive({1000, 9}, WallTime{900, true}) == Hlc{1000, 10});
     }
     SUBCASE("local ahead") {
-        CHECK(clock.receive({500, 9}, 900) == Hlc{1000, 4});
+        CHECK(clock.receive({500, 9}, WallTime{900, true}) == Hlc{1000, 4});
     }
     SUBCASE("wall clock ahead of both") {
-        CHECK(clock.receive({1100, 9}, 5000) == Hlc{5000, 0});
+        CHECK(clock.receive({1100, 9}, WallTime{5000, true}) == Hlc{5000, 0});
     }
     SUBCASE("a remote time more than 5 min ahead is refused and changes nothing") {
         const std::int64_t wall = 10'000'000;
-        CHECK_FALSE(clock.receive({wall + kMaxRemoteAhead.count() + 1, 0}, wall).has_value());
+        CHECK_FALSE(clock.receive({wall + kMaxRemoteAhead.count() + 1, 0}, WallTime{wall, true})
+                        .has_value());
         CHECK(clock.last() == Hlc{1000, 3});
-        CHECK(clock.receive({wall + kMaxRemoteAhead.count(), 0}, wall).has_value());
+        CHECK(clock.receive({wall + kMaxRemoteAhead.count(), 0}, WallTime{wall, true}).has_value());
     }
+    SUBCASE("an unsynchronised clock refuses nothing: a gateway at 1970 takes in the present") {
+        const Hlc present{1795939200000, 4};
+        CHECK(clock.receive(present, WallTime{1000, false}) == Hlc{1795939200000, 5});
+    }
+}
+
+TEST_CASE("hlc: a clock is synchronised when the kernel says so and it reads 2024 or later") {
+    CHECK(clock_synced(kSyncedClockFloorMs, true));
+    CHECK(clock_synced(1795939200000, true));
+    CHECK_FALSE(clock_synced(1795939200000, false));
+    CHECK_FALSE(clock_synced(kSyncedClockFloorMs - 1, true));
+    CHECK_FALSE(clock_synced(86400000, true));  // libfaketime at 1970-01-02 with NTP "synced"
 }
 
 TEST_CASE("canonical encoding: sorted keys, compact, minimal escapes, no floats") {
@@ -142,12 +155,26 @@ TEST_CASE("verify: an intact chain passes; each kind of break is named with its 
         CHECK(breaks[0].fault == ChainFault::missing);
         CHECK(breaks[0].event_id == "demo-plant.gw-1:6");
     }
-    SUBCASE("reordered") {
+    SUBCASE("stored in another order: the chain is in the links, not the storage order") {
         std::swap(events[2], events[3]);
+        std::ranges::reverse(events);
+        CHECK_FALSE(verify_chain(events).has_value());
+    }
+    SUBCASE("reordered: an event's time before its predecessor's") {
+        events[3].hlc = Hlc{events[2].hlc.physical_ms - 1, 0};
+        events[3].hash = compute_hash(events[3]);
         const auto found = verify_chain(events);
         REQUIRE(found.has_value());
         CHECK(found->fault == ChainFault::reordered);
         CHECK(found->event_id == "demo-plant.gw-1:4");
+    }
+    SUBCASE("reordered: a chain that starts mid-order") {
+        events[2].prev_hash.clear();
+        events[2].hash = compute_hash(events[2]);
+        const auto found = verify_chain(events);
+        REQUIRE(found.has_value());
+        CHECK(found->fault == ChainFault::reordered);
+        CHECK(found->event_id == "demo-plant.gw-1:3");
     }
     SUBCASE("duplicated") {
         events.insert(events.begin() + 3, events[2]);

@@ -11,8 +11,13 @@ Hlc HybridClock::send(std::int64_t wall_ms) {
     return last_;
 }
 
-std::optional<Hlc> HybridClock::receive(Hlc remote, std::int64_t wall_ms) {
-    if (remote.physical_ms - wall_ms > kMaxRemoteAhead.count()) return std::nullopt;
+bool clock_synced(std::int64_t wall_ms, bool kernel_synced) {
+    return kernel_synced && wall_ms >= kSyncedClockFloorMs;
+}
+
+std::optional<Hlc> HybridClock::receive(Hlc remote, const WallTime& now) {
+    const std::int64_t wall_ms = now.ms;
+    if (now.synced && remote.physical_ms - wall_ms > kMaxRemoteAhead.count()) return std::nullopt;
     const std::int64_t physical = std::max({last_.physical_ms, remote.physical_ms, wall_ms});
     std::uint32_t logical = 0;
     if (physical == last_.physical_ms && physical == remote.physical_ms) {

@@ -22,6 +22,14 @@ struct WallTime {
     bool synced = false;
 };
 
+// 2024-01-01T00:00:00Z. No plant runs floorwatch earlier, so a wall clock reading before it has
+// never been set (a board without a real-time clock booting at 1970), whatever the kernel says.
+inline constexpr std::int64_t kSyncedClockFloorMs = 1704067200000;
+
+// Whether a wall-clock reading can be trusted: the kernel says it is synchronised and it is not
+// before kSyncedClockFloorMs.
+bool clock_synced(std::int64_t wall_ms, bool kernel_synced);
+
 // The wall clock as the workflow sees it; the daemon reads the system clock, tests set it.
 class Clock {
   public:
@@ -53,8 +61,10 @@ class HybridClock {
     Hlc send(std::int64_t wall_ms);
 
     // Takes in a time from another node. Returns the advanced local time, or nullopt (nothing
-    // changed) when `remote` is more than kMaxRemoteAhead ahead of `wall_ms`.
-    [[nodiscard]] std::optional<Hlc> receive(Hlc remote, std::int64_t wall_ms);
+    // changed) when `remote` is more than kMaxRemoteAhead ahead of a synchronised `now`. An
+    // unsynchronised clock refuses nothing: a gateway that booted at 1970 must take in the
+    // centre's present.
+    [[nodiscard]] std::optional<Hlc> receive(Hlc remote, const WallTime& now);
 
     Hlc last() const { return last_; }
 

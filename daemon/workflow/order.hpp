@@ -1,8 +1,10 @@
 #pragma once
 // A hazard work order's state: a fold over its events (README.md "States and transitions").
-// The fold sorts by HLC then event id and skips event ids it has seen, so the same events in any
-// arrival order, with or without duplicates, give the same state. An event that does not fit the
-// state it lands on (two nodes acted on the same version) is kept as superseded, never lost.
+// The fold places events by HLC then event id, reorders concurrent transitions made from the same
+// version (siblings) safety-first, and skips event ids it has seen, so the same events in any
+// arrival order, with or without duplicates, give the same state on every node. An event that
+// does not fit the state it lands on is kept as superseded with the reason, never lost. Clock
+// corrections shift the times of a node's unsynchronised events (README.md "Clocks").
 
 #include <cstdint>
 #include <map>
@@ -55,6 +57,7 @@ struct SupersededEvent {
     EventType type = EventType::reported;
     std::string actor;
     std::string reason;
+    std::string winner;  // the sibling placed before it, when it lost a conflict; else empty
 };
 
 struct OrderState {
@@ -98,6 +101,15 @@ struct OrderState {
     std::vector<SupersededEvent> superseded;
     std::size_t event_count = 0;  // applied events
     Hlc last_hlc;
+    // The hash of the last event in fold order (superseded ones included): the version a new
+    // command is made from, its prev_hash.
+    std::string head_hash;
+    // The time of the last applied event as the fold sees it (clock corrections applied, never
+    // going back), so the next event's time is never earlier.
+    std::int64_t last_at_ms = 0;
+    // Events written with an unsynchronised clock that no clock_corrected event covers yet: their
+    // times are not to be judged against a synchronised clock (deadlines wait for the correction).
+    std::size_t uncorrected_unsynced = 0;
 
     bool exists() const { return !id.empty(); }
     bool open() const { return exists() && !is_terminal(status); }
@@ -109,12 +121,35 @@ struct OrderState {
     bool review_complete() const { return approvals.size() >= review_chain.size(); }
 };
 
-// Applies one event; an error says why it does not fit (and `state` is left unchanged).
-// Events of an order must be applied in applies_before order; fold() does that.
+// Applies one event after the others, at its HLC time (never before the last event's); an error
+// says why it does not fit (and `state` is left unchanged). For a new event on a folded state
+// (what handle() does); fold() is the whole rule.
 Status apply_event(OrderState& state, const Event& event);
+
+// Siblings (transitions with the same prev_hash) are placed most conservative first: the lower
+// rank wins. escalated 0, rejected 1, overdue 2, occurred 3, reassigned 4, approved 5, assigned
+// 6, submitted 7, accepted 8, dismissed 9; reported and clock_corrected are never siblings.
+// A sibling decision placed after another that applied is superseded (it was decided without
+// knowing of it); overdue and occurred are facts and apply alongside any sibling.
+std::optional<int> sibling_rank(EventType type);
+
+// An event where the fold puts it.
+struct PlacedEvent {
+    const Event* event = nullptr;
+    std::int64_t at_ms = 0;     // its time: HLC, clock-corrected, never before the previous one
+    std::int64_t shift_ms = 0;  // the clock correction added to the times it carries (deadlines)
+    std::optional<std::string> superseded;  // why it did not apply
+};
+
+struct FoldedOrder {
+    OrderState state;
+    std::vector<PlacedEvent> placement;  // every distinct event, in fold order; points into the
+                                         // events given to fold_placed()
+};
 
 // The state of one order from its events, in any order, duplicates allowed.
 OrderState fold(std::span<const Event> events);
+FoldedOrder fold_placed(std::span<const Event> events);
 // Every order's state from a mix of events.
 std::map<std::string, OrderState, std::less<>> fold_orders(std::span<const Event> events);
 

@@ -5,6 +5,7 @@
 #include <random>
 #include <set>
 
+#include "daemon/workflow/kpi.hpp"
 #include "daemon/workflow/test_harness.hpp"
 #include "daemon/workflow/views.hpp"
 
@@ -120,7 +121,7 @@ void random_history(Plant& plant, std::mt19937& rng, int actions) {
             plant.clock.advance(-2min);
         }
         if (!plant.log.empty()) {
-            REQUIRE(plant.writer.clock().receive(plant.log.back().hlc, plant.clock.now().ms));
+            REQUIRE(plant.writer.clock().receive(plant.log.back().hlc, plant.clock.now()));
         }
         if (ids.empty() || std::uniform_int_distribution<int>(0, 7)(rng) == 0) {
             const Risk risk = static_cast<Risk>(std::uniform_int_distribution<int>(0, 3)(rng));
@@ -175,8 +176,10 @@ TEST_CASE("property: replayed, shuffled and duplicated histories fold to the sam
             }
         }
     }
-    // The histories exercise every kind of event, so the property covers the whole workflow.
-    CHECK(types_seen.size() == kEventTypeCount);
+    // The histories exercise every kind of event but clock_corrected (a clock that turns
+    // synchronised: the clock correction tests below), so the property covers the workflow.
+    CHECK_FALSE(types_seen.contains(EventType::clock_corrected));
+    CHECK(types_seen.size() == kEventTypeCount - 1);
 }
 
 TEST_CASE("property: verify finds every modified, removed or reordered event") {
@@ -228,17 +231,404 @@ TEST_CASE("property: verify finds every modified, removed or reordered event") {
         REQUIRE_FALSE(breaks.empty());
         CHECK(breaks[0].fault == ChainFault::missing);
 
-        // Swap the victim with the next event of the same order, if it has one.
-        const auto next =
-            std::find_if(log.begin() + static_cast<std::ptrdiff_t>(victim) + 1, log.end(),
-                         [&](const Event& event) { return event.order_id == target.order_id; });
-        if (next != log.end()) {
+        // Re-sealed with a time before the event it follows: the order of the chain is forged.
+        if (target.type != EventType::reported) {
+            const auto predecessor = std::ranges::find(log, target.prev_hash, &Event::hash);
+            REQUIRE(predecessor != log.end());
             std::vector<Event> reordered = log;
-            std::swap(reordered[victim], reordered[static_cast<std::size_t>(next - log.begin())]);
+            Event& forged = reordered[victim];
+            forged.hlc = {predecessor->hlc.physical_ms - 1, 0};
+            seal(forged, forged.prev_hash);
             breaks = verify_events(reordered, local_for(target));
-            REQUIRE(breaks.size() == 1);
+            REQUIRE_FALSE(breaks.empty());
             CHECK(breaks[0].fault == ChainFault::reordered);
-            CHECK(breaks[0].order_id == target.order_id);
+            CHECK(breaks[0].event_id == target.id.to_string());
+        }
+
+        // The order rows are stored in does not matter: the chain is read in fold order.
+        std::vector<Event> shuffled = log;
+        std::shuffle(shuffled.begin(), shuffled.end(), rng);
+        CHECK(verify_events(shuffled, local_for(target)).empty());
+    }
+}
+
+// --- a gateway and the centre acting on their own copies, concurrently ---
+
+// One node's copy of the orders: it acts on the fold of what it holds, and takes in the other's
+// events when they sync (its hybrid clock seeing each), as the sync agent does.
+struct Node {
+    Node(std::string origin, std::int64_t start_ms, bool synced = true)
+        : workflow(testing::test_workflow()),
+          clock(start_ms, synced),
+          writer(std::move(origin), 1) {}
+
+    std::vector<Event> order_events(const std::string& order_id) const {
+        std::vector<Event> found;
+        for (const auto& event : events) {
+            if (event.order_id == order_id) found.push_back(event);
+        }
+        return found;
+    }
+
+    Result<Outcome> act(const std::string& who, const Command& command,
+                        const std::string& order_id = {}) {
+        const OrderState order = order_id.empty() ? OrderState{} : fold(order_events(order_id));
+        Actor actor =
+            who == "system" ? Actor::system() : Actor::from_user(*workflow.find_user(who));
+        auto outcome = handle(command, actor, order, order.head_hash,
+                              {workflow, clock, writer, testing::Plant::kKey});
+        if (outcome) events.insert(events.end(), outcome->events.begin(), outcome->events.end());
+        return outcome;
+    }
+
+    std::string report(std::uint32_t counter) {
+        ReportCommand command;
+        command.equipment = "press-2";
+        command.area = "stamping";
+        command.hazard_type = "vibration";
+        command.risk = Risk::medium;
+        command.description = "press-2 shakes";
+        command.local_date = std::chrono::year_month_day{
+            std::chrono::year(2026), std::chrono::November, std::chrono::day(29)};
+        command.day_counter = counter;
+        const auto outcome = act("rita", command);
+        return outcome ? outcome->events.front().order_id : std::string();
+    }
+
+    // Takes in every event of `other` it lacks.
+    void take_from(const Node& other) {
+        std::set<EventId> held;
+        for (const auto& event : events) held.insert(event.id);
+        for (const auto& event : other.events) {
+            if (held.contains(event.id)) continue;
+            REQUIRE(writer.clock().receive(event.hlc, clock.now()));
+            events.push_back(event);
+        }
+    }
+
+    WorkflowConfig workflow;
+    ManualClock clock;
+    EventWriter writer;
+    std::vector<Event> events;
+};
+
+void sync_both(Node& a, Node& b) {
+    a.take_from(b);
+    b.take_from(a);
+}
+
+std::vector<std::string> order_ids(const std::vector<Event>& events) {
+    std::set<std::string> ids;
+    for (const auto& event : events) ids.insert(event.order_id);
+    return {ids.begin(), ids.end()};
+}
+
+TEST_CASE("property: a gateway and the centre acting concurrently end with the same fold") {
+    std::size_t conflicts = 0;
+    for (unsigned seed = 200; seed < 260; ++seed) {
+        CAPTURE(seed);
+        std::mt19937 rng(seed);
+        Node gateway("demo-plant.gw-1", testing::kStartMs);
+        Node centre("demo-plant.central", testing::kStartMs - 2LL * 60 * 1000);  // 2 min slow
+        std::uint32_t counter = 1;
+        std::vector<std::string> ids;
+        for (int i = 0; i < 80; ++i) {
+            const auto minutes = std::uniform_int_distribution<int>(0, 600)(rng);
+            gateway.clock.advance(std::chrono::minutes(minutes));
+            centre.clock.advance(std::chrono::minutes(minutes));
+            if (ids.empty() || std::uniform_int_distribution<int>(0, 9)(rng) == 0) {
+                const auto id = gateway.report(counter++);
+                if (!id.empty()) ids.push_back(id);
+            } else {
+                const auto& id =
+                    ids[std::uniform_int_distribution<std::size_t>(0, ids.size() - 1)(rng)];
+                // Both nodes often act on the same version before they sync.
+                for (Node* node : {&gateway, &centre}) {
+                    if (std::uniform_int_distribution<int>(0, 2)(rng) == 0) continue;
+                    const auto attempt = random_attempt(rng, fold(node->order_events(id)));
+                    static_cast<void>(node->act(attempt.who, attempt.command, id));
+                }
+            }
+            if (std::uniform_int_distribution<int>(0, 3)(rng) == 0) sync_both(gateway, centre);
+        }
+        sync_both(gateway, centre);
+        REQUIRE(gateway.events.size() == centre.events.size());
+
+        // Forks are part of a valid history; each node's sequences are all there.
+        const std::vector<SequenceRange> ranges{
+            {"demo-plant.gw-1", gateway.writer.next_sequence(), {}},
+            {"demo-plant.central", centre.writer.next_sequence(), {}}};
+        CHECK(verify_events(gateway.events, ranges).empty());
+
+        std::vector<Event> arrivals = centre.events;
+        for (int i = 0; i < 30; ++i) {
+            arrivals.push_back(centre.events[std::uniform_int_distribution<std::size_t>(
+                0, centre.events.size() - 1)(rng)]);
+        }
+        std::shuffle(arrivals.begin(), arrivals.end(), rng);
+        const auto at_gateway = fold_orders(gateway.events);
+        const auto at_centre = fold_orders(centre.events);
+        const auto shuffled = fold_orders(arrivals);
+        for (const auto& id : order_ids(gateway.events)) {
+            CAPTURE(id);
+            const auto expected = fingerprint(at_gateway.at(id));
+            CHECK(fingerprint(at_centre.at(id)) == expected);
+            CHECK(fingerprint(shuffled.at(id)) == expected);
+            CHECK(at_gateway.at(id).head_hash == at_centre.at(id).head_hash);
+            const auto& order = at_gateway.at(id);
+            for (const auto& superseded : order.superseded) {
+                if (superseded.winner.empty()) continue;
+                ++conflicts;
+                CHECK(superseded.reason.starts_with("made from the same version as " +
+                                                    superseded.winner));
+            }
+            for (const auto& step : order.steps) {
+                if (step.ended_ms) CHECK(*step.ended_ms >= step.started_ms);
+            }
+            if (order.closed_ms) CHECK(*order.closed_ms >= order.reported_ms);
+        }
+    }
+    // The walk makes real conflicts, so the sibling rule is exercised.
+    CHECK(conflicts > 20);
+}
+
+// An order walked to awaiting acceptance on the gateway and synced to the centre.
+std::string awaiting_acceptance(Node& gateway, Node& centre) {
+    auto id = gateway.report(1);
+    for (const auto* who : {"lea", "sam"}) REQUIRE(gateway.act(who, ApproveCommand{}, id));
+    REQUIRE(gateway.act("lea", AssignCommand{"tom", {}}, id));
+    REQUIRE(gateway.act("tom", SubmitCommand{"guard refitted", {}}, id));
+    sync_both(gateway, centre);
+    return id;
+}
+
+TEST_CASE("conflict: accepted on the floor, rejected centrally from the same version") {
+    for (const bool floor_first : {true, false}) {
+        CAPTURE(floor_first);
+        Node gateway("demo-plant.gw-1", testing::kStartMs);
+        Node centre("demo-plant.central", testing::kStartMs);
+        const auto id = awaiting_acceptance(gateway, centre);
+        // Whichever is earlier in time, the rejection wins.
+        (floor_first ? gateway : centre).clock.advance(1min);
+        (floor_first ? centre : gateway).clock.advance(2min);
+        const auto accepted = gateway.act("kim", AcceptCommand{"looks good"}, id);
+        const auto rejected = centre.act("sam", RejectCommand{"guard loose", {}}, id);
+        REQUIRE(accepted);
+        REQUIRE(rejected);
+        CHECK(fold(gateway.order_events(id)).status == OrderStatus::closed);  // before sync
+        sync_both(gateway, centre);
+
+        for (const Node* node : {&gateway, &centre}) {
+            const auto events = node->order_events(id);
+            const auto order = fold(events);
+            CHECK(order.status == OrderStatus::rectifying);
+            CHECK(order.rejections == 1);
+            CHECK_FALSE(order.closed_ms.has_value());
+            REQUIRE(order.superseded.size() == 1);
+            const auto& lost = order.superseded[0];
+            CHECK(lost.type == EventType::accepted);
+            CHECK(lost.event_id == accepted->events[0].id.to_string());
+            CHECK(lost.winner == rejected->events[0].id.to_string());
+            CHECK(lost.reason ==
+                  fmt::format("made from the same version as {} (rejected over accepted); the "
+                              "order is rectifying, not awaiting acceptance",
+                              lost.winner));
+            // Shown in the timeline, after the rejection that won.
+            const auto timeline = timeline_view(events);
+            const auto& last = timeline.back().as_object();
+            CHECK(last.at("type").as_string() == "accepted");
+            CHECK(last.at("superseded").as_string() == lost.reason);
+            CHECK(order.head_hash == accepted->events[0].hash);
+        }
+        // The next action on either side is made from the version that includes both.
+        REQUIRE(gateway.act("tom", SubmitCommand{"guard tightened", {}}, id));
+        CHECK(gateway.events.back().prev_hash == accepted->events[0].hash);
+    }
+}
+
+TEST_CASE("conflict: two approvals of the same level, the earlier wins; escalation beats both") {
+    Node gateway("demo-plant.gw-1", testing::kStartMs);
+    Node centre("demo-plant.central", testing::kStartMs);
+    const auto id = gateway.report(1);
+    sync_both(gateway, centre);
+    gateway.clock.advance(2min);
+    centre.clock.advance(1min);
+    REQUIRE(gateway.act("lea", ApproveCommand{}, id));
+    REQUIRE(centre.act("bob", ApproveCommand{}, id));
+    sync_both(gateway, centre);
+    auto order = fold(gateway.order_events(id));
+    CHECK(order.approvals.size() == 1);
+    CHECK(order.approvals[0].user == "bob");
+    REQUIRE(order.superseded.size() == 1);
+    CHECK(order.superseded[0].reason.find("(the earlier one first)") != std::string::npos);
+
+    // From the next version: a dismissal on the floor, an escalation centrally.
+    REQUIRE(gateway.act("sam", DismissCommand{DismissKind::false_alarm, "sensor cable"}, id));
+    REQUIRE(centre.act("max", EscalateCommand{"second near miss", ""}, id));
+    sync_both(gateway, centre);
+    order = fold(centre.order_events(id));
+    CHECK(order.status == OrderStatus::in_review);
+    CHECK(order.risk == Risk::red);
+    CHECK(order.superseded.back().type == EventType::dismissed);
+    CHECK(order.superseded.back().reason.find("(escalated over dismissed)") != std::string::npos);
+}
+
+// --- clocks ---
+
+constexpr std::int64_t kDay = 24LL * 3600 * 1000;
+
+TEST_CASE("clock correction: a gateway that booted at 1970 gets true times after NTP") {
+    // The gateway's wall clock reads 1970 + 1 day while the true time is kStartMs.
+    const std::int64_t drift = testing::kStartMs - kDay;
+    Node gateway("demo-plant.gw-1", kDay, false);
+    Node centre("demo-plant.central", testing::kStartMs);
+    const auto advance = [&](std::chrono::milliseconds by) {
+        gateway.clock.advance(by);
+        centre.clock.advance(by);
+    };
+
+    const auto id = gateway.report(1);  // true time kStartMs
+    const auto early = gateway.report(2);
+    advance(1h);
+    sync_both(gateway, centre);
+    REQUIRE(centre.act("lea", ApproveCommand{}, id));  // true time kStartMs + 1h
+    advance(1h);
+    sync_both(gateway, centre);
+    REQUIRE(gateway.act("sam", ApproveCommand{}, id));  // HLC pushed to the present, wall 1970
+    advance(1h);
+    REQUIRE(gateway.act("lea", AssignCommand{"tom", {}}, id));
+    advance(5h);
+    REQUIRE(gateway.act("tom", SubmitCommand{"bolts replaced", {}}, id));
+    advance(2h);
+
+    // Before the correction: the report is in 1970, the review took 56 years.
+    auto order = fold(gateway.order_events(id));
+    CHECK(order.reported_ms == kDay);
+    CHECK(order.uncorrected_unsynced == 4);
+    // Synchronised now; the overdue timer waits for the correction.
+    gateway.clock = ManualClock(centre.clock.now().ms, true);
+    CHECK(overdue_steps({order}, WallTime{order.steps.back().deadline_ms + kDay, true}).empty());
+    CHECK(overdue_steps({order}, WallTime{order.steps.back().deadline_ms + kDay, false}).size() ==
+          1);
+
+    const auto unsynced = uncorrected_unsynced(gateway.events, "demo-plant.gw-1");
+    CHECK(unsynced.size() == 5);  // both reports, approve, assign, submit
+    const auto plan = plan_clock_corrections(unsynced, gateway.clock.now().ms, 2 * 3600 * 1000);
+    REQUIRE(plan.size() == 1);
+    CHECK(plan[0].first_sequence == 1);
+    CHECK(plan[0].offset_ms == drift);
+    for (const auto& order_id : {id, early}) {
+        REQUIRE(gateway.act(
+            "system",
+            CorrectClockCommand{plan[0].first_sequence, plan[0].last_sequence, plan[0].offset_ms},
+            order_id));
+    }
+    CHECK(uncorrected_unsynced(gateway.events, "demo-plant.gw-1").empty());
+    sync_both(gateway, centre);
+
+    for (const Node* node : {&gateway, &centre}) {
+        order = fold(node->order_events(id));
+        CHECK(order.uncorrected_unsynced == 0);
+        CHECK(order.reported_ms == testing::kStartMs);
+        REQUIRE(order.steps.size() == 3);
+        CHECK(order.steps[0].started_ms == testing::kStartMs);
+        CHECK(*order.steps[0].ended_ms == testing::kStartMs + 3LL * 3600 * 1000);  // assigned
+        CHECK(order.steps[1].deadline_ms == testing::kStartMs + 3LL * 3600 * 1000 + 14 * kDay);
+        CHECK(order.steps[2].started_ms == testing::kStartMs + 8LL * 3600 * 1000);  // submitted
+        CHECK(order.approvals[1].at_ms == testing::kStartMs + 2LL * 3600 * 1000);
+        CHECK(fold(node->order_events(early)).reported_ms == testing::kStartMs);
+    }
+    const auto timeline = timeline_view(gateway.order_events(id));
+    CHECK(timeline.front().as_object().at("at_ms").as_int64() == testing::kStartMs);
+    CHECK(timeline.front().as_object().at("wall_ms").as_int64() == kDay);
+}
+
+TEST_CASE("clock correction: stretches split at a restart; downtime counts as zero") {
+    std::vector<Event> unsynced(5);
+    const std::int64_t walls[] = {1000, 2000, 3000, 500, 900};  // restarted after the third
+    for (std::size_t i = 0; i < unsynced.size(); ++i) {
+        unsynced[i].id = {"demo-plant.gw-1", i + 3};
+        unsynced[i].wall_ms = walls[i];
+    }
+    const auto plan = plan_clock_corrections(unsynced, 1'000'000, std::nullopt);
+    REQUIRE(plan.size() == 2);
+    CHECK(plan[1].first_sequence == 6);
+    CHECK(plan[1].last_sequence == 7);
+    CHECK(plan[1].offset_ms == 1'000'000 - 900);
+    CHECK(plan[0].first_sequence == 3);
+    CHECK(plan[0].last_sequence == 5);
+    // The first stretch ends where the second began: 500 + its offset.
+    CHECK(plan[0].offset_ms == 500 + plan[1].offset_ms - 3000);
+}
+
+TEST_CASE("property: durations never go negative across a clock correction") {
+    for (unsigned seed = 300; seed < 340; ++seed) {
+        CAPTURE(seed);
+        std::mt19937 rng(seed);
+        const std::int64_t boot_ms = std::uniform_int_distribution<std::int64_t>(0, kDay)(rng);
+        Node gateway("demo-plant.gw-1", boot_ms, false);
+        Node centre("demo-plant.central", testing::kStartMs);
+        std::uint32_t counter = 1;
+        std::vector<std::string> ids;
+        std::int64_t since_last = 0;
+        for (int i = 0; i < 60; ++i) {
+            const auto by = std::chrono::minutes(std::uniform_int_distribution<int>(0, 300)(rng));
+            gateway.clock.advance(by);
+            centre.clock.advance(by);
+            since_last += by.count() * 60 * 1000;
+            if (ids.empty() || std::uniform_int_distribution<int>(0, 7)(rng) == 0) {
+                ids.push_back(gateway.report(counter++));
+                since_last = 0;
+            } else {
+                const auto& id =
+                    ids[std::uniform_int_distribution<std::size_t>(0, ids.size() - 1)(rng)];
+                for (Node* node : {&gateway, &centre}) {
+                    if (std::uniform_int_distribution<int>(0, 1)(rng) == 0) continue;
+                    const auto attempt = random_attempt(rng, fold(node->order_events(id)));
+                    const auto before = node->events.size();
+                    static_cast<void>(node->act(attempt.who, attempt.command, id));
+                    if (node == &gateway && node->events.size() > before) since_last = 0;
+                }
+            }
+            if (std::uniform_int_distribution<int>(0, 2)(rng) == 0) sync_both(gateway, centre);
+        }
+        // NTP: a correction that may be off by up to a minute either way.
+        const std::int64_t error_ms =
+            std::uniform_int_distribution<std::int64_t>(-60000, 60000)(rng);
+        gateway.clock = ManualClock(centre.clock.now().ms + error_ms, true);
+        const auto unsynced = uncorrected_unsynced(gateway.events, "demo-plant.gw-1");
+        for (const auto& correction :
+             plan_clock_corrections(unsynced, gateway.clock.now().ms, since_last)) {
+            for (const auto& id : order_ids(gateway.events)) {
+                const auto events = gateway.order_events(id);
+                const bool holds = std::ranges::any_of(events, [&](const Event& event) {
+                    return event.id.origin == "demo-plant.gw-1" &&
+                           event.id.sequence >= correction.first_sequence &&
+                           event.id.sequence <= correction.last_sequence;
+                });
+                if (!holds) continue;
+                REQUIRE(
+                    gateway.act("system",
+                                CorrectClockCommand{correction.first_sequence,
+                                                    correction.last_sequence, correction.offset_ms},
+                                id));
+            }
+        }
+        sync_both(gateway, centre);
+        std::vector<OrderState> orders;
+        for (const auto& [id, order] : fold_orders(centre.events)) {
+            CHECK(order.uncorrected_unsynced == 0);
+            CHECK(order.reported_ms > testing::kStartMs - kDay);  // no longer in 1970
+            for (const auto& step : order.steps) {
+                if (step.ended_ms) CHECK(*step.ended_ms >= step.started_ms);
+            }
+            if (order.closed_ms) CHECK(*order.closed_ms >= order.reported_ms);
+            orders.push_back(order);
+        }
+        const auto closing = time_to_close(orders, {});
+        if (closing.count > 0) CHECK(closing.median_ms >= 0);
+        for (const auto& [kind, steps] : time_per_step(orders, {})) {
+            if (steps.count > 0) CHECK(steps.mean_ms >= 0);
         }
     }
 }

@@ -71,10 +71,8 @@ class Plant {
         static const OrderState kNoOrder;
         const auto found = states.find(order_id);
         const OrderState& order = found == states.end() ? kNoOrder : found->second;
-        const auto& chain = events[order_id];
-        const std::string last_hash = chain.empty() ? std::string() : chain.back().hash;
         auto outcome =
-            handle(command, actor(who), order, last_hash, {workflow, clock, writer, kKey});
+            handle(command, actor(who), order, order.head_hash, {workflow, clock, writer, kKey});
         if (outcome && !outcome->events.empty()) {
             const std::string id = outcome->events.front().order_id;
             for (const auto& event : outcome->events) {

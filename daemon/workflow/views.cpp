@@ -57,17 +57,21 @@ boost::json::object order_view(const OrderState& order) {
 
 boost::json::array timeline_view(std::span<const Event> events) {
     boost::json::array timeline;
-    for (const auto& event : events) {
+    for (const auto& placed : fold_placed(events).placement) {
+        const Event& event = *placed.event;
         boost::json::object payload = event.payload;
         payload.erase("reporter_hash");
-        timeline.push_back(boost::json::object{{"event_id", event.id.to_string()},
-                                               {"type", event_type_name(event.type)},
-                                               {"actor", event.actor},
-                                               {"role", role_name(event.role)},
-                                               {"wall_ms", event.wall_ms},
-                                               {"clock_synced", event.clock_synced},
-                                               {"payload", std::move(payload)},
-                                               {"hash", event.hash}});
+        boost::json::object entry{{"event_id", event.id.to_string()},
+                                  {"type", event_type_name(event.type)},
+                                  {"actor", event.actor},
+                                  {"role", role_name(event.role)},
+                                  {"wall_ms", event.wall_ms},
+                                  {"at_ms", placed.at_ms},
+                                  {"clock_synced", event.clock_synced},
+                                  {"payload", std::move(payload)},
+                                  {"hash", event.hash}};
+        if (placed.superseded) entry["superseded"] = *placed.superseded;
+        timeline.push_back(std::move(entry));
     }
     return timeline;
 }

@@ -12,7 +12,9 @@
 namespace fw::workflow {
 
 boost::json::object order_view(const OrderState& order);
-// One timeline entry per event, in the order given.
+// One timeline entry per event of one order, in fold order: its time as the fold sees it
+// (`at_ms`: clock corrections applied), and `superseded` with the reason for an event that did not
+// apply.
 boost::json::array timeline_view(std::span<const Event> events);
 
 }  // namespace fw::workflow

@@ -166,12 +166,12 @@ TEST_CASE("overdue: raised once per step, visible until the step completes") {
         return orders;
     };
     plant.clock.advance(72h);
-    CHECK(overdue_steps(all(), plant.clock.now().ms).empty());
+    CHECK(overdue_steps(all(), plant.clock.now()).empty());
     CHECK(plant.act("system", MarkOverdueCommand{1}, id)
               .error()
               .starts_with("step 1 of PRS-20261129-0001 is not due until"));
     plant.clock.advance(1ms);
-    auto due = overdue_steps(all(), plant.clock.now().ms);
+    auto due = overdue_steps(all(), plant.clock.now());
     REQUIRE(due.size() == 1);
     CHECK(due[0].step_index == 1);
     CHECK(plant.act("lea", MarkOverdueCommand{1}, id).error().starts_with("lea may not mark"));
@@ -182,7 +182,7 @@ TEST_CASE("overdue: raised once per step, visible until the step completes") {
     CHECK(outcome->notices[0].message ==
           "PRS-20261129-0001: review overdue since 2026-12-02 08:00 UTC");
     CHECK(plant.state(id).overdue());
-    CHECK(overdue_steps(all(), plant.clock.now().ms).empty());
+    CHECK(overdue_steps(all(), plant.clock.now()).empty());
     CHECK(plant.act("system", MarkOverdueCommand{1}, id).error() == "step 1 is already overdue");
 
     REQUIRE(plant.act("lea", ApproveCommand{}, id).ok());
@@ -195,7 +195,7 @@ TEST_CASE("overdue: raised once per step, visible until the step completes") {
     // A late overdue for the finished review step does not touch the rectification step.
     CHECK(plant.act("system", MarkOverdueCommand{1}, id).error() == "step 1 is already complete");
     plant.clock.advance(14 * 24h + 1ms);
-    due = overdue_steps(all(), plant.clock.now().ms);
+    due = overdue_steps(all(), plant.clock.now());
     REQUIRE(due.size() == 1);
     CHECK(due[0].step_index == 2);
     const auto rectification = plant.act("system", MarkOverdueCommand{2}, id);

@@ -162,7 +162,7 @@ Section<InputConfig> mqtt_input_section() {
     return section;
 }
 
-void finish_mqtt_broker(BrokerConfig& broker, const std::string& path, Reader& reader) {
+void finish_broker_connection(BrokerConfig& broker, const std::string& path, Reader& reader) {
     const std::string uri_path = join_path(path, "uri");
     if (reader.present(join_path(path, "tls")) && !reader.failed(uri_path) &&
         broker.uri.starts_with("tcp://")) {
@@ -178,17 +178,16 @@ void finish_mqtt_broker(BrokerConfig& broker, const std::string& path, Reader& r
                                  format_duration(broker.reconnect_min),
                                  format_duration(broker.reconnect_max)));
     }
+}
+
+void finish_mqtt_broker(BrokerConfig& broker, const std::string& path, Reader& reader) {
+    finish_broker_connection(broker, path, reader);
     report_repeated_key(broker.inputs, join_path(path, "inputs"), "name", &InputConfig::name,
                         "input name", reader);
 }
 
-Section<BrokerConfig> mqtt_broker_section() {
-    Section<BrokerConfig> section;
-    section
-        .string("name", &BrokerConfig::name,
-                "Broker name, unique; appears in logs and health as [mqtt:name].")
-        .required()
-        .pattern(config_table::kPlainName);
+// The keys that say how to reach a broker: mqtt.brokers[] and sync.broker share them.
+void declare_broker_connection(Section<BrokerConfig>& section) {
     section.string("uri", &BrokerConfig::uri, "The broker: tcp://host:1883 or ssl://host:8883.")
         .required()
         .pattern(kUri);
@@ -221,6 +220,16 @@ Section<BrokerConfig> mqtt_broker_section() {
         .duration("reconnect_max", &BrokerConfig::reconnect_max,
                   "Longest wait before reconnecting.")
         .at_least(10ms);
+}
+
+Section<BrokerConfig> mqtt_broker_section() {
+    Section<BrokerConfig> section;
+    section
+        .string("name", &BrokerConfig::name,
+                "Broker name, unique; appears in logs and health as [mqtt:name].")
+        .required()
+        .pattern(config_table::kPlainName);
+    declare_broker_connection(section);
     section
         .size("max_payload", &BrokerConfig::max_payload,
               "Larger messages are rejected unread (counted as too_large).")
@@ -239,6 +248,13 @@ Section<BrokerConfig> mqtt_broker_section() {
 }
 
 }  // namespace
+
+Section<BrokerConfig> broker_connection_section() {
+    Section<BrokerConfig> section;
+    declare_broker_connection(section);
+    section.finish_with(finish_broker_connection);
+    return section;
+}
 
 Section<MqttConfig> mqtt_section() {
     Section<MqttConfig> section;

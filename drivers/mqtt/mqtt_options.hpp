@@ -19,6 +19,10 @@ namespace fw::mqtt {
 // client id comes from the running gateway where the client is made (with_default_client_id).
 config_table::Section<MqttConfig> mqtt_section();
 
+// How to reach one broker (uri, client id, credentials, TLS, keep-alive, reconnect backoff) with
+// the same checks as mqtt.brokers[]: sync.broker is declared with it (daemon/sync).
+config_table::Section<BrokerConfig> broker_connection_section();
+
 // Checks against the rest of the file, once everything is read: every literal equipment id of an
 // input is declared. `path` is where the section is in the document ("mqtt").
 void check_mqtt_equipment(const MqttConfig& mqtt, const std::string& path,

@@ -37,16 +37,16 @@ CREATE TABLE order_events (
     prev_hash TEXT NOT NULL,          -- '' for an order's first event
     hash TEXT NOT NULL,
     gateway TEXT,                     -- the gateway whose up topic delivered it; NULL = made here
-    received_ms BIGINT NOT NULL,      -- this centre's clock when it was stored
+    received_ms BIGINT,               -- this centre's clock when it was stored
     UNIQUE (origin, sequence)
 );
 
 CREATE INDEX order_events_by_order ON order_events (order_id, id);
 
--- One row per order: the lock that serializes actions on the order (SELECT ... FOR UPDATE), and a
--- cache of its fold for lists (status, risk, ...), rewritten in the transaction that adds events.
+-- One row per order held centrally: the row a central action locks (SELECT ... FOR UPDATE), and a
+-- cache of the order's fold for lists, rewritten by each transaction that adds events to the order.
 -- The events are the truth; this row can always be rebuilt from them.
-CREATE TABLE orders (
+CREATE TABLE central_orders (
     order_id TEXT PRIMARY KEY,
     number TEXT NOT NULL,             -- human number, PRS-20261129-0042
     gateway TEXT,                     -- origin of the gateway the order belongs to; NULL = this
@@ -57,14 +57,16 @@ CREATE TABLE orders (
     status TEXT NOT NULL,
     risk TEXT NOT NULL,
     assignee TEXT NOT NULL,           -- '' when none
+    title TEXT NOT NULL,
     reported_ms BIGINT NOT NULL,
     closed_ms BIGINT,                 -- closed or dismissed; NULL while open
     event_count BIGINT NOT NULL,      -- applied events (superseded ones not counted)
+    superseded BIGINT NOT NULL,       -- events kept as superseded
     updated_ms BIGINT NOT NULL        -- this centre's clock at the last change
 );
 
-CREATE INDEX orders_by_gateway ON orders (gateway, order_id);
-CREATE INDEX orders_by_status ON orders (status, updated_ms);
+CREATE INDEX central_orders_by_gateway ON central_orders (gateway, order_id);
+CREATE INDEX central_orders_by_number ON central_orders (upper(number));
 
 -- The EventWriter's cursor per origin for the events this centre makes: the next sequence and the
 -- last hybrid-clock time issued. Locked (FOR UPDATE) by the transaction that writes with it.
@@ -118,27 +120,30 @@ CREATE TABLE recorded_incidents (
 
 CREATE INDEX recorded_incidents_by_time ON recorded_incidents (at_ms);
 
--- Gateway -> centre, one row per gateway: the up cursor. Locked (FOR UPDATE) by the transaction
--- that ingests an events message from that gateway, which serializes ingest per gateway across
--- central processes.
-CREATE TABLE sync_gateways (
+-- Gateway -> centre, one row per gateway: the up cursor and what its last hello said. Locked
+-- (FOR UPDATE) by the transaction that ingests an events message from that gateway, which
+-- serializes ingest per gateway across central processes.
+CREATE TABLE central_gateways (
     gateway TEXT PRIMARY KEY,         -- the gateway's origin, "<site>.<node>"
-    incarnation TEXT,                 -- of the gateway's store, from its last hello; NULL = none yet
-    received BIGINT NOT NULL DEFAULT 0,  -- highest contiguous sequence of this origin stored
-                                         -- (or quarantined): what the ack says
-    next_sequence BIGINT NOT NULL DEFAULT 0,  -- the gateway's writer cursor, from its last hello
-    acked BIGINT NOT NULL DEFAULT 0,  -- what the gateway said it saw acked, from its last hello
+    incarnation TEXT,                 -- of the gateway's store, from its last accepted hello
+    received BIGINT NOT NULL DEFAULT 0,       -- highest contiguous sequence of this origin stored
+                                              -- (or quarantined): what the ack says
+    next_sequence BIGINT NOT NULL DEFAULT 0,  -- the gateway's writer cursor (last hello)
+    acked BIGINT NOT NULL DEFAULT 0,          -- what the gateway had seen acked (last hello)
     verdict TEXT NOT NULL DEFAULT 'ok' CHECK (verdict IN ('ok', 'reseed')),
-    message TEXT NOT NULL DEFAULT '',  -- why 'reseed', for `floorwatch sync`
+    message TEXT NOT NULL DEFAULT '',         -- why 'reseed', for `floorwatch sync`
     first_seen_ms BIGINT NOT NULL,
     last_hello_ms BIGINT,
-    last_ack_ms BIGINT                -- when this centre last acked it
+    hello_wall_ms BIGINT,                     -- the gateway's own clock in that hello
+    hello_clock_synced BOOLEAN,
+    last_message_ms BIGINT,                   -- any message from it
+    last_ack_ms BIGINT                        -- when this centre last acked it
 );
 
--- Centre -> gateway, one row per gateway: the down cursor. A table apart from sync_gateways so
+-- Centre -> gateway, one row per gateway: the down cursor. A table apart from central_gateways so
 -- that ingest (which locks the up row) and central actions (which lock this row) never take the
 -- same locks in opposite orders.
-CREATE TABLE sync_down_cursor (
+CREATE TABLE central_down_cursor (
     gateway TEXT PRIMARY KEY,
     down_next BIGINT NOT NULL DEFAULT 1,   -- the down sequence the next queued event gets
     down_acked BIGINT NOT NULL DEFAULT 0,  -- highest contiguous down sequence the gateway applied
@@ -147,7 +152,7 @@ CREATE TABLE sync_down_cursor (
 
 -- The down queue: events made here on a gateway's orders, numbered per gateway. Kept after the
 -- ack, so that a gateway restored from a backup gets them again.
-CREATE TABLE sync_down (
+CREATE TABLE central_down (
     gateway TEXT NOT NULL,
     down BIGINT NOT NULL,             -- per gateway, from 1, no gaps
     event_row BIGINT NOT NULL REFERENCES order_events (id),
@@ -155,9 +160,10 @@ CREATE TABLE sync_down (
     PRIMARY KEY (gateway, down)
 );
 
--- Events from a gateway that could not be applied (bad hash, foreign origin, unknown type, ...):
--- kept with the reason and the raw text, and counted as received so the gateway's queue moves on.
-CREATE TABLE sync_quarantine (
+-- Events from a gateway that could not be applied (content not matching its hash, a foreign
+-- origin, a time far ahead, ...): kept with the reason and the raw text, and counted as received
+-- so that the gateway's queue moves on.
+CREATE TABLE central_quarantine (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     gateway TEXT NOT NULL,            -- whose up topic delivered it
     sequence BIGINT,                  -- its place in the gateway's stream; NULL if unknowable
@@ -170,7 +176,7 @@ CREATE TABLE sync_quarantine (
 -- An event key (origin, sequence) stored with one hash and received again with another: someone
 -- rewrote a gateway's history, or a gateway reused its ids. The stored event stays; this row is
 -- the integrity alarm, shown until people look into it.
-CREATE TABLE sync_integrity (
+CREATE TABLE central_integrity (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     gateway TEXT NOT NULL,
     origin TEXT NOT NULL,
@@ -185,16 +191,24 @@ CREATE TABLE sync_integrity (
 );
 
 -- Attachments this centre wants from a gateway: a row from the moment an event names a sha256 the
--- store lacks (data empty), chunks appended in order (the offset asked for is length(data)), moved
--- to order_attachments once the whole matches its sha256.
-CREATE TABLE sync_attachment_parts (
+-- store lacks, with the size and type the event gives; the bytes arrive in order as chunks and
+-- move to order_attachments once the whole matches its sha256.
+CREATE TABLE central_wanted (
     gateway TEXT NOT NULL,            -- asked from
     sha256 TEXT NOT NULL,
-    media_type TEXT,                  -- from the first chunk
-    size BIGINT,                      -- from the first chunk
-    name TEXT,                        -- from the first chunk
-    data BYTEA NOT NULL DEFAULT '',
+    media_type TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    name TEXT NOT NULL,
+    received_bytes BIGINT NOT NULL DEFAULT 0,  -- the offset the next chunk must have
     wanted_ms BIGINT NOT NULL,
     last_asked_ms BIGINT,             -- a need unanswered for ack_timeout is asked again
     PRIMARY KEY (gateway, sha256)
+);
+
+CREATE TABLE central_wanted_chunks (
+    gateway TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    start_byte BIGINT NOT NULL,       -- where the chunk goes in the file
+    data BYTEA NOT NULL,
+    PRIMARY KEY (gateway, sha256, start_byte)
 );

@@ -81,7 +81,7 @@ const std::vector<std::string> kWhere = {"--db FILE", "--config FILE", "--socket
 const HelpCase kCliHelp[] = {
     {{},
      {"samples", "channels", "events", "devices", "mqtt", "alarms", "alarm", "orders", "report",
-      "verify", "kpi", "incidents", "user", "version", "help"}},
+      "verify", "kpi", "incidents", "sync", "user", "version", "help"}},
     {{"samples"}, {"--channel NAME", "--since TIME", "--until TIME", "--limit N"}},
     {{"channels"}, {}},
     {{"events"}, {"--since TIME", "--until TIME", "--name NAME", "--limit N"}},
@@ -111,6 +111,7 @@ const HelpCase kCliHelp[] = {
       "--title TEXT", "--measures TEXT", "--photo FILE[,FILE]", "--anonymous", "weekly"}},
     {{"report", "weekly"}, {"--until TIME"}},
     {{"verify"}, {}},
+    {{"sync"}, {}},
     {{"kpi"}, {"--since TIME", "--until TIME", "--area AREA"}},
     {{"incidents"}, {"list", "record", "hours"}},
     {{"incidents", "list"}, {}},

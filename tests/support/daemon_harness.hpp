@@ -108,9 +108,10 @@ struct Daemon {
     fs::path log;
 };
 
-inline Daemon start_daemon(const TempDir& dir, const fs::path& config) {
+inline Daemon start_daemon(const TempDir& dir, const fs::path& config,
+                           const std::string& log_name = "floorwatchd.log") {
     Daemon daemon;
-    daemon.log = dir / "floorwatchd.log";
+    daemon.log = dir / log_name;
     daemon.process = ChildProcess::spawn(FW_DAEMON_BINARY, {"--config", config.string()},
                                          logs_to(daemon.log, daemon.log));
     REQUIRE_MESSAGE(eventually(

@@ -252,7 +252,10 @@ std::string RawConnection::read_until_close(std::chrono::milliseconds timeout) {
         pollfd entry{fd_, POLLIN, 0};
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
-        if (::poll(&entry, 1, static_cast<int>(std::max<std::chrono::milliseconds::rep>(left.count(), 1))) <= 0) break;
+        if (::poll(&entry, 1,
+                   static_cast<int>(std::max<std::chrono::milliseconds::rep>(left.count(), 1))) <=
+            0)
+            break;
         const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
         if (n <= 0) break;
         text.append(chunk, static_cast<std::size_t>(n));
@@ -276,7 +279,10 @@ bool RawConnection::closed_within(std::chrono::milliseconds timeout) {
         pollfd entry{fd_, POLLIN, 0};
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
-        if (::poll(&entry, 1, static_cast<int>(std::max<std::chrono::milliseconds::rep>(left.count(), 1))) <= 0) continue;
+        if (::poll(&entry, 1,
+                   static_cast<int>(std::max<std::chrono::milliseconds::rep>(left.count(), 1))) <=
+            0)
+            continue;
         const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
         if (n <= 0) return true;  // end of file or reset
     }

@@ -493,10 +493,10 @@ TEST_CASE_FIXTURE(PostgresDatabase,
               .get<std::int64_t>(0) == pg::latest_schema_version());
 
     for (const char* table :
-         {"store_identity", "order_events", "orders", "order_writer", "order_keys",
-          "order_number_counters", "order_attachments", "recorded_incidents", "sync_gateways",
-          "sync_down_cursor", "sync_down", "sync_quarantine", "sync_integrity",
-          "sync_attachment_parts"}) {
+         {"store_identity", "order_events", "central_orders", "order_writer", "order_keys",
+          "order_number_counters", "order_attachments", "recorded_incidents", "central_gateways",
+          "central_down_cursor", "central_down", "central_quarantine", "central_integrity",
+          "central_wanted", "central_wanted_chunks"}) {
         CAPTURE(table);
         CHECK(connection.execute_unprepared("SELECT to_regclass($1) IS NOT NULL", table)
                   .single()

@@ -1,0 +1,136 @@
+#include "daemon/cli/sync.hpp"
+
+#include <fmt/format.h>
+
+#include <boost/json.hpp>
+#include <iostream>
+#include <string>
+
+#include "daemon/cli/central_sync.hpp"
+#include "daemon/cli/common.hpp"
+#include "daemon/core/time.hpp"
+#include "daemon/core/units.hpp"
+#include "daemon/store/sqlite.hpp"
+#include "daemon/store/store_file.hpp"
+#include "daemon/sync/gateway_store.hpp"
+
+namespace fw::cli {
+namespace {
+
+// This gateway's origin: the writer cursor the store holds (a gateway's store has its own only).
+std::string store_origin(sqlite3* db) {
+    store::Statement writer(db, "SELECT origin FROM order_writer ORDER BY origin LIMIT 1");
+    if (!writer.next_row("reading this gateway's origin")) {
+        throw std::runtime_error("this store has written no order events yet; nothing to sync");
+    }
+    return writer.column_text(0);
+}
+
+std::string time_or_never(const std::optional<std::int64_t>& time_ms) {
+    return time_ms ? format_time(*time_ms) : std::string("never");
+}
+
+boost::json::value json_time(const std::optional<std::int64_t>& time_ms) {
+    if (!time_ms) return nullptr;
+    return boost::json::value(format_time(*time_ms));
+}
+
+int show_sync(const CommonOptions& options) {
+    // On a centre: every gateway's row from the central store (daemon/central).
+    if (is_central_store(options)) return show_central_sync(options);
+    auto connection =
+        store::open_store_file(store_path(options), store::OpenMode::read_only, false);
+    const std::string origin = store_origin(connection.get());
+    const auto state = sync::read_sync_state(connection.get(), origin);
+    const std::int64_t now = wall_now_ms();
+    // Milliseconds the oldest unsynced event has waited; -1 when nothing waits.
+    const std::int64_t oldest_age =
+        state.oldest_unsynced_ms.has_value() ? now - state.oldest_unsynced_ms.value_or(now) : -1;
+    if (options.json) {
+        boost::json::array quarantined;
+        for (const auto& row : state.quarantined) {
+            quarantined.push_back(boost::json::object{{"received", format_time(row.received_ms)},
+                                                      {"down", row.down},
+                                                      {"event_id", row.event_id},
+                                                      {"reason", row.reason}});
+        }
+        boost::json::array wanted;
+        for (const auto& item : state.wanted) {
+            wanted.push_back(boost::json::object{{"sha256", item.sha256},
+                                                 {"received", item.received},
+                                                 {"size", item.size},
+                                                 {"asked", json_time(item.asked_ms)}});
+        }
+        boost::json::object centre{
+            {"peer", "centre"},
+            {"origin", origin},
+            {"incarnation", state.incarnation},
+            {"central_incarnation", state.peer.central_incarnation},
+            {"known_incarnation", state.peer.known_incarnation},
+            {"verdict", state.peer.verdict},
+            {"message", state.peer.message},
+            {"next_sequence", state.next_sequence},
+            {"acked", state.peer.acked},
+            {"down_applied", state.peer.down_applied},
+            {"backlog", state.backlog},
+            {"oldest_unsynced_age_ms",
+             oldest_age >= 0 ? boost::json::value(oldest_age) : boost::json::value(nullptr)},
+            {"last_hello", json_time(state.peer.last_hello_ms)},
+            {"last_welcome", json_time(state.peer.last_welcome_ms)},
+            {"last_ack", json_time(state.peer.last_ack_ms)},
+            {"last_down", json_time(state.peer.last_down_ms)},
+            {"quarantined", std::move(quarantined)},
+            {"wanted_attachments", std::move(wanted)}};
+        std::cout << boost::json::serialize(boost::json::array{std::move(centre)}) << '\n';
+        return 0;
+    }
+    std::cout << fmt::format("{} (store incarnation {})\n", origin, state.incarnation);
+    if (state.peer.verdict.empty()) {
+        std::cout << "centre:        never welcomed (no sync: section, or the centre has not "
+                     "answered yet)\n";
+    } else {
+        std::cout << fmt::format("centre:        incarnation {}, verdict {}{}\n",
+                                 state.peer.central_incarnation, state.peer.verdict,
+                                 state.peer.message.empty() ? "" : ": " + state.peer.message);
+    }
+    if (state.peer.verdict == "reseed") {
+        std::cout << "               sending is stopped: the centre holds more of this origin "
+                     "than this store wrote (a re-imaged or restored gateway); see "
+                     "daemon/sync/README.md \"Verdict reseed\"\n";
+    }
+    std::cout << fmt::format(
+        "up:            next {}, acknowledged up to {}, {} unsynced{}\n", state.next_sequence,
+        state.peer.acked, state.backlog,
+        oldest_age >= 0 ? fmt::format(" (oldest {} ago)", format_duration(Millis(oldest_age)))
+                        : std::string());
+    std::cout << fmt::format("down:          applied up to {}\n", state.peer.down_applied);
+    std::cout << fmt::format(
+        "last hello:    {}\nlast welcome:  {}\nlast ack:      {}\n"
+        "last down:     {}\n",
+        time_or_never(state.peer.last_hello_ms), time_or_never(state.peer.last_welcome_ms),
+        time_or_never(state.peer.last_ack_ms), time_or_never(state.peer.last_down_ms));
+    std::cout << fmt::format("quarantined:   {}\n", state.quarantined.size());
+    for (const auto& row : state.quarantined) {
+        std::cout << fmt::format("  down {} {} ({}): {}\n", row.down,
+                                 row.event_id.empty() ? "-" : row.event_id,
+                                 format_time(row.received_ms), row.reason);
+    }
+    std::cout << fmt::format("attachments:   {} wanted from the centre\n", state.wanted.size());
+    for (const auto& item : state.wanted) {
+        std::cout << fmt::format("  {} {} of {} bytes, asked {}\n", item.sha256, item.received,
+                                 item.size, time_or_never(item.asked_ms));
+    }
+    return 0;
+}
+
+}  // namespace
+
+void add_sync_commands(CLI::App& root, CommandTable& commands) {
+    auto sync = add_command<CommonOptions>(
+        commands, root, "sync",
+        "where the exchange with the centre stands: cursors, backlog, quarantined events",
+        &show_sync);
+    sync.app.group("Work orders");
+}
+
+}  // namespace fw::cli

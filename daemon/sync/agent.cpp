@@ -1,0 +1,671 @@
+#include "daemon/sync/agent.hpp"
+
+#include <fmt/format.h>
+#include <sys/timex.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <set>
+
+#include "daemon/core/log.hpp"
+#include "daemon/core/time.hpp"
+#include "daemon/core/units.hpp"
+#include "daemon/core/worker_thread.hpp"
+#include "daemon/orders/order_store.hpp"
+#include "daemon/store/post_when_durable.hpp"
+#include "daemon/store/sqlite.hpp"
+#include "daemon/store/store_file.hpp"
+#include "daemon/sync/gateway_store.hpp"
+#include "daemon/sync/link.hpp"
+#include "daemon/sync/protocol.hpp"
+
+namespace fw::sync {
+namespace {
+
+namespace asio = boost::asio;
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr std::string_view kInstance = "sync";
+// How often the agent looks for new local events and checks its timeouts.
+constexpr auto kTick = std::chrono::milliseconds(200);
+// A log line this often while events wait for the centre.
+constexpr auto kBacklogLogInterval = std::chrono::seconds(60);
+
+// The agent's own read-only connection on its own thread: outbox reads never block the core and
+// never wait for the writer.
+class StoreReader {
+  public:
+    using Job = std::function<void(sqlite3* db)>;
+
+    explicit StoreReader(std::string path) : path_(std::move(path)), worker_("sync-reader") {}
+    ~StoreReader() { stop(); }
+    StoreReader(const StoreReader&) = delete;
+    StoreReader& operator=(const StoreReader&) = delete;
+
+    void start() {
+        worker_.start([this] { run(); });
+    }
+    void stop() { worker_.stop(); }
+
+    void post(Job job) {
+        {
+            std::lock_guard lock(worker_.mutex());
+            jobs_.push_back(std::move(job));
+        }
+        worker_.wake();
+    }
+
+  private:
+    void run() {
+        store::Connection connection;
+        std::unique_lock lock(worker_.mutex());
+        while (worker_.wait(lock, [this] { return !jobs_.empty(); })) {
+            Job job = std::move(jobs_.front());
+            jobs_.pop_front();
+            lock.unlock();
+            try {
+                if (connection.get() == nullptr) {
+                    connection = store::open_store_file(path_, store::OpenMode::read_only, false);
+                }
+                job(connection.get());
+            } catch (const std::exception& error) {
+                // The job's owner hears nothing and retries on its next tick.
+                log_error(kInstance, "reading the store: {}", error.what());
+                connection = store::Connection();
+            }
+            lock.lock();
+        }
+    }
+
+    std::string path_;
+    std::deque<Job> jobs_;  // guarded by worker_.mutex()
+    WorkerThread worker_;   // last: stopped first
+};
+
+struct SentBatch {
+    std::uint64_t first = 0;
+    std::uint64_t last = 0;
+    SteadyClock::time_point sent;
+};
+
+struct ReadBatch {
+    std::uint64_t first = 0;
+    std::uint64_t last = 0;
+    std::string text;
+};
+
+std::int64_t now_ms() {
+    return wall_now_ms();
+}
+
+// The wall clock and whether it can be trusted (the kernel's NTP state and the 2024 floor).
+workflow::WallTime system_wall_time() {
+    timex status{};
+    const int state = ntp_adjtime(&status);
+    const std::int64_t now = wall_now_ms();
+    return {now, workflow::clock_synced(now, state >= 0 && state != TIME_ERROR)};
+}
+
+}  // namespace
+
+struct GatewayAgent::Impl : std::enable_shared_from_this<GatewayAgent::Impl> {
+    Impl(asio::io_context& core_context, store::Writer& store_writer,
+         orders::OrderService& order_service, const Config& config)
+        : core(core_context),
+          writer(store_writer),
+          orders(order_service),
+          sync(*config.sync),
+          origin(workflow::origin_of(config.gateway.site, config.gateway.node)),
+          up(up_topic(config.gateway.site, config.gateway.node)),
+          down(down_topic(config.gateway.site, config.gateway.node)),
+          limits{sync.batch_events, sync.batch_bytes},
+          reader(config.store.path),
+          tick_timer(core_context) {}
+
+    // --- lifecycle ---
+
+    void start() {
+        reader.start();
+        std::weak_ptr<Impl> weak = weak_from_this();
+        BrokerLink::Callbacks callbacks;
+        callbacks.message = [weak, &context = core](std::string topic, std::string payload) {
+            asio::post(context, [weak, topic = std::move(topic), payload = std::move(payload)] {
+                if (auto self = weak.lock()) self->on_message(topic, payload);
+            });
+        };
+        callbacks.connection = [weak, &context = core](bool up_now) {
+            asio::post(context, [weak, up_now] {
+                if (auto self = weak.lock()) self->on_connection(up_now);
+            });
+        };
+        link = std::make_unique<BrokerLink>(sync.broker, down, std::string(kInstance),
+                                            std::move(callbacks));
+        // The cursors as last stored: the first hello reads them again anyway.
+        reader.post([weak, &context = core, origin = origin](sqlite3* db) {
+            auto state = read_sync_state(db, origin);
+            asio::post(context, [weak, state = std::move(state)] {
+                if (auto self = weak.lock()) self->on_initial_state(state);
+            });
+        });
+    }
+
+    void on_initial_state(const GatewaySyncState& state) {
+        if (stopping) return;
+        acked = state.peer.acked;
+        down_applied = state.peer.down_applied;
+        backlog = state.backlog;
+        oldest_unsynced_ms = state.oldest_unsynced_ms;
+        log_info(kInstance,
+                 "syncing {} with the centre at {} (store incarnation {}): {} event(s) waiting, "
+                 "acknowledged up to {}, down events applied up to {}",
+                 origin, sync.broker.uri, state.incarnation, state.backlog, acked, down_applied);
+        link->start();
+        schedule_tick();
+    }
+
+    void stop() {
+        stopping = true;
+        tick_timer.cancel();
+        if (link) link->stop();
+        reader.stop();
+    }
+
+    // --- the link ---
+
+    void on_connection(bool connected_now) {
+        if (stopping) return;
+        connected = connected_now;
+        welcomed = false;
+        in_flight.clear();
+        ++generation;  // reads under way are for a connection that is gone
+        if (connected) send_hello();
+    }
+
+    void publish(const std::string& text) { link->publish(up, text); }
+
+    void on_message(const std::string& topic, const std::string& payload) {
+        if (stopping) return;
+        if (topic != down) {
+            note_malformed(fmt::format("a message on {}, not {}", topic, down));
+            return;
+        }
+        auto message = decode_down(payload);
+        if (!message) {
+            note_malformed(message.error());
+            return;
+        }
+        std::visit([this](auto& decoded) { on_down(decoded); }, *message);
+    }
+
+    void note_malformed(const std::string& why) {
+        ++stats.malformed;
+        const auto now = SteadyClock::now();
+        if (now - last_malformed_log < std::chrono::seconds(10)) return;
+        last_malformed_log = now;
+        log_warning(kInstance, "ignored a message from the centre ({} so far): {}", stats.malformed,
+                    why);
+    }
+
+    // --- hello / welcome ---
+
+    void send_hello() {
+        hello_sent = SteadyClock::now();
+        awaiting_welcome = true;
+        reader.post([weak = weak_from_this(), &context = core, origin = origin](sqlite3* db) {
+            auto state = read_sync_state(db, origin);
+            asio::post(context, [weak, state = std::move(state)] {
+                if (auto self = weak.lock()) self->say_hello(state);
+            });
+        });
+    }
+
+    void say_hello(const GatewaySyncState& state) {
+        if (stopping || !connected) return;
+        backlog = state.backlog;
+        oldest_unsynced_ms = state.oldest_unsynced_ms;
+        wanted_pending = !state.wanted.empty();
+        Hello hello;
+        hello.incarnation = state.incarnation;
+        hello.origin = origin;
+        hello.next_sequence = state.next_sequence;
+        hello.acked = std::max(acked, state.peer.acked);
+        hello.down_applied = std::max(down_applied, state.peer.down_applied);
+        hello.centre_max = state.centre_max;
+        const auto wall = system_wall_time();
+        hello.wall_ms = wall.ms;
+        hello.clock_synced = wall.synced;
+        hello.hlc = workflow::Hlc{wall.ms, 0};
+        publish(encode_up(hello));
+        store::post_when_durable(
+            writer, core, weak_from_this(),
+            [at = now_ms()](sqlite3* db) { write_hello_sent(db, at); },
+            [](Impl&, const Status&) {});
+    }
+
+    void on_down(const Welcome& welcome) {
+        awaiting_welcome = false;
+        store::post_when_durable(
+            writer, core, weak_from_this(),
+            [welcome, at = now_ms()](sqlite3* db) { write_welcome(db, welcome, at); },
+            [](Impl&, const Status&) {});
+        if (welcome.verdict == Verdict::reseed) {
+            if (!reseed_needed) {
+                log_error(kInstance,
+                          "the centre holds more of {} than this store wrote ({}); sending stops "
+                          "(a re-imaged or restored gateway: see daemon/sync/README.md \"Verdict "
+                          "reseed\"). Alarms and local orders carry on.",
+                          origin, welcome.message);
+            }
+            reseed_needed = true;
+            welcomed = false;
+            in_flight.clear();
+            return;
+        }
+        reseed_needed = false;
+        if (welcome.received < acked) {
+            log_warning(kInstance,
+                        "the centre holds {} only up to {} but had acknowledged {} (restored "
+                        "from a backup?); sending again from {}",
+                        origin, welcome.received, acked, welcome.received + 1);
+            store::post_when_durable(
+                writer, core, weak_from_this(),
+                [origin = origin, received = welcome.received](sqlite3* db) {
+                    write_rewind(db, origin, received);
+                },
+                [](Impl&, const Status&) {});
+            acked = welcome.received;
+        } else {
+            take_ack(welcome.received);
+        }
+        welcomed = true;
+        in_flight.clear();
+        next_to_send = acked + 1;
+        ++generation;
+        log_info(kInstance, "welcomed by the centre (incarnation {}): it holds {} up to {}",
+                 welcome.incarnation, origin, welcome.received);
+        pump();
+    }
+
+    // --- up: events ---
+
+    void on_down(const Ack& ack) {
+        take_ack(ack.received);
+        while (!in_flight.empty() && in_flight.front().last <= acked) in_flight.pop_front();
+        pump();
+    }
+
+    void take_ack(std::uint64_t received) {
+        if (received <= acked) return;
+        acked = received;
+        last_ack = SteadyClock::now();
+        store::post_when_durable(
+            writer, core, weak_from_this(),
+            [origin = origin, received, at = now_ms()](sqlite3* db) {
+                write_acked(db, origin, received, at);
+            },
+            [](Impl& self, const Status& written) {
+                if (!written) {
+                    log_error(kInstance, "the acknowledgement was not stored: {}", written.error());
+                }
+                self.refresh_backlog();
+            });
+    }
+
+    bool may_send() const {
+        return connected && welcomed && !reseed_needed && !reading &&
+               in_flight.size() < sync.in_flight;
+    }
+
+    // Reads and sends the next batch while the window has room; one read at a time.
+    void pump() {
+        if (stopping || !may_send()) return;
+        reading = true;
+        reader.post([weak = weak_from_this(), &context = core, origin = origin, from = next_to_send,
+                     limits = limits, generation = generation](sqlite3* db) {
+            const auto events = orders::read_origin_events(db, origin, from, limits.max_events);
+            std::optional<ReadBatch> batch;
+            auto building = EventBatch::up(limits);
+            for (const auto& event : events) {
+                if (building.add(event) != BatchAdd::added) break;
+            }
+            if (!building.empty()) {
+                batch = ReadBatch{building.first(), building.last(), building.encode()};
+            }
+            asio::post(context, [weak, batch = std::move(batch), generation]() mutable {
+                if (auto self = weak.lock()) self->on_read(std::move(batch), generation);
+            });
+        });
+    }
+
+    void on_read(std::optional<ReadBatch> batch, std::uint64_t read_generation) {
+        reading = false;
+        if (stopping) return;
+        if (read_generation != generation) return pump();  // a rewind or reconnect meanwhile
+        if (!batch) return;                                // nothing new: the tick looks again
+        publish(batch->text);
+        ++stats.batches_sent;
+        in_flight.push_back({batch->first, batch->last, SteadyClock::now()});
+        next_to_send = batch->last + 1;
+        pump();
+    }
+
+    // --- down: events from the centre ---
+
+    void on_down(DownEvents& events) {
+        pending_down.push_back(std::move(events));
+        apply_next_down();
+    }
+
+    void apply_next_down() {
+        if (applying || pending_down.empty() || stopping) return;
+        DownEvents message = std::move(pending_down.front());
+        pending_down.pop_front();
+        if (message.last <= down_applied) {
+            send_down_ack();  // a replay of what is applied: say so again
+            return apply_next_down();
+        }
+        if (message.first > down_applied + 1) {
+            // A gap: something before it was lost. The centre sends again from down_applied + 1
+            // when it sees this ack.
+            send_down_ack();
+            return apply_next_down();
+        }
+        std::vector<orders::RemoteEvent> events;
+        std::vector<QuarantineEntry> refused;
+        for (auto& entry : message.events) {
+            if (entry.down <= down_applied) continue;
+            events.push_back({entry.down, std::move(entry.event)});
+        }
+        for (auto& entry : message.refused) {
+            if (entry.position <= down_applied) continue;
+            refused.push_back({entry.position, "", entry.reason, entry.raw});
+        }
+        const std::uint64_t up_to = message.last;
+        applying = true;
+        orders.apply_remote(
+            std::move(events),
+            [up_to, refused](sqlite3* db, const orders::RemoteApplied& applied) {
+                std::vector<QuarantineEntry> all = refused;
+                for (const auto& refusal : applied.refused) {
+                    all.push_back({refusal.down, refusal.event_id, refusal.reason, refusal.raw});
+                }
+                write_down_applied(db, up_to, all, applied.missing_attachments, now_ms());
+            },
+            [weak = weak_from_this(), up_to, codec_refused = refused.size()](
+                const Status& written, const orders::RemoteApplied& applied) {
+                auto self = weak.lock();
+                if (!self) return;
+                self->on_down_applied(written, applied, codec_refused, up_to);
+            });
+    }
+
+    void on_down_applied(const Status& written, const orders::RemoteApplied& applied,
+                         std::size_t codec_refused, std::uint64_t up_to) {
+        applying = false;
+        if (stopping) return;
+        if (written) {
+            down_applied = std::max(down_applied, up_to);
+            stats.down_events_applied += applied.written;
+            const std::size_t quarantined = applied.refused.size() + codec_refused;
+            stats.quarantined += quarantined;
+            for (const auto& refusal : applied.refused) {
+                log_error(kInstance, "down event {} ({}) quarantined: {}", refusal.down,
+                          refusal.event_id, refusal.reason);
+            }
+            if (codec_refused > 0) {
+                log_error(kInstance, "{} down event(s) up to {} could not be read; quarantined",
+                          codec_refused, up_to);
+            }
+            send_down_ack();
+            if (!applied.missing_attachments.empty()) ask_for_attachments();
+        }
+        apply_next_down();
+    }
+
+    void send_down_ack() {
+        if (connected) publish(encode_up(DownAck{down_applied}));
+    }
+
+    // --- attachments named by the centre's events ---
+
+    void ask_for_attachments() {
+        reader.post([weak = weak_from_this(), &context = core, origin = origin](sqlite3* db) {
+            auto state = read_sync_state(db, origin);
+            asio::post(context, [weak, wanted = std::move(state.wanted)] {
+                if (auto self = weak.lock()) self->send_need(wanted);
+            });
+        });
+    }
+
+    void send_need(const std::vector<WantedAttachment>& wanted) {
+        wanted_pending = !wanted.empty();
+        if (wanted.empty() || !connected) return;
+        Need need;
+        std::vector<std::string> asked;
+        for (const auto& item : wanted) {
+            need.attachments.push_back({item.sha256, item.received});
+            asked.push_back(item.sha256);
+        }
+        publish(encode_up(need));
+        last_need = SteadyClock::now();
+        store::post_when_durable(
+            writer, core, weak_from_this(),
+            [asked, at = now_ms()](sqlite3* db) { write_need_sent(db, asked, at); },
+            [](Impl&, const Status&) {});
+    }
+
+    // --- the rest of the down messages ---
+
+    void on_down(const Reannounce&) { send_hello(); }
+    // This agent never sends a reseed_request (README.md "Verdict reseed"), so a seed part is
+    // not for it: counted and ignored.
+    void on_down(const Seed&) { note_malformed("a seed part, but no reseed was asked for"); }
+
+    // A piece of an attachment this gateway asked for.
+    void on_down(const AttachmentChunk& chunk) {
+        last_need = SteadyClock::now();  // the centre is answering: no need to ask again yet
+        auto taken = std::make_shared<ChunkTaken>(ChunkTaken::not_wanted);
+        store::post_when_durable(
+            writer, core, weak_from_this(),
+            [chunk, taken, at = now_ms()](sqlite3* db) {
+                *taken = write_attachment_chunk(db, chunk, at);
+            },
+            [taken, attachment = workflow::Attachment{chunk.sha256, chunk.media_type, chunk.size,
+                                                      chunk.name}](Impl& self,
+                                                                   const Status& written) {
+                if (!written) {
+                    log_error(kInstance, "an attachment piece was not stored: {}", written.error());
+                    return;
+                }
+                switch (*taken) {
+                    case ChunkTaken::appended:
+                    case ChunkTaken::not_wanted:
+                        break;
+                    case ChunkTaken::completed:
+                        log_info(kInstance, "attachment {} ({}, {} bytes) fetched from the centre",
+                                 attachment.sha256, attachment.name, attachment.size);
+                        self.orders.add_attachment(attachment);
+                        break;
+                    case ChunkTaken::corrupt:
+                        log_warning(kInstance,
+                                    "attachment {} from the centre does not match its sha256; "
+                                    "asking for it again",
+                                    attachment.sha256);
+                        self.ask_for_attachments();
+                        break;
+                    case ChunkTaken::wrong_offset:
+                        self.ask_for_attachments();
+                        break;
+                }
+            });
+    }
+
+    // The centre lacks attachments named by this gateway's events: send them in chunks.
+    void on_down(const Need& need) {
+        reader.post([weak = weak_from_this(), &context = core, need,
+                     chunk_size = sync.chunk_size](sqlite3* db) {
+            std::vector<std::string> messages;
+            for (const auto& wanted : need.attachments) {
+                const auto stored = read_attachment(db, wanted.sha256);
+                if (!stored) continue;  // not here either: the centre asks whoever has it
+                std::uint64_t offset = std::min<std::uint64_t>(wanted.offset, stored->data.size());
+                do {
+                    const auto chunk = attachment_chunk(stored->attachment, stored->data, offset,
+                                                        static_cast<std::size_t>(chunk_size));
+                    messages.push_back(encode_up(chunk));
+                    offset += chunk.data.size();
+                    if (chunk.last) break;
+                } while (true);
+            }
+            asio::post(context, [weak, messages = std::move(messages)] {
+                auto self = weak.lock();
+                if (!self || !self->connected) return;
+                for (const auto& text : messages) self->publish(text);
+            });
+        });
+    }
+
+    // --- the tick: new events, timeouts ---
+
+    void schedule_tick() {
+        tick_timer.expires_after(kTick);
+        tick_timer.async_wait([weak = weak_from_this()](const boost::system::error_code& error) {
+            if (error) return;
+            if (auto self = weak.lock()) {
+                self->tick();
+                self->schedule_tick();
+            }
+        });
+    }
+
+    void tick() {
+        if (stopping) return;
+        const auto now = SteadyClock::now();
+        if (connected && awaiting_welcome && now - hello_sent > sync.ack_timeout) {
+            log_warning(kInstance, "no welcome from the centre within {}; saying hello again",
+                        format_duration(sync.ack_timeout));
+            send_hello();
+        }
+        if (welcomed && !in_flight.empty() && now - in_flight.front().sent > sync.ack_timeout) {
+            ++stats.resends;
+            log_warning(kInstance, "no acknowledgement within {}; sending again from {}",
+                        format_duration(sync.ack_timeout), acked + 1);
+            in_flight.clear();
+            next_to_send = acked + 1;
+            ++generation;
+        }
+        if (welcomed && wanted_pending && now - last_need > sync.ack_timeout) {
+            last_need = now;
+            ask_for_attachments();
+        }
+        if (now - last_backlog_log > kBacklogLogInterval) {
+            last_backlog_log = now;
+            refresh_backlog();
+            if (backlog > 0) log_info(kInstance, "{}", status_text());
+        }
+        pump();
+    }
+
+    void refresh_backlog() {
+        reader.post([weak = weak_from_this(), &context = core, origin = origin](sqlite3* db) {
+            auto state = read_sync_state(db, origin);
+            asio::post(context, [weak, backlog = state.backlog, oldest = state.oldest_unsynced_ms] {
+                if (auto self = weak.lock()) {
+                    self->backlog = backlog;
+                    self->oldest_unsynced_ms = oldest;
+                }
+            });
+        });
+    }
+
+    std::string status_text() const {
+        if (reseed_needed) return "sync: stopped, the centre holds more of this origin (reseed)";
+        std::string text = fmt::format("sync: {} unsynced", backlog);
+        if (backlog > 0 && oldest_unsynced_ms) {
+            text += fmt::format(
+                ", oldest {}",
+                format_duration(Millis(std::max<std::int64_t>(0, now_ms() - *oldest_unsynced_ms))));
+        }
+        if (!connected) text += ", centre not connected";
+        return text;
+    }
+
+    asio::io_context& core;
+    store::Writer& writer;
+    orders::OrderService& orders;
+    SyncConfig sync;
+    std::string origin;
+    std::string up;
+    std::string down;
+    BatchLimits limits;
+    StoreReader reader;
+    std::unique_ptr<BrokerLink> link;
+    asio::steady_timer tick_timer;
+
+    bool stopping = false;
+    bool connected = false;
+    bool welcomed = false;
+    bool awaiting_welcome = false;
+    bool reseed_needed = false;
+    bool reading = false;
+    bool applying = false;
+    bool wanted_pending = false;  // attachments named by down events are still missing
+    std::uint64_t generation = 0;
+    std::uint64_t acked = 0;
+    std::uint64_t next_to_send = 1;
+    std::uint64_t down_applied = 0;
+    std::deque<SentBatch> in_flight;
+    std::deque<DownEvents> pending_down;
+    std::uint64_t backlog = 0;
+    std::optional<std::int64_t> oldest_unsynced_ms;
+    SteadyClock::time_point hello_sent{};
+    SteadyClock::time_point last_ack{};
+    SteadyClock::time_point last_need{};
+    SteadyClock::time_point last_malformed_log{};
+    SteadyClock::time_point last_backlog_log = SteadyClock::now();
+    AgentStats stats;
+};
+
+GatewayAgent::GatewayAgent(asio::io_context& core, store::Writer& writer,
+                           orders::OrderService& orders, const Config& config)
+    : impl_(std::make_shared<Impl>(core, writer, orders, config)) {}
+
+GatewayAgent::~GatewayAgent() {
+    try {
+        impl_->stop();
+    } catch (...) {
+        // Only timer cancels and thread joins can throw, and on Linux they do not for the timers
+        // and threads this agent owns; a destructor must not throw.
+    }
+}
+
+void GatewayAgent::start() {
+    impl_->start();
+}
+
+void GatewayAgent::stop() {
+    impl_->stop();
+}
+
+AgentStats GatewayAgent::stats() const {
+    AgentStats stats = impl_->stats;
+    stats.connected = impl_->connected;
+    stats.welcomed = impl_->welcomed;
+    stats.reseed_needed = impl_->reseed_needed;
+    stats.acked = impl_->acked;
+    stats.down_applied = impl_->down_applied;
+    stats.backlog = impl_->backlog;
+    if (impl_->backlog > 0 && impl_->oldest_unsynced_ms) {
+        stats.lag = Millis(std::max<std::int64_t>(0, now_ms() - *impl_->oldest_unsynced_ms));
+    }
+    return stats;
+}
+
+std::string GatewayAgent::status_text() const {
+    return impl_->status_text();
+}
+
+}  // namespace fw::sync

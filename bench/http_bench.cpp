@@ -451,7 +451,7 @@ void page_size(std::uint16_t port) {
 void print_row(const char* what, int connections, const Figures& figures, const Figures& base) {
     std::printf(
         "%-22s %2d conn %9.0f req/s  p50 %8.2f ms  p99 %8.2f ms  %9zu B/answer  "
-        "x%.3f of baseline req/s, p99 x%.1f%s\n",
+        "x%.3g of baseline req/s, p99 x%.3g%s\n",
         what, connections, figures.per_second, figures.p50_ms, figures.p99_ms, figures.bytes,
         figures.per_second / base.per_second, figures.p99_ms / base.p99_ms,
         figures.failures != 0 ? "  (SOME ANSWERS NOT 200)" : "");

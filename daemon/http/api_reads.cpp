@@ -28,6 +28,7 @@ struct ReadConnections::Impl {
     store::Connection db;
     std::unique_ptr<store::Reader> reader;
     std::unique_ptr<alarms::AlarmReader> alarms;
+    orders::OrderIndexCache orders;
 };
 
 ReadConnections::ReadConnections(std::string path) : impl_(std::make_unique<Impl>()) {
@@ -50,6 +51,10 @@ store::Reader& ReadConnections::reader() {
 alarms::AlarmReader& ReadConnections::alarms() {
     if (!impl_->alarms) impl_->alarms = std::make_unique<alarms::AlarmReader>(impl_->path);
     return *impl_->alarms;
+}
+
+const orders::OrderIndex& ReadConnections::orders() {
+    return impl_->orders.refresh(db());
 }
 
 std::optional<std::int64_t> parse_when(const std::string& text, std::int64_t now_ms) {
@@ -77,18 +82,6 @@ bool contains_text(const OrderState& order, const std::string& needle) {
         if (lower(*field).find(needle) != std::string::npos) return true;
     }
     return false;
-}
-
-struct StoreOrders {
-    orders::StoredOrders stored;
-    orders::OrderIndex index;
-};
-
-StoreOrders read_orders(sqlite3* db) {
-    StoreOrders result;
-    result.stored = orders::load_orders(db);
-    result.index = orders::index_orders(result.stored.events);
-    return result;
 }
 
 json::object attachment_json(const workflow::Attachment& attachment) {
@@ -192,11 +185,11 @@ json::array approval_chain(const OrderState& order) {
 
 }  // namespace
 
-json::object orders_json(sqlite3* db, const OrderQuery& query, std::int64_t now_ms) {
-    const auto orders = read_orders(db);
+json::object orders_json(const orders::OrderIndex& orders, const OrderQuery& query,
+                         std::int64_t now_ms) {
     const std::string needle = lower(query.text);
     std::vector<const OrderState*> selected;
-    for (const auto& [id, order] : orders.index.states) {
+    for (const auto& [id, order] : orders.states) {
         if (!query.state.empty() && workflow::order_status_name(order.status) != query.state) {
             continue;
         }
@@ -241,17 +234,16 @@ json::object orders_json(sqlite3* db, const OrderQuery& query, std::int64_t now_
               {"total", total}}}};
 }
 
-std::optional<json::object> order_detail_json(sqlite3* db, store::Reader& reader,
+std::optional<json::object> order_detail_json(const orders::OrderIndex& orders,
+                                              store::Reader& reader,
                                               const std::string& id_or_number,
                                               const workflow::Actor& actor, const Config& config,
                                               std::int64_t now_ms) {
-    const auto orders = read_orders(db);
-    const OrderState* order = orders.index.find(id_or_number);
+    const OrderState* order = orders.find(id_or_number);
     if (order == nullptr) return std::nullopt;
     static const std::vector<workflow::Event> kNoEvents;
-    const auto events_it = orders.index.events_by_order.find(order->id);
-    const auto& events =
-        events_it == orders.index.events_by_order.end() ? kNoEvents : events_it->second;
+    const auto events_it = orders.events_by_order.find(order->id);
+    const auto& events = events_it == orders.events_by_order.end() ? kNoEvents : events_it->second;
 
     auto timeline = workflow::timeline_view(events);
     for (auto& entry : timeline) {
@@ -417,19 +409,18 @@ json::object alarm_history_json(alarms::AlarmReader& reader, const alarms::Histo
     return {{"events", std::move(events)}, {"unreadable", std::move(unreadable)}};
 }
 
-json::object kpi_json(sqlite3* db, const workflow::KpiFilter& filter, std::int64_t now_ms) {
-    const auto orders = read_orders(db);
-    return orders::kpi_report(orders.index.all(), orders::load_incidents(db), filter, now_ms);
+json::object kpi_json(sqlite3* db, const orders::OrderIndex& orders,
+                      const workflow::KpiFilter& filter, std::int64_t now_ms) {
+    return orders::kpi_report(orders.all(), orders::load_incidents(db), filter, now_ms);
 }
 
-json::object weekly_json(sqlite3* db, std::int64_t week_end_ms, std::int64_t now_ms,
-                         const std::string& title) {
-    const auto orders = read_orders(db);
-    return orders::weekly_report_json(orders.index.all(), orders::load_incidents(db), week_end_ms,
-                                      now_ms, title);
+json::object weekly_json(sqlite3* db, const orders::OrderIndex& orders, std::int64_t week_end_ms,
+                         std::int64_t now_ms, const std::string& title) {
+    return orders::weekly_report_json(orders.all(), orders::load_incidents(db), week_end_ms, now_ms,
+                                      title);
 }
 
-void store_metrics(PrometheusText& text, sqlite3* db, store::Reader& reader,
+void store_metrics(PrometheusText& text, const orders::OrderIndex& orders, store::Reader& reader,
                    alarms::AlarmReader& alarm_reader, std::int64_t now_ms) {
     const auto devices = reader.device_health();
     text.family("floorwatch_device_online", "gauge", "1 while the device answers its polls.");
@@ -488,14 +479,13 @@ void store_metrics(PrometheusText& text, sqlite3* db, store::Reader& reader,
                 "Alarm rows this build cannot read (floorwatch alarms names them).");
     text.sample("floorwatch_alarm_rows_unreadable", std::uint64_t{alarm_table.unreadable.size()});
 
-    const auto orders = read_orders(db);
     std::map<std::string, std::uint64_t> order_states;
     for (const auto name :
          {"reported", "in_review", "rectifying", "awaiting_acceptance", "closed", "dismissed"}) {
         order_states[name] = 0;
     }
     std::uint64_t overdue = 0;
-    for (const auto& [id, order] : orders.index.states) {
+    for (const auto& [id, order] : orders.states) {
         ++order_states[std::string(workflow::order_status_name(order.status))];
         if (overdue_now(order, now_ms)) ++overdue;
     }

@@ -14,6 +14,7 @@
 #include "daemon/alarms/alarm_store.hpp"
 #include "daemon/config/config.hpp"
 #include "daemon/http/prometheus.hpp"
+#include "daemon/orders/order_store.hpp"
 #include "daemon/store/store.hpp"
 #include "daemon/workflow/commands.hpp"
 #include "daemon/workflow/kpi.hpp"
@@ -34,6 +35,9 @@ class ReadConnections {
     sqlite3* db();
     store::Reader& reader();
     alarms::AlarmReader& alarms();
+    // Every order, brought up to date with the events written since the last call on this
+    // connection (orders::OrderIndexCache): no read replays the whole history.
+    const orders::OrderIndex& orders();
 
   private:
     struct Impl;
@@ -54,11 +58,13 @@ struct OrderQuery {
 };
 // {orders: [order_view + overdue], counts: {by_state, by_risk, overdue, total}}, overdue first,
 // then the higher risk, then the current step's deadline.
-boost::json::object orders_json(sqlite3* db, const OrderQuery& query, std::int64_t now_ms);
+boost::json::object orders_json(const orders::OrderIndex& orders, const OrderQuery& query,
+                                std::int64_t now_ms);
 
 // {order, timeline, approval_chain, photos, occurrences, alarm, actions}; nullopt when there is
 // no such order. `actions` are what `actor` may do now, asked of the workflow's own handler.
-std::optional<boost::json::object> order_detail_json(sqlite3* db, store::Reader& reader,
+std::optional<boost::json::object> order_detail_json(const orders::OrderIndex& orders,
+                                                     store::Reader& reader,
                                                      const std::string& id_or_number,
                                                      const workflow::Actor& actor,
                                                      const Config& config, std::int64_t now_ms);
@@ -82,13 +88,15 @@ boost::json::object alarms_json(alarms::AlarmReader& reader, bool all);
 boost::json::object alarm_history_json(alarms::AlarmReader& reader,
                                        const alarms::HistoryFilter& filter);
 
-boost::json::object kpi_json(sqlite3* db, const workflow::KpiFilter& filter, std::int64_t now_ms);
-boost::json::object weekly_json(sqlite3* db, std::int64_t week_end_ms, std::int64_t now_ms,
+boost::json::object kpi_json(sqlite3* db, const orders::OrderIndex& orders,
+                             const workflow::KpiFilter& filter, std::int64_t now_ms);
+boost::json::object weekly_json(sqlite3* db, const orders::OrderIndex& orders,
+                                std::int64_t week_end_ms, std::int64_t now_ms,
                                 const std::string& title);
 
 // The families /metrics reads from the store: device and MQTT input health, alarms by state,
 // orders by state and overdue.
-void store_metrics(PrometheusText& text, sqlite3* db, store::Reader& reader,
+void store_metrics(PrometheusText& text, const orders::OrderIndex& orders, store::Reader& reader,
                    alarms::AlarmReader& alarm_reader, std::int64_t now_ms);
 
 }  // namespace fw::http

@@ -233,7 +233,7 @@ void WebApi::Impl::metrics(const Responder& responder) {
     core_text.sample("floorwatch_http_event_streams", std::uint64_t{hub.size()});
     read(responder, [text = core_text.text()](ReadConnections& store) {
         PrometheusText store_text;
-        store_metrics(store_text, store.db(), store.reader(), store.alarms(), wall_now_ms());
+        store_metrics(store_text, store.orders(), store.reader(), store.alarms(), wall_now_ms());
         return text_response(200, PrometheusText::kContentType, text + store_text.text());
     });
 }

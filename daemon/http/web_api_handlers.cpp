@@ -15,7 +15,7 @@ void WebApi::Impl::get_orders(Call& call) {
     query.overdue = query_value(call.target, "overdue") == "1";
     if (query_value(call.target, "mine") == "1") query.assignee = call.user;
     read(call.responder, [query](ReadConnections& store) {
-        return json_response(200, orders_json(store.db(), query, wall_now_ms()));
+        return json_response(200, orders_json(store.orders(), query, wall_now_ms()));
     });
 }
 
@@ -24,7 +24,7 @@ void WebApi::Impl::get_order(Call& call) {
     read(call.responder, [snapshot = config, id = call.params[0],
                           actor = workflow::Actor::from_user(*user)](ReadConnections& store) {
         auto detail =
-            order_detail_json(store.db(), store.reader(), id, actor, *snapshot, wall_now_ms());
+            order_detail_json(store.orders(), store.reader(), id, actor, *snapshot, wall_now_ms());
         if (!detail) return error_response(404, fmt::format("no order {}", id));
         return json_response(200, *detail);
     });
@@ -233,7 +233,7 @@ void WebApi::Impl::get_kpi(Call& call) {
     }
     filter.area = query_value(call.target, "area");
     read(call.responder, [filter](ReadConnections& store) {
-        return json_response(200, kpi_json(store.db(), filter, wall_now_ms()));
+        return json_response(200, kpi_json(store.db(), store.orders(), filter, wall_now_ms()));
     });
 }
 
@@ -249,7 +249,8 @@ void WebApi::Impl::get_weekly(Call& call) {
     const std::string title =
         fmt::format("Weekly safety report, {} {}", config->gateway.site, config->gateway.node);
     read(call.responder, [week_end, title](ReadConnections& store) {
-        return json_response(200, weekly_json(store.db(), week_end, wall_now_ms(), title));
+        return json_response(
+            200, weekly_json(store.db(), store.orders(), week_end, wall_now_ms(), title));
     });
 }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 #include <stdexcept>
 
 #include "daemon/store/sqlite.hpp"
@@ -183,6 +184,83 @@ OrderIndex index_orders(const std::vector<Event>& events) {
         index.states.emplace(id, std::move(state));
     }
     return index;
+}
+
+const OrderIndex& OrderIndexCache::refresh(sqlite3* db) {
+    store::Transaction snapshot(db, store::Transaction::Kind::deferred,
+                                "reading the new work-order events");
+    std::int64_t newest = 0;
+    {
+        Statement max_row(db, "SELECT coalesce(max(id), 0) FROM order_events");
+        if (max_row.next_row(kReadingOrders)) newest = max_row.column_int64(0);
+        max_row.reset();
+    }
+    // Rows never go away; fewer than before means another file: start again.
+    if (newest < last_row_) {
+        index_ = OrderIndex();
+        last_row_ = 0;
+    }
+    if (newest == last_row_) {
+        snapshot.commit();
+        return index_;
+    }
+    const bool first = last_row_ == 0;
+    Statement events(db,
+                     "SELECT id, origin, sequence, order_id, type, actor, role, wall_ms, "
+                     "clock_synced, hlc_ms, hlc_logical, format, payload, prev_hash, hash FROM "
+                     "order_events WHERE id > ?1 AND id <= ?2 ORDER BY id");
+    events.bind(1, last_row_);
+    events.bind(2, newest);
+    std::set<std::string, std::less<>> touched;
+    try {
+        while (events.next_row(kReadingOrders)) {
+            std::string problem;
+            // An unreadable row is left out, as load_orders leaves it out of its events.
+            if (auto event = event_from_row(events, problem)) {
+                touched.insert(event->order_id);
+                index_.events_by_order[event->order_id].push_back(std::move(*event));
+            }
+        }
+    } catch (...) {
+        // Half of the new rows are in events_by_order: forget everything, the next refresh
+        // reads it all again.
+        index_ = OrderIndex();
+        last_row_ = 0;
+        throw;
+    }
+    events.reset();
+    snapshot.commit();
+    last_row_ = newest;
+    if (first) {
+        // Everything is new: the same folds as index_orders, without a set of every id.
+        touched.clear();
+        for (const auto& [id, order_events] : index_.events_by_order) touched.insert(id);
+    }
+    // index_orders maps a number to the highest order id holding it (its last assignment in id
+    // order). A number that stays with its order keeps that rule by taking the higher id; one
+    // that moved or went away (events from another node folded in before the first ones) makes
+    // the whole map be built again.
+    bool renumbered = false;
+    for (const auto& id : touched) {
+        auto state = workflow::fold(index_.events_by_order.at(id));
+        if (const auto old = index_.states.find(id); old != index_.states.end()) {
+            renumbered = renumbered || !state.exists() || old->second.number != state.number;
+            index_.states.erase(old);
+        }
+        if (!state.exists()) continue;
+        if (!state.number.empty()) {
+            auto& mapped = index_.id_by_number[upper(state.number)];
+            if (mapped.empty() || mapped < id) mapped = id;
+        }
+        index_.states.emplace(id, std::move(state));
+    }
+    if (renumbered) {
+        index_.id_by_number.clear();
+        for (const auto& [id, state] : index_.states) {
+            if (!state.number.empty()) index_.id_by_number[upper(state.number)] = id;
+        }
+    }
+    return index_;
 }
 
 namespace {

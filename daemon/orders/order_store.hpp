@@ -68,6 +68,23 @@ struct OrderIndex {
 };
 OrderIndex index_orders(const std::vector<Event>& events);
 
+// index_orders(load_orders(db).events), kept up to date instead of rebuilt: the first refresh
+// reads every event, later ones only the rows written since the last (order_events is
+// append-only, schemas/0004), adds them to their orders' events and folds again only the orders
+// they touched. What a read of the web API or /metrics costs then follows what changed, not the
+// whole history. One per read-only connection, used on that connection's thread.
+class OrderIndexCache {
+  public:
+    // The index as of the store's last commit. Throws store::SqliteError when a read fails (the
+    // cache is then rebuilt by the next refresh), std::runtime_error as load_orders does for a
+    // store without the work-order tables.
+    const OrderIndex& refresh(sqlite3* db);
+
+  private:
+    OrderIndex index_;
+    std::int64_t last_row_ = 0;  // the highest order_events id folded in; 0: nothing yet
+};
+
 // What one accepted command writes, in one savepoint of the writer's transaction.
 struct EventBatch {
     std::vector<Event> events;

@@ -18,17 +18,18 @@
 #include "tests/support/daemon_harness.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/web_harness.hpp"
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
 using namespace std::chrono_literals;
-using fw::test::ChildProcess;
 using fw::test::eventually;
 using fw::test::HttpClient;
 using fw::test::HttpRequest;
 using fw::test::HttpResponse;
 using fw::test::read_text_file;
 using fw::test::TempDir;
+using fw::test::web_port;
 using fw::test::write_text_file;
 
 namespace {
@@ -71,34 +72,9 @@ workflow:
 )";
 }
 
-// The port from the daemon's "web page at http://127.0.0.1:PORT/" line.
-std::uint16_t web_port(const fs::path& log) {
-    std::uint16_t port = 0;
-    REQUIRE_MESSAGE(
-        eventually(
-            [&] {
-                static const std::regex kLine(R"(web page at http://127\.0\.0\.1:(\d+)/)");
-                std::smatch match;
-                const std::string text = read_text_file(log);
-                if (!std::regex_search(text, match, kLine)) return false;
-                port = static_cast<std::uint16_t>(std::stoi(match[1].str()));
-                return true;
-            },
-            10s),
-        read_text_file(log));
-    return port;
-}
-
 // `floorwatch user passwd NAME --stdin` with the password on its stdin.
 void set_password(const TempDir& dir, const std::string& user, const std::string& password) {
-    const fs::path input = dir / ("password-" + user);
-    write_text_file(input, password + "\n");
-    const fs::path out = dir / ("passwd-" + user + ".out");
-    const std::string command = std::string(FW_CLI_BINARY) + " user passwd " + user +
-                                " --stdin --config " + (dir / "fw.yaml").string() + " < " +
-                                input.string() + " > " + out.string() + " 2>&1";
-    auto shell = ChildProcess::spawn("/bin/sh", {"-c", command});
-    REQUIRE_MESSAGE(shell.wait_exit(30s).value_or(-1) == 0, read_text_file(out));
+    fw::test::set_password(dir, dir / "fw.yaml", user, password);
 }
 
 std::string text(const json::value& value) {

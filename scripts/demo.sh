@@ -195,7 +195,10 @@ print(orders[0]["number"] if orders else "")')
            as_user 64002 orders act "$order" reject --reason "bolts not torqued to spec" ;;
         6) echo "demo: the broker is back; the backlog drains to the centre"
            start_broker
-           sleep 5
+           for _ in $(seq 1 30); do  # the agent reconnects within reconnect_max (5 s), then drains
+               [ "$(cli sync --json 2>/dev/null | /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["backlog"])' 2>/dev/null)" = 0 ] && break
+               sleep 1
+           done
            echo "---- floorwatch sync on the gateway ----"; cli sync || true
            echo "---- floorwatch sync on the centre ----"; centre sync || true ;;
         7) echo "demo: tom resubmits"

@@ -276,6 +276,14 @@ TEST_CASE("sessions: a token opens its session; idle, absolute and revoked sessi
     found = table.find(opened.token, t0 + 61'000);
     CHECK(found.store_last_seen);
     CHECK(found.session->last_seen_ms == t0 + 61'000);
+    // In use every 40 s with a 60 s idle lifetime: alive long past 60 s after sign-in.
+    fw::http::SessionTable short_lived(std::chrono::seconds(60));
+    const auto brief = short_lived.open("tech2", "10.0.0.7", t0);
+    for (std::int64_t at = t0 + 40'000; at <= t0 + 200'000; at += 40'000) {
+        CHECK_MESSAGE(short_lived.find(brief.token, at).session != nullptr,
+                      "at t0 + " << (at - t0));
+    }
+    CHECK(short_lived.find(brief.token, t0 + 200'000 + 61'000).session == nullptr);
     CHECK(table.find(std::string(64, 'a'), t0).session == nullptr);
     CHECK(table.find("short", t0).session == nullptr);
     // Idle for longer than the lifetime.

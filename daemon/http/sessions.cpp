@@ -13,6 +13,7 @@ void SessionTable::load(std::vector<Session> sessions, std::int64_t now_ms) {
     by_hash_.clear();
     for (auto& session : sessions) {
         if (!alive(session, now_ms)) continue;
+        session.stored_seen_ms = session.last_seen_ms;
         std::string key = session.id_hash;
         by_hash_.emplace(std::move(key), std::move(session));
     }
@@ -29,6 +30,7 @@ SessionTable::Opened SessionTable::open(std::string user, std::string address,
     session.address = std::move(address);
     session.created_ms = now_ms;
     session.last_seen_ms = now_ms;
+    session.stored_seen_ms = now_ms;
     session.expires_ms = now_ms + kSessionAbsoluteLifetime.count();
     by_hash_[session.id_hash] = session;
     return opened;
@@ -41,10 +43,12 @@ SessionTable::Found SessionTable::find(std::string_view token, std::int64_t now_
     const auto it = by_hash_.find(sha256_hex_of(token));
     if (it == by_hash_.end() || !alive(it->second, now_ms)) return found;
     Session& session = it->second;
-    found.store_last_seen = now_ms - session.last_seen_ms >= kSessionSeenWriteInterval.count();
-    // Kept at the stored value until it is written again, so the store never lags by more
-    // than the interval and the idle check below runs on what a restart would see.
-    if (found.store_last_seen) session.last_seen_ms = now_ms;
+    // Every request counts as use: a session in use never ends before its idle lifetime, however
+    // short. The store follows at most once per interval (a write per request would be a disk
+    // write per click).
+    session.last_seen_ms = now_ms;
+    found.store_last_seen = now_ms - session.stored_seen_ms >= kSessionSeenWriteInterval.count();
+    if (found.store_last_seen) session.stored_seen_ms = now_ms;
     found.session = &session;
     return found;
 }

@@ -29,9 +29,12 @@ struct Session {
     std::string csrf;     // sent back in X-CSRF-Token with every change
     std::string address;  // the address it was opened from
     std::int64_t created_ms = 0;
-    std::int64_t last_seen_ms = 0;
-    std::int64_t expires_ms = 0;  // created + 7 days; idle expiry comes on top
+    std::int64_t last_seen_ms = 0;  // the last request, in memory; idle expiry counts from it
+    std::int64_t expires_ms = 0;    // created + 7 days; idle expiry comes on top
     bool revoked = false;
+    // What the store holds of last_seen_ms (written at most every kSessionSeenWriteInterval);
+    // not a column. After a restart a session may end up to that interval early, never late.
+    std::int64_t stored_seen_ms = 0;
 };
 
 class SessionTable {

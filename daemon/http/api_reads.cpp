@@ -214,24 +214,31 @@ json::object orders_json(const orders::OrderIndex& orders, const OrderQuery& que
     json::object by_state;
     json::object by_risk;
     std::int64_t overdue = 0;
-    for (const auto* order : selected) {
-        auto view = workflow::order_view(*order);
+    const std::size_t end = query.offset + std::min(query.limit, OrderQuery::kMaxOrderPage);
+    for (std::size_t at = 0; at < selected.size(); ++at) {
+        const auto* order = selected[at];
         const bool late = overdue_now(*order, now_ms);
-        view["overdue"] = late;
-        list.push_back(std::move(view));
+        if (at >= query.offset && at < end) {
+            auto view = workflow::order_view(*order);
+            view["overdue"] = late;
+            list.push_back(std::move(view));
+        }
         const auto state = workflow::order_status_name(order->status);
         by_state[state] = (by_state.contains(state) ? by_state[state].as_int64() : 0) + 1;
         const auto risk = rules::risk_name(order->risk);
         by_risk[risk] = (by_risk.contains(risk) ? by_risk[risk].as_int64() : 0) + 1;
         if (late) ++overdue;
     }
-    const auto total = static_cast<std::int64_t>(list.size());
+    const auto total = static_cast<std::int64_t>(selected.size());
     return {{"orders", std::move(list)},
             {"counts",
              {{"by_state", std::move(by_state)},
               {"by_risk", std::move(by_risk)},
               {"overdue", overdue},
-              {"total", total}}}};
+              {"total", total}}},
+            {"offset", query.offset},
+            {"limit", query.limit},
+            {"more", end < selected.size()}};
 }
 
 std::optional<json::object> order_detail_json(const orders::OrderIndex& orders,

@@ -55,9 +55,15 @@ struct OrderQuery {
     std::string assignee;
     std::string text;  // q: in number, title, description, equipment
     bool overdue = false;
+    // One page of the sorted list: the counts cover every match, `orders` holds at most `limit`
+    // of them from `offset` on (a plant's whole history at 10,000 orders is megabytes of JSON).
+    std::size_t offset = 0;
+    std::size_t limit = kDefaultOrderPage;
+    static constexpr std::size_t kDefaultOrderPage = 200;
+    static constexpr std::size_t kMaxOrderPage = 5000;
 };
-// {orders: [order_view + overdue], counts: {by_state, by_risk, overdue, total}}, overdue first,
-// then the higher risk, then the current step's deadline.
+// {orders: [order_view + overdue], counts: {by_state, by_risk, overdue, total}, offset, limit,
+// more}, overdue first, then the higher risk, then the current step's deadline.
 boost::json::object orders_json(const orders::OrderIndex& orders, const OrderQuery& query,
                                 std::int64_t now_ms);
 

@@ -14,6 +14,27 @@ void WebApi::Impl::get_orders(Call& call) {
     query.text = query_value(call.target, "q");
     query.overdue = query_value(call.target, "overdue") == "1";
     if (query_value(call.target, "mine") == "1") query.assignee = call.user;
+    const auto page_number = [&call](std::string_view key, std::size_t fallback, std::size_t low,
+                                     std::size_t high) -> std::optional<std::size_t> {
+        const std::string text = query_value(call.target, key);
+        if (text.empty()) return fallback;
+        std::size_t value = 0;
+        const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (error != std::errc() || end != text.data() + text.size() || value < low ||
+            value > high) {
+            call.responder.send(error_response(
+                400, fmt::format("{} must be a whole number from {} to {}", key, low, high)));
+            return std::nullopt;
+        }
+        return value;
+    };
+    const auto limit =
+        page_number("limit", OrderQuery::kDefaultOrderPage, 1, OrderQuery::kMaxOrderPage);
+    if (!limit) return;
+    const auto offset = page_number("offset", 0, 0, 1'000'000'000);
+    if (!offset) return;
+    query.limit = *limit;
+    query.offset = *offset;
     read(call.responder, [query](ReadConnections& store) {
         return json_response(200, orders_json(store.orders(), query, wall_now_ms()));
     });

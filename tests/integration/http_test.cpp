@@ -193,6 +193,17 @@ TEST_CASE("the web API: sign-in, CSRF, an order walked to closed, events, metric
     CHECK(counts.at("total") == 1);
     CHECK(counts.at("by_state").at("reported") == 1);
     CHECK(sam.get("/api/v1/orders?state=closed").json().at("counts").at("total") == 0);
+    // One page of the list: the counts cover every match, the page holds what is asked.
+    const auto first_page = sam.get("/api/v1/orders?limit=1").json();
+    CHECK(first_page.at("orders").as_array().size() == 1);
+    CHECK(first_page.at("more") == false);
+    CHECK(first_page.at("limit") == 1);
+    const auto past_end = sam.get("/api/v1/orders?offset=1&limit=1").json();
+    CHECK(past_end.at("orders").as_array().empty());
+    CHECK(past_end.at("counts").at("total") == 1);
+    for (const auto* bad : {"limit=0", "limit=5001", "limit=ten", "offset=-1", "limit=1x"}) {
+        CHECK_MESSAGE(sam.get(std::string("/api/v1/orders?") + bad).status == 400, bad);
+    }
     CHECK(eventually(
         [&] {
             streamed += stream.read_some(500ms);

@@ -1,5 +1,6 @@
-// #/orders?state=&risk=&area=&equipment=&assignee=&overdue=1&gateway=&q= : the filtered list,
-// in the API's order (overdue first, then risk, then the current step's deadline), with counts.
+// #/orders?state=&risk=&area=&equipment=&assignee=&overdue=1&gateway=&q=&limit= : the filtered
+// list, in the API's order (overdue first, then risk, then the current step's deadline), with
+// counts over every match; the first `limit` orders (PAGE at first, "show more" adds a page).
 import { api } from './api.js';
 import { h, field, option, riskBadge, stateBadge, emptyNote } from './dom.js';
 import { t } from './i18n.js';
@@ -9,6 +10,8 @@ import { STATES, RISKS, orderHref, stepDue, place, hazardName } from './orders-c
 export const meta = { title: 'orders.title', topics: ['orders'] };
 
 const FILTERS = ['state', 'risk', 'area', 'equipment', 'assignee', 'overdue', 'gateway', 'q'];
+// Orders per page: the API's default; a plant's whole history would be megabytes.
+const PAGE = 200;
 // Values seen in earlier answers, so a filtered list still offers the other choices.
 const seen = { area: new Set(), equipment: new Set(), assignee: new Set(), gateway: new Set() };
 
@@ -19,7 +22,8 @@ export async function build(ctx) {
     if (value) query[key] = value;
   }
   if (!ctx.central) delete query.gateway;
-  const [data, users] = await Promise.all([api.get('/api/v1/orders', query), ctx.users()]);
+  const limit = Math.min(Math.max(Number.parseInt(ctx.route.query.get('limit'), 10) || PAGE, PAGE), 5000);
+  const [data, users] = await Promise.all([api.get('/api/v1/orders', { ...query, limit: String(limit) }), ctx.users()]);
   const orders = (data && data.orders) || [];
   for (const order of orders) {
     for (const key of Object.keys(seen)) if (order[key]) seen[key].add(order[key]);
@@ -33,7 +37,15 @@ export async function build(ctx) {
       h('a', { class: 'btn btn-primary', href: '#/report', dataset: { testid: 'orders-report' } }, t('report.title'))),
     filtersForm(ctx, query),
     countsBar(data && data.counts, query),
-    orders.length ? ordersTable(orders, ctx) : emptyNote(t('orders.none')));
+    orders.length ? ordersTable(orders, ctx) : emptyNote(t('orders.none')),
+    data && data.more ? moreBar(orders.length, data.counts.total, query, limit) : null);
+}
+
+// "Showing 200 of 10,000" and a link that asks for one page more.
+function moreBar(shown, total, query, limit) {
+  return h('p', { class: 'orders-more', dataset: { testid: 'orders-more' } },
+    t('orders.showing', { shown, total }), ' ',
+    h('a', { class: 'btn btn-quiet', href: routeHash('#/orders', { ...query, limit: String(Math.min(limit + PAGE, 5000)) }), dataset: { testid: 'orders-more-link' } }, t('orders.more')));
 }
 
 function filtersForm(ctx, query) {

@@ -20,6 +20,7 @@
 #include "daemon/cli/command_line.hpp"
 #include "daemon/config/config.hpp"
 #include "daemon/control/control.hpp"
+#include "daemon/control/watchdog.hpp"
 #include "daemon/core/log.hpp"
 #include "daemon/core/units.hpp"
 #include "daemon/http/server.hpp"
@@ -106,7 +107,7 @@ class Daemon {
         pipeline_->start();
 
         signals_.async_wait([this](const auto& error, int signal) { on_signal(error, signal); });
-        start_watchdog();
+        watchdog_.start();
         schedule_status();
         sd_notify(0, "READY=1");
         report_status();
@@ -332,23 +333,6 @@ class Daemon {
         sd_notify(0, "READY=1");
     }
 
-    void start_watchdog() {
-        std::uint64_t usec = 0;
-        if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) return;
-        watchdog_interval_ = std::chrono::microseconds(usec / 2);
-        log_info(kInstance, "systemd watchdog enabled, petting every {} ms",
-                 std::chrono::duration_cast<std::chrono::milliseconds>(watchdog_interval_).count());
-        pet_watchdog();
-    }
-
-    void pet_watchdog() {
-        sd_notify(0, "WATCHDOG=1");
-        watchdog_timer_.expires_after(watchdog_interval_);
-        watchdog_timer_.async_wait([this](const auto& error) {
-            if (!error) pet_watchdog();
-        });
-    }
-
     void schedule_status() {
         status_timer_.expires_after(kStatusInterval);
         status_timer_.async_wait([this](const auto& error) {
@@ -384,9 +368,8 @@ class Daemon {
     std::string config_path_;
     boost::asio::io_context core_{1};
     boost::asio::signal_set signals_{core_, SIGTERM, SIGINT, SIGHUP};
-    boost::asio::steady_timer watchdog_timer_{core_};
+    fw::control::SystemdWatchdog watchdog_{core_};
     boost::asio::steady_timer status_timer_{core_};
-    std::chrono::steady_clock::duration watchdog_interval_{};
     std::chrono::steady_clock::time_point last_summary_{};
     std::optional<fw::Pipeline> pipeline_;
     std::optional<fw::control::Server> control_;

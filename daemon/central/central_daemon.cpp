@@ -10,6 +10,7 @@
 
 #include "daemon/central/central_service.hpp"
 #include "daemon/control/control.hpp"
+#include "daemon/control/watchdog.hpp"
 #include "daemon/core/log.hpp"
 #include "daemon/version.hpp"
 
@@ -39,7 +40,7 @@ class CentralDaemon {
         service_.emplace(core_, config_, control_ ? &*control_ : nullptr);
         service_->start();
         wait_for_signals();
-        start_watchdog();
+        watchdog_.start();
         schedule_status();
         sd_notify(0, "READY=1");
         log_info(kInstance, "ready: central process {}.{}", config_.gateway.site,
@@ -65,7 +66,7 @@ class CentralDaemon {
     }
 
     void stop() {
-        watchdog_timer_.cancel();
+        watchdog_.stop();
         status_timer_.cancel();
         if (control_) control_->close();
         service_->stop();
@@ -89,21 +90,6 @@ class CentralDaemon {
         sd_notify(0, "READY=1");
     }
 
-    void start_watchdog() {
-        std::uint64_t usec = 0;
-        if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) return;
-        watchdog_interval_ = std::chrono::microseconds(usec / 2);
-        pet_watchdog();
-    }
-
-    void pet_watchdog() {
-        sd_notify(0, "WATCHDOG=1");
-        watchdog_timer_.expires_after(watchdog_interval_);
-        watchdog_timer_.async_wait([this](const boost::system::error_code& error) {
-            if (!error) pet_watchdog();
-        });
-    }
-
     void schedule_status() {
         status_timer_.expires_after(kStatusInterval);
         status_timer_.async_wait([this](const boost::system::error_code& error) {
@@ -123,9 +109,8 @@ class CentralDaemon {
     Config config_;
     boost::asio::io_context core_{1};
     boost::asio::signal_set signals_{core_, SIGTERM, SIGINT, SIGHUP};
-    boost::asio::steady_timer watchdog_timer_{core_};
+    fw::control::SystemdWatchdog watchdog_{core_};
     boost::asio::steady_timer status_timer_{core_};
-    std::chrono::steady_clock::duration watchdog_interval_{};
     std::chrono::steady_clock::time_point last_summary_{};
     std::optional<control::Server> control_;
     std::optional<CentralService> service_;

@@ -111,6 +111,17 @@ class OrderService {
     // after a failed write, with nothing applied).
     void apply_remote(std::vector<RemoteEvent> events, RemoteWrite also_write, RemoteDone done);
 
+    // Core thread: one part of a reseed from the centre (daemon/sync/README.md "Reseed"), queued
+    // behind local actions like apply_remote, with the same checks except that events of this
+    // node's own origin, and orders the store does not hold yet, are taken. `down` of each event
+    // is its index in the part. The writer cursor goes to origin_sequence + 1 at least (its HLC
+    // past every event taken) and the order number counters past the seeded orders', in the
+    // same store job, which first refuses the whole part (nothing written, `done` gets why) when
+    // this node wrote events of its own, not yet acknowledged, at or below origin_sequence: the
+    // centre holds other events under those ids.
+    void apply_seed(std::vector<RemoteEvent> events, std::uint64_t origin_sequence,
+                    RemoteWrite also_write, RemoteDone done);
+
     // Core thread: an attachment the sync agent stored (fetched from the centre) is known now.
     void add_attachment(const workflow::Attachment& attachment);
 

@@ -15,8 +15,10 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -444,6 +446,145 @@ TEST_CASE("sync: a real centre stores the gateway's orders and its approvals rea
                     read_text_file(gateway.log) << read_text_file(centre.log));
     CHECK(read_text_file(dir / "at-centre.jpg") == photo);
     CHECK(cli(dir, {"verify"}).exit_code == 0);
+    CHECK(centre.process.running());
+    CHECK(gateway.process.running());
+}
+
+namespace {
+
+// Each order's event ids and hashes, from `floorwatch orders show --json` (gateway or centre).
+std::map<std::string, std::string> event_hashes(const RunResult& listed,
+                                                const std::function<RunResult(std::string)>& show) {
+    std::map<std::string, std::string> hashes;
+    const auto orders = json::parse(listed.out);
+    for (const auto& order : orders.as_array()) {
+        const std::string id(order.as_object().at("id").as_string());
+        const auto shown = show(id);
+        REQUIRE_MESSAGE(shown.exit_code == 0, shown.err);
+        const auto view = json::parse(shown.out);
+        for (const auto& entry : view.as_object().at("timeline").as_array()) {
+            hashes[std::string(entry.as_object().at("event_id").as_string())] =
+                std::string(entry.as_object().at("hash").as_string());
+        }
+    }
+    return hashes;
+}
+
+void reimage(const TempDir& dir, fw::test::Daemon& gateway) {
+    CHECK(gateway.process.stop() == 0);
+    for (const char* suffix : {"", "-wal", "-shm"})
+        fs::remove(dir / ("fw.db" + std::string(suffix)));
+}
+
+}  // namespace
+
+TEST_CASE("sync: a re-imaged gateway is re-seeded from the centre and never reuses an id") {
+    TempDir dir("fw-sync-reseed");
+    fw::test::Mosquitto broker(dir.path());
+    write_text_file(dir / "central.yaml", central_config(dir, broker.uri()));
+    fw::test::Daemon centre;
+    centre.log = dir / "central.log";
+    centre.process = fw::test::ChildProcess::spawn(FW_DAEMON_BINARY,
+                                                   {"--config", (dir / "central.yaml").string()},
+                                                   fw::test::logs_to(centre.log, centre.log));
+    REQUIRE_MESSAGE(eventually([&] { return fs::exists(dir / "central.sock"); }, 15s),
+                    read_text_file(centre.log));
+    auto gateway = start_gateway(dir, broker);
+    const auto logs = [&] { return read_text_file(gateway.log) + read_text_file(centre.log); };
+
+    for (int i = 1; i <= 3; ++i) report(dir, i);
+    REQUIRE_MESSAGE(eventually(
+                        [&] {
+                            const auto state = sync_state(dir);
+                            return field(state, "acked") == 3 && field(state, "backlog") == 0;
+                        },
+                        20s),
+                    logs());
+    // In step with the centre: nothing to re-seed.
+    const auto early = cli(dir, {"sync", "reseed"});
+    CHECK(early.exit_code == 1);
+    CHECK_MESSAGE(early.err.find("not reseed") != std::string::npos, early.err);
+
+    // An approval at the centre: a central event on the gateway's order comes down.
+    const auto listed = cli(dir, {"orders", "list", "--all", "--json"});
+    REQUIRE(listed.exit_code == 0);
+    const std::string first(
+        json::parse(listed.out).as_array().at(0).as_object().at("id").as_string());
+    const auto approved = central_cli(dir, 0, {"orders", "act", first, "approve"});
+    REQUIRE_MESSAGE(approved.exit_code == 0, approved.err << logs());
+    REQUIRE_MESSAGE(eventually([&] { return field(sync_state(dir), "down_applied") == 1; }, 20s),
+                    logs());
+    const auto gateway_show = [&](const std::string& id) {
+        return cli(dir, {"orders", "show", id, "--json"});
+    };
+    const auto before = event_hashes(listed, gateway_show);
+    REQUIRE(before.size() >= 4);  // three reports and the centre's approval
+
+    // Re-imaged, and a technician reports before the gateway reaches the centre: refused, with
+    // what to do; nothing is sent under the centre's ids.
+    reimage(dir, gateway);
+    gateway = fw::test::start_daemon(dir, dir / "fw.yaml", "floorwatchd-2.log");
+    REQUIRE_MESSAGE(eventually([&] { return sync_state(dir).at("verdict") == "reseed"; }, 20s),
+                    logs());
+    report(dir, 4);
+    const auto refused = cli(dir, {"sync", "reseed"});
+    CHECK(refused.exit_code == 1);
+    CHECK_MESSAGE(refused.err.find("wrote 1 event(s)") != std::string::npos, refused.err);
+    CHECK(sync_state(dir).at("verdict") == "reseed");
+
+    // Re-imaged again, nothing written: the reseed brings every order back.
+    reimage(dir, gateway);
+    gateway = fw::test::start_daemon(dir, dir / "fw.yaml", "floorwatchd-3.log");
+    REQUIRE_MESSAGE(eventually([&] { return sync_state(dir).at("verdict") == "reseed"; }, 20s),
+                    logs());
+    const auto stopped = cli(dir, {"sync"});
+    CHECK_MESSAGE(stopped.out.find("sending is stopped") != std::string::npos, stopped.out);
+    const auto reseeded = cli(dir, {"sync", "reseed"});
+    REQUIRE_MESSAGE(reseeded.exit_code == 0, reseeded.err << logs());
+    CHECK_MESSAGE(
+        reseeded.out.find(std::to_string(before.size()) + " event(s) written") != std::string::npos,
+        reseeded.out);
+    const auto again = cli(dir, {"orders", "list", "--all", "--json"});
+    REQUIRE(again.exit_code == 0);
+    CHECK(event_hashes(again, gateway_show) == before);
+    REQUIRE_MESSAGE(eventually(
+                        [&] {
+                            const auto state = sync_state(dir);
+                            return state.at("verdict") == "ok" && field(state, "acked") == 3 &&
+                                   field(state, "next_sequence") == 4 &&
+                                   field(state, "down_applied") == 1;
+                        },
+                        20s),
+                    logs());
+
+    // The next own event comes after the centre's, with a number of its own, and reaches it.
+    report(dir, 5);
+    const auto after = cli(dir, {"orders", "list", "--all", "--json"});
+    REQUIRE(after.exit_code == 0);
+    std::set<std::string> numbers;
+    const auto after_orders = json::parse(after.out);
+    for (const auto& order : after_orders.as_array()) {
+        numbers.insert(std::string(order.as_object().at("number").as_string()));
+    }
+    CHECK(numbers.size() == 4);
+    const std::string fresh = std::string(kOrigin) + ".4";
+    CHECK(after.out.find("\"" + fresh + "\"") != std::string::npos);
+    REQUIRE_MESSAGE(eventually([&] { return field(sync_state(dir), "acked") == 4; }, 20s), logs());
+    const auto at_centre = central_cli(dir, 0, {"orders", "list", "--all", "--json"});
+    REQUIRE_MESSAGE(at_centre.exit_code == 0, at_centre.err);
+    CHECK(json::parse(at_centre.out).as_array().size() == 4);
+    CHECK(at_centre.out.find("\"" + fresh + "\"") != std::string::npos);
+    const auto centre_show = [&](const std::string& id) {
+        return central_cli(dir, 0, {"orders", "show", id, "--json"});
+    };
+    const auto centre_hashes = event_hashes(at_centre, centre_show);
+    const auto gateway_hashes = event_hashes(after, gateway_show);
+    CHECK(centre_hashes == gateway_hashes);
+
+    const auto verified = cli(dir, {"verify"});
+    CHECK_MESSAGE(verified.exit_code == 0, verified.out << verified.err);
+    const auto verified_centre = central_cli(dir, 0, {"verify"});
+    CHECK_MESSAGE(verified_centre.exit_code == 0, verified_centre.out << verified_centre.err);
     CHECK(centre.process.running());
     CHECK(gateway.process.running());
 }

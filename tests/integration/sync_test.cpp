@@ -160,6 +160,16 @@ class TestCentre : public virtual ::mqtt::callback {
         std::lock_guard lock(mutex_);
         acking_ = acking;
     }
+    // Welcomes a gateway whose writer is behind what this centre holds with verdict reseed.
+    void set_reseed_verdicts(bool reseed) {
+        std::lock_guard lock(mutex_);
+        reseed_verdicts_ = reseed;
+    }
+    // The id of the last reseed_request; "" before any.
+    std::string reseed_request() const {
+        std::lock_guard lock(mutex_);
+        return reseed_request_;
+    }
 
   private:
     static std::string down_topic() { return fw::sync::down_topic("test-plant", "gw-1"); }
@@ -178,8 +188,14 @@ class TestCentre : public virtual ::mqtt::callback {
         gateway_incarnation_ = hello.incarnation;
         welcome.received = contiguous();
         welcome.down_next = down_next_;
+        if (reseed_verdicts_ && hello.next_sequence - 1 < welcome.received) {
+            welcome.verdict = fw::sync::Verdict::reseed;
+            welcome.message = "re-imaged: floorwatch sync reseed";
+        }
         reply(fw::sync::encode_down(welcome));
     }
+
+    void take(const fw::sync::ReseedRequest& request) { reseed_request_ = request.request_id; }
 
     void take(const fw::sync::UpEvents& batch) {
         for (const auto& event : batch.events) {
@@ -215,6 +231,8 @@ class TestCentre : public virtual ::mqtt::callback {
     std::size_t malformed_ = 0;
     std::size_t hellos_ = 0;
     bool acking_ = true;
+    bool reseed_verdicts_ = false;
+    std::string reseed_request_;
 };
 
 RunResult cli(const TempDir& dir, std::vector<std::string> args) {
@@ -587,4 +605,88 @@ TEST_CASE("sync: a re-imaged gateway is re-seeded from the centre and never reus
     CHECK_MESSAGE(verified_centre.exit_code == 0, verified_centre.out << verified_centre.err);
     CHECK(centre.process.running());
     CHECK(gateway.process.running());
+}
+
+namespace {
+
+// One seed part as the centre writes it.
+std::string seed_part(const std::string& request_id, std::uint64_t part, bool last,
+                      std::uint64_t origin_sequence, const fw::workflow::Event& event) {
+    auto batch = fw::sync::EventBatch::seed({}, request_id, part, origin_sequence, 0);
+    REQUIRE(batch.add(event) == fw::sync::BatchAdd::added);
+    return batch.encode(last);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "sync: a reseed takes only its own request's parts, in order, and gives up when they stop") {
+    TempDir dir("fw-sync-reseed-scripted");
+    fw::test::Mosquitto broker(dir.path());
+    TestCentre centre(broker.uri());
+    centre.set_reseed_verdicts(true);
+    auto gateway = start_gateway(dir, broker);
+    for (int i = 1; i <= 2; ++i) report(dir, i);
+    REQUIRE_MESSAGE(eventually([&] { return centre.received() == 2; }, 20s),
+                    read_text_file(gateway.log));
+    const auto held = centre.events();
+
+    CHECK(gateway.process.stop() == 0);
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+        fs::remove(dir / ("fw.db" + std::string(suffix)));
+    }
+    gateway = fw::test::start_daemon(dir, dir / "fw.yaml", "floorwatchd-2.log");
+    REQUIRE_MESSAGE(eventually([&] { return sync_state(dir).at("verdict") == "reseed"; }, 20s),
+                    read_text_file(gateway.log));
+
+    const auto reseed_in_background = [&](const char* log) {
+        return fw::test::ChildProcess::spawn(
+            FW_CLI_BINARY, {"sync", "reseed", "--config", (dir / "fw.yaml").string()},
+            fw::test::logs_to(dir / log, dir / log));
+    };
+    // A part of another request (it says last) changes nothing; with no part of its own the
+    // reseed gives up after three ack timeouts and says so; sending stays stopped.
+    auto first = reseed_in_background("reseed-1.log");
+    REQUIRE_MESSAGE(eventually([&] { return !centre.reseed_request().empty(); }, 10s),
+                    read_text_file(gateway.log));
+    const std::string first_id = centre.reseed_request();
+    centre.publish(seed_part(std::string(32, 'f'), 0, true, 2, held.at(0)));
+    const auto failed = first.wait_exit(20s);
+    REQUIRE(failed.has_value());
+    CHECK(*failed == 1);
+    CHECK_MESSAGE(read_text_file(dir / "reseed-1.log").find("no seed part") != std::string::npos,
+                  read_text_file(dir / "reseed-1.log"));
+    CHECK(sync_state(dir).at("verdict") == "reseed");
+    const auto none = cli(dir, {"orders", "list", "--all", "--json"});
+    REQUIRE(none.exit_code == 0);
+    CHECK(json::parse(none.out).as_array().empty());
+
+    // Again: two parts of this request, in order (part 1 repeated), bring both orders back.
+    auto second = reseed_in_background("reseed-2.log");
+    REQUIRE(eventually(
+        [&] { return !centre.reseed_request().empty() && centre.reseed_request() != first_id; },
+        10s));
+    const std::string id = centre.reseed_request();
+    centre.publish(seed_part(id, 0, false, 2, held.at(0)));
+    centre.publish(seed_part(id, 0, false, 2, held.at(0)));
+    centre.publish(seed_part(id, 1, true, 2, held.at(1)));
+    const auto done = second.wait_exit(20s);
+    REQUIRE(done.has_value());
+    CHECK_MESSAGE(*done == 0, read_text_file(dir / "reseed-2.log") << read_text_file(gateway.log));
+    const auto back = cli(dir, {"orders", "list", "--all", "--json"});
+    REQUIRE(back.exit_code == 0);
+    CHECK(json::parse(back.out).as_array().size() == 2);
+    REQUIRE_MESSAGE(eventually(
+                        [&] {
+                            const auto state = sync_state(dir);
+                            return state.at("verdict") == "ok" &&
+                                   field(state, "next_sequence") == 3 && field(state, "acked") == 2;
+                        },
+                        10s),
+                    read_text_file(gateway.log));
+    report(dir, 3);
+    REQUIRE_MESSAGE(eventually([&] { return centre.received() == 3; }, 20s),
+                    read_text_file(gateway.log));
+    CHECK(centre.conflicts() == 0);
+    CHECK(cli(dir, {"verify"}).exit_code == 0);
 }

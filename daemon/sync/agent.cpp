@@ -595,6 +595,7 @@ struct GatewayAgent::Impl : std::enable_shared_from_this<GatewayAgent::Impl> {
             events.push_back({i, std::move(part.events[i])});
         }
         std::vector<QuarantineEntry> refused;
+        refused.reserve(part.refused.size());
         for (auto& entry : part.refused) {
             refused.push_back({entry.position, "",
                                fmt::format("seed part {}: {}", part.part, entry.reason),

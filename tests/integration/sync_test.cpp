@@ -622,6 +622,10 @@ std::string seed_part(const std::string& request_id, std::uint64_t part, bool la
 TEST_CASE(
     "sync: a reseed takes only its own request's parts, in order, and gives up when they stop") {
     TempDir dir("fw-sync-reseed-scripted");
+    // Sam's uid must reach the gateway's socket and read its config inside the test folder.
+    fs::permissions(dir.path(), fs::perms::owner_all | fs::perms::group_read |
+                                    fs::perms::group_exec | fs::perms::others_read |
+                                    fs::perms::others_exec);
     fw::test::Mosquitto broker(dir.path());
     TestCentre centre(broker.uri());
     centre.set_reseed_verdicts(true);
@@ -638,6 +642,14 @@ TEST_CASE(
     gateway = fw::test::start_daemon(dir, dir / "fw.yaml", "floorwatchd-2.log");
     REQUIRE_MESSAGE(eventually([&] { return sync_state(dir).at("verdict") == "reseed"; }, 20s),
                     read_text_file(gateway.log));
+
+    // Plant IT's command: a team lead may not.
+    const auto as_sam =
+        fw::test::run(dir, "/usr/bin/setpriv",
+                      {"--reuid=1001", "--regid=1001", "--clear-groups", FW_CLI_BINARY, "sync",
+                       "reseed", "--config", (dir / "fw.yaml").string()});
+    CHECK(as_sam.exit_code == 1);
+    CHECK_MESSAGE(as_sam.err.find("may not re-seed") != std::string::npos, as_sam.err);
 
     const auto reseed_in_background = [&](const char* log) {
         return fw::test::ChildProcess::spawn(

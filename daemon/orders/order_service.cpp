@@ -668,11 +668,11 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         });
     }
 
-    void apply_seed(std::vector<RemoteEvent> events, std::uint64_t origin_sequence,
-                    RemoteWrite also_write, RemoteDone done) {
-        enqueue([this, events = std::move(events), origin_sequence,
-                 also_write = std::move(also_write), done = std::move(done)]() mutable {
-            run_remote(std::move(events), also_write, done, origin_sequence);
+    void apply_seed(std::vector<RemoteEvent> events, SeedPosition position, RemoteWrite also_write,
+                    RemoteDone done) {
+        enqueue([this, events = std::move(events), position, also_write = std::move(also_write),
+                 done = std::move(done)]() mutable {
+            run_remote(std::move(events), also_write, done, position);
         });
     }
 
@@ -740,15 +740,10 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         return std::nullopt;
     }
 
-    // `seed`: the part of a reseed with the centre's origin_sequence (apply_seed); nullopt: down
-    // events (apply_remote).
+    // `seed`: a part of a reseed (apply_seed); nullopt: down events (apply_remote).
     void run_remote(std::vector<RemoteEvent> events, const RemoteWrite& also_write,
-                    const RemoteDone& done, std::optional<std::uint64_t> seed) {
+                    const RemoteDone& done, std::optional<SeedPosition> seed) {
         auto scratch = std::make_shared<workflow::EventWriter>(event_writer);
-        if (seed && scratch->next_sequence() <= *seed) {
-            // Never reuse an id the centre holds: this node's next event comes after them.
-            *scratch = workflow::EventWriter(origin, *seed + 1, scratch->last_hlc());
-        }
         auto applied = std::make_shared<RemoteApplied>();
         auto accepted = std::make_shared<std::vector<workflow::Event>>();
         std::set<workflow::EventId> taken;
@@ -778,6 +773,11 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
             accepted->push_back(std::move(remote.event));
         }
         applied->written = accepted->size();
+        if (seed && seed->last && scratch->next_sequence() <= seed->origin_sequence) {
+            // Never reuse an id the centre holds: this node's next event comes after them.
+            *scratch =
+                workflow::EventWriter(origin, seed->origin_sequence + 1, scratch->last_hlc());
+        }
         const WriterCursor cursor{origin, scratch->next_sequence(), scratch->last_hlc()};
         auto counters = std::make_shared<DayCounters>();
         if (seed) *counters = seeded_counters(*accepted);
@@ -785,7 +785,8 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
             writer, core, weak_from_this(),
             [accepted, applied, cursor, also_write, seed, counters, origin = origin](sqlite3* db) {
                 if (seed) {
-                    if (const auto own = count_unsynced_own_events(db, origin, *seed); own > 0) {
+                    const std::uint64_t up_to = seed->origin_sequence;
+                    if (const auto own = count_unsynced_own_events(db, origin, up_to); own > 0) {
                         throw std::runtime_error(fmt::format(
                             "this store wrote {} event(s) of {} itself that the centre never "
                             "acknowledged, under sequences the centre holds other events for "
@@ -793,7 +794,7 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
                             "the store file aside (keep it: floorwatch orders list --all --db FILE "
                             "shows its orders), start again, run floorwatch sync reseed, then "
                             "report those orders again",
-                            own, origin, *seed));
+                            own, origin, up_to));
                     }
                     write_day_counters(db, *counters);
                 }
@@ -926,9 +927,9 @@ void OrderService::check_overdue() {
     impl_->check_overdue();
 }
 
-void OrderService::apply_seed(std::vector<RemoteEvent> events, std::uint64_t origin_sequence,
+void OrderService::apply_seed(std::vector<RemoteEvent> events, SeedPosition position,
                               RemoteWrite also_write, RemoteDone done) {
-    impl_->apply_seed(std::move(events), origin_sequence, std::move(also_write), std::move(done));
+    impl_->apply_seed(std::move(events), position, std::move(also_write), std::move(done));
 }
 
 void OrderService::apply_remote(std::vector<RemoteEvent> events, RemoteWrite also_write,

@@ -608,7 +608,7 @@ struct GatewayAgent::Impl : std::enable_shared_from_this<GatewayAgent::Impl> {
         const std::string message =
             fmt::format("re-seeded from the centre (request {})", reseeding->request_id);
         orders.apply_seed(
-            std::move(events), origin_sequence,
+            std::move(events), orders::SeedPosition{origin_sequence, part.last},
             [refused, number, last = part.last, origin = origin, origin_sequence, down_last,
              message](sqlite3* db, const orders::RemoteApplied& applied) {
                 std::vector<QuarantineEntry> all = refused;

@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/json/object.hpp>
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -98,6 +99,15 @@ class Daemon {
             // Applies the centre's events through the order service, so it comes after it.
             sync_.emplace(core_, pipeline_->writer(), *orders_, running);
             sync_->start();
+            if (control_) sync_->register_commands(*control_);
+        } else if (control_) {
+            control_->handle(
+                "sync.reseed", [](const fw::control::Caller&, const boost::json::object&,
+                                  fw::control::Reply reply) {
+                    reply.error(
+                        "this gateway has no sync: section, so no centre to re-seed from "
+                        "(daemon/sync/README.md)");
+                });
         }
         start_web(running);
         pipeline_->set_observers(
@@ -323,6 +333,7 @@ class Daemon {
             pipeline_->reload(std::move(config));
             alarms_->reload(pipeline_->config());
             orders_->reload(pipeline_->config());
+            if (sync_) sync_->reload(pipeline_->config());
             if (web_) web_->reload(pipeline_->config());
         } catch (const fw::ConfigError& error) {
             log_error(kInstance,

@@ -9,6 +9,7 @@
 #include "daemon/control/control.hpp"
 #include "daemon/core/time.hpp"
 #include "daemon/core/units.hpp"
+#include "daemon/workflow/event.hpp"
 
 namespace fw::cli {
 namespace {
@@ -82,6 +83,13 @@ bool central_role(const CommonOptions& options) {
     if (options.db) return false;
     const auto config = config_of(options);
     return config && config->role == ProcessRole::central;
+}
+
+std::optional<std::string> config_origin(const CommonOptions& options) {
+    if (options.db) return std::nullopt;
+    const auto config = config_of(options);
+    if (!config) return std::nullopt;
+    return workflow::origin_of(config->gateway.site, config->gateway.node);
 }
 
 std::string control_socket_path(const CommonOptions& options) {

@@ -92,6 +92,8 @@ std::string store_path(const CommonOptions& options);
 std::optional<std::string> central_postgresql(const CommonOptions& options);
 // Without --db: whether the config's role is central.
 bool central_role(const CommonOptions& options);
+// Without --db: "<site>.<node>" of the config (given or installed); nullopt without one.
+std::optional<std::string> config_origin(const CommonOptions& options);
 // --socket PATH, or the config's control.socket (same config lookup as store_path).
 std::string control_socket_path(const CommonOptions& options);
 // Sends one command to the running daemon and returns its result; throws std::runtime_error with

@@ -8,6 +8,7 @@
 
 #include "daemon/cli/central_sync.hpp"
 #include "daemon/cli/common.hpp"
+#include "daemon/control/control.hpp"
 #include "daemon/core/time.hpp"
 #include "daemon/core/units.hpp"
 #include "daemon/store/sqlite.hpp"
@@ -17,13 +18,20 @@
 namespace fw::cli {
 namespace {
 
-// This gateway's origin: the writer cursor the store holds (a gateway's store has its own only).
-std::string store_origin(sqlite3* db) {
+// This gateway's origin: the writer cursor the store holds (a gateway's store has its own only),
+// or for a store that wrote nothing yet (a re-imaged gateway waiting for its reseed) the config's
+// site and node.
+std::string store_origin(sqlite3* db, const CommonOptions& options) {
     store::Statement writer(db, "SELECT origin FROM order_writer ORDER BY origin LIMIT 1");
-    if (!writer.next_row("reading this gateway's origin")) {
-        throw std::runtime_error("this store has written no order events yet; nothing to sync");
+    if (writer.next_row("reading this gateway's origin")) {
+        std::string origin = writer.column_text(0);
+        writer.reset();
+        return origin;
     }
-    return writer.column_text(0);
+    if (auto origin = config_origin(options)) return *origin;
+    throw std::runtime_error(
+        "this store has written no order events yet and no config names its gateway; give "
+        "--config FILE");
 }
 
 std::string time_or_never(const std::optional<std::int64_t>& time_ms) {
@@ -40,7 +48,7 @@ int show_sync(const CommonOptions& options) {
     if (is_central_store(options)) return show_central_sync(options);
     auto connection =
         store::open_store_file(store_path(options), store::OpenMode::read_only, false);
-    const std::string origin = store_origin(connection.get());
+    const std::string origin = store_origin(connection.get(), options);
     const auto state = sync::read_sync_state(connection.get(), origin);
     const std::int64_t now = wall_now_ms();
     // Milliseconds the oldest unsynced event has waited; -1 when nothing waits.
@@ -123,6 +131,28 @@ int show_sync(const CommonOptions& options) {
     return 0;
 }
 
+// The daemon answers once the last seed part is stored, or with why not; a reseed that stops
+// hearing from the centre gives up on its own after a few sync.ack_timeouts.
+constexpr auto kReseedWait = std::chrono::minutes(30);
+
+int reseed(const CommonOptions& options) {
+    control::Client client(control_socket_path(options), kReseedWait);
+    const auto result = client.call("sync.reseed", {});
+    if (options.json) {
+        std::cout << boost::json::serialize(result) << '\n';
+        return 0;
+    }
+    const auto& done = result.as_object();
+    const auto count = [&done](const char* key) { return done.at(key).to_number<std::uint64_t>(); };
+    std::cout << fmt::format(
+        "re-seeded from the centre: {} event(s) written, {} held already, {} quarantined, in {} "
+        "part(s); the centre held this gateway's events up to sequence {}, new ones start at "
+        "{}. Sync carries on (floorwatch sync).\n",
+        count("events"), count("duplicates"), count("quarantined"), count("parts"),
+        count("origin_sequence"), count("next_sequence"));
+    return 0;
+}
+
 }  // namespace
 
 void add_sync_commands(CLI::App& root, CommandTable& commands) {
@@ -131,6 +161,17 @@ void add_sync_commands(CLI::App& root, CommandTable& commands) {
         "where the exchange with the centre stands: cursors, backlog, quarantined events",
         &show_sync);
     sync.app.group("Work orders");
+    auto again = add_command<CommonOptions>(
+        commands, sync.app, "reseed",
+        "after the centre's verdict reseed (a re-imaged gateway): bring this gateway's orders back "
+        "from the centre and write new events after the centre's; root or admin (asks the "
+        "daemon, answers when done)",
+        &reseed);
+    again.app.footer(
+        "Only when floorwatch sync shows the verdict reseed. Refused when this store wrote events\n"
+        "of its own the centre never acknowledged under ids the centre holds: move the store "
+        "aside\n"
+        "first (daemon/sync/README.md \"Reseed\"). Waits up to 30 min for the daemon's answer.");
 }
 
 }  // namespace fw::cli

@@ -24,6 +24,7 @@
 #include "daemon/store/post_when_durable.hpp"
 #include "daemon/store/store_file.hpp"
 #include "daemon/workflow/commands.hpp"
+#include "daemon/workflow/numbering.hpp"
 #include "daemon/workflow/payload.hpp"
 #include "daemon/workflow/views.hpp"
 
@@ -663,15 +664,47 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
     void apply_remote(std::vector<RemoteEvent> events, RemoteWrite also_write, RemoteDone done) {
         enqueue([this, events = std::move(events), also_write = std::move(also_write),
                  done = std::move(done)]() mutable {
-            run_remote(std::move(events), also_write, done);
+            run_remote(std::move(events), also_write, done, std::nullopt);
         });
+    }
+
+    void apply_seed(std::vector<RemoteEvent> events, SeedPosition position, RemoteWrite also_write,
+                    RemoteDone done) {
+        enqueue([this, events = std::move(events), position, also_write = std::move(also_write),
+                 done = std::move(done)]() mutable {
+            run_remote(std::move(events), also_write, done, position);
+        });
+    }
+
+    // The order number counters the seeded events' orders need: every order they touch folded
+    // with what the store holds, its human number read back.
+    DayCounters seeded_counters(const std::vector<workflow::Event>& seeded) const {
+        std::map<std::string, std::vector<workflow::Event>, std::less<>> by_order;
+        for (const auto& event : seeded) by_order[event.order_id].push_back(event);
+        DayCounters counters;
+        for (auto& [id, events] : by_order) {
+            if (const auto held = index.events_by_order.find(id);
+                held != index.events_by_order.end()) {
+                events.insert(events.begin(), held->second.begin(), held->second.end());
+            }
+            const auto number = workflow::parse_human_number(workflow::fold(events).number);
+            if (!number) continue;
+            const std::string prefix = number->prefix;
+            const std::string day =
+                fmt::format("{:04}-{:02}-{:02}", static_cast<int>(number->date.year()),
+                            static_cast<unsigned>(number->date.month()),
+                            static_cast<unsigned>(number->date.day()));
+            auto& last = counters[{prefix, day}];
+            last = std::max(last, number->day_counter);
+        }
+        return counters;
     }
 
     // Why `event` cannot be applied here, or nullopt. Advances `scratch`'s clock when it can.
     std::optional<std::string> remote_refusal(const workflow::Event& event,
                                               workflow::EventWriter& scratch,
-                                              const std::set<workflow::EventId>& taken) {
-        if (event.id.origin == origin) {
+                                              const std::set<workflow::EventId>& taken, bool seed) {
+        if (!seed && event.id.origin == origin) {
             return fmt::format(
                 "it carries this gateway's own origin {}; only the centre's "
                 "events come down",
@@ -682,13 +715,14 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
                                origin);
         }
         const auto held = index.events_by_order.find(event.order_id);
-        if (held == index.events_by_order.end()) {
+        if (held == index.events_by_order.end() && !seed) {
             return fmt::format(
                 "order {} is not in this store (a re-imaged gateway: floorwatch "
                 "sync reseed)",
                 event.order_id);
         }
-        for (const auto& stored : held->second) {
+        const std::vector<workflow::Event> none;
+        for (const auto& stored : held == index.events_by_order.end() ? none : held->second) {
             if (stored.id == event.id && stored.hash != event.hash) {
                 return fmt::format(
                     "{} is held already with other content (hash {}..., "
@@ -706,8 +740,9 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         return std::nullopt;
     }
 
+    // `seed`: a part of a reseed (apply_seed); nullopt: down events (apply_remote).
     void run_remote(std::vector<RemoteEvent> events, const RemoteWrite& also_write,
-                    const RemoteDone& done) {
+                    const RemoteDone& done, std::optional<SeedPosition> seed) {
         auto scratch = std::make_shared<workflow::EventWriter>(event_writer);
         auto applied = std::make_shared<RemoteApplied>();
         auto accepted = std::make_shared<std::vector<workflow::Event>>();
@@ -717,7 +752,7 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
         }
         std::set<std::string> missing;
         for (auto& remote : events) {
-            if (auto refusal = remote_refusal(remote.event, *scratch, taken)) {
+            if (auto refusal = remote_refusal(remote.event, *scratch, taken, seed.has_value())) {
                 applied->refused.push_back(
                     {remote.down, remote.event.id.to_string(), std::move(*refusal),
                      json::serialize(workflow::event_to_json(remote.event))});
@@ -738,15 +773,39 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
             accepted->push_back(std::move(remote.event));
         }
         applied->written = accepted->size();
+        if (seed && seed->last && scratch->next_sequence() <= seed->origin_sequence) {
+            // Never reuse an id the centre holds: this node's next event comes after them.
+            *scratch =
+                workflow::EventWriter(origin, seed->origin_sequence + 1, scratch->last_hlc());
+        }
         const WriterCursor cursor{origin, scratch->next_sequence(), scratch->last_hlc()};
+        auto counters = std::make_shared<DayCounters>();
+        if (seed) *counters = seeded_counters(*accepted);
         store::post_when_durable(
             writer, core, weak_from_this(),
-            [accepted, applied, cursor, also_write](sqlite3* db) {
+            [accepted, applied, cursor, also_write, seed, counters, origin = origin](sqlite3* db) {
+                if (seed) {
+                    const std::uint64_t up_to = seed->origin_sequence;
+                    if (const auto own = count_unsynced_own_events(db, origin, up_to); own > 0) {
+                        throw std::runtime_error(fmt::format(
+                            "this store wrote {} event(s) of {} itself that the centre never "
+                            "acknowledged, under sequences the centre holds other events for "
+                            "(up to {}); re-seeding would reuse their ids. Stop floorwatchd, move "
+                            "the store file aside (keep it: floorwatch orders list --all --db FILE "
+                            "shows its orders), start again, run floorwatch sync reseed, then "
+                            "report those orders again",
+                            own, origin, up_to));
+                    }
+                    write_day_counters(db, *counters);
+                }
                 write_remote_events(db, *accepted, cursor);
                 if (also_write) also_write(db, *applied);
             },
-            [scratch, accepted, applied, done](Impl& self, const Status& durable) {
+            [scratch, accepted, applied, done, counters](Impl& self, const Status& durable) {
                 if (durable) {
+                    for (const auto& [key, last] : *counters) {
+                        self.day_counters[key] = std::max(self.day_counters[key], last);
+                    }
                     self.on_remote_written(*scratch, *accepted);
                 } else {
                     ++self.stats.write_failures;
@@ -866,6 +925,11 @@ void OrderService::on_alarm_events(const std::vector<alarms::StoredAlarmEvent>& 
 
 void OrderService::check_overdue() {
     impl_->check_overdue();
+}
+
+void OrderService::apply_seed(std::vector<RemoteEvent> events, SeedPosition position,
+                              RemoteWrite also_write, RemoteDone done) {
+    impl_->apply_seed(std::move(events), position, std::move(also_write), std::move(done));
 }
 
 void OrderService::apply_remote(std::vector<RemoteEvent> events, RemoteWrite also_write,

@@ -75,6 +75,13 @@ struct RemoteApplied {
 using RemoteWrite = std::function<void(sqlite3* db, const RemoteApplied& applied)>;
 using RemoteDone = std::function<void(const Status& written, const RemoteApplied& applied)>;
 
+// Where a seed part stands: the highest sequence of this node's origin the centre holds, and
+// whether it is the last part.
+struct SeedPosition {
+    std::uint64_t origin_sequence = 0;
+    bool last = false;
+};
+
 class OrderService {
   public:
     // Registers the order commands on `control` and listens to the durable events of `alarms`
@@ -110,6 +117,18 @@ class OrderService {
     // job, and once durable the orders are folded again and published; `done` runs then (also
     // after a failed write, with nothing applied).
     void apply_remote(std::vector<RemoteEvent> events, RemoteWrite also_write, RemoteDone done);
+
+    // Core thread: one part of a reseed from the centre (daemon/sync/README.md "Reseed"), queued
+    // behind local actions like apply_remote, with the same checks except that events of this
+    // node's own origin, and orders the store does not hold yet, are taken. `down` of each event
+    // is its index in the part. The writer's HLC goes past every event taken and the order
+    // number counters past the seeded orders'; with the last part the writer cursor goes to
+    // origin_sequence + 1 at least (before it the centre's verdict stays reseed, so a reseed that
+    // fails half way can be run again). The store job first refuses the whole part (nothing
+    // written, `done` gets why) when this node wrote events of its own, not yet acknowledged, at
+    // or below origin_sequence: the centre holds other events under those ids.
+    void apply_seed(std::vector<RemoteEvent> events, SeedPosition position, RemoteWrite also_write,
+                    RemoteDone done);
 
     // Core thread: an attachment the sync agent stored (fetched from the centre) is known now.
     void add_attachment(const workflow::Attachment& attachment);

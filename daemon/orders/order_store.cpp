@@ -350,6 +350,31 @@ void write_event_batch(sqlite3* db, const EventBatch& batch) {
     if (batch.alarm_event_id) write_alarm_cursor(db, *batch.alarm_event_id);
 }
 
+std::uint64_t count_unsynced_own_events(sqlite3* db, std::string_view origin, std::uint64_t up_to) {
+    Statement count(db,
+                    "SELECT count(*) FROM order_outbox WHERE origin = ?1 AND sequence <= ?2 AND "
+                    "synced_ms IS NULL");
+    count.bind(1, origin);
+    count.bind(2, up_to);
+    if (!count.next_row("counting this gateway's unsynced events")) return 0;
+    const auto found = static_cast<std::uint64_t>(count.column_int64(0));
+    count.reset();
+    return found;
+}
+
+void write_day_counters(sqlite3* db, const DayCounters& counters) {
+    Statement counter(db,
+                      "INSERT INTO order_number_counters (prefix, day, last_counter) VALUES "
+                      "(?1, ?2, ?3) ON CONFLICT (prefix, day) DO UPDATE SET last_counter = "
+                      "max(last_counter, excluded.last_counter)");
+    for (const auto& [key, last] : counters) {
+        counter.bind(1, key.first);
+        counter.bind(2, key.second);
+        counter.bind(3, std::int64_t{last});
+        counter.execute("saving an order number counter");
+    }
+}
+
 void write_alarm_cursor(sqlite3* db, std::int64_t alarm_event_id) {
     Statement statement(db,
                         "UPDATE order_alarm_cursor SET last_alarm_event_id = "

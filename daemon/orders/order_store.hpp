@@ -101,6 +101,12 @@ void write_event_batch(sqlite3* db, const EventBatch& batch);
 // advanced past them). Throws std::runtime_error on any SQLite error.
 void write_remote_events(sqlite3* db, const std::vector<Event>& events, const WriterCursor& cursor);
 
+// This node's own events written here (in the outbox), never acknowledged by the centre, with a
+// sequence at or below `up_to`: what a reseed would collide with (daemon/sync/README.md "Reseed").
+std::uint64_t count_unsynced_own_events(sqlite3* db, std::string_view origin, std::uint64_t up_to);
+// Raises the order number counters to at least these (a reseed brings back numbered orders).
+void write_day_counters(sqlite3* db, const DayCounters& counters);
+
 // This origin's events from `from_sequence` on, in sequence order, at most `limit` (the sync
 // agent's outbox read). Throws std::runtime_error when a row cannot be read back as an event.
 std::vector<Event> read_origin_events(sqlite3* db, std::string_view origin,

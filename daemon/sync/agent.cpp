@@ -5,15 +5,18 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/json.hpp>
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <random>
 #include <set>
 
 #include "daemon/core/log.hpp"
 #include "daemon/core/time.hpp"
 #include "daemon/core/units.hpp"
 #include "daemon/core/worker_thread.hpp"
+#include "daemon/orders/control_commands.hpp"
 #include "daemon/orders/order_store.hpp"
 #include "daemon/store/post_when_durable.hpp"
 #include "daemon/store/sqlite.hpp"
@@ -33,6 +36,9 @@ constexpr std::string_view kInstance = "sync";
 constexpr auto kTick = std::chrono::milliseconds(200);
 // A log line this often while events wait for the centre.
 constexpr auto kBacklogLogInterval = std::chrono::seconds(60);
+// A reseed gives up when no seed part came (and none was being applied) for this many
+// ack_timeouts.
+constexpr int kReseedPatience = 3;
 
 // The agent's own read-only connection on its own thread: outbox reads never block the core and
 // never wait for the writer.
@@ -101,6 +107,28 @@ std::int64_t now_ms() {
     return wall_now_ms();
 }
 
+// 32 random hex digits: a reseed request's id.
+std::string random_request_id() {
+    std::random_device device;
+    std::string id;
+    for (int i = 0; i < 4; ++i) id += fmt::format("{:08x}", device());
+    return id;
+}
+
+// A reseed under way (README.md "Reseed"): cleared when it finishes, fails or times out.
+struct Reseeding {
+    std::string request_id;
+    std::uint64_t next_part = 0;        // the part expected next
+    bool asked = false;                 // the reseed_request went out
+    bool applying = false;              // a part is with the order service
+    std::deque<Seed> parts;             // received, in order, not yet applied
+    std::uint64_t origin_sequence = 0;  // the highest any part said
+    std::uint64_t down_last = 0;        // part 0's: later down events come again as duplicates
+    SteadyClock::time_point last_progress;
+    ReseedOutcome outcome;
+    ReseedDone done;
+};
+
 // The wall clock and whether it can be trusted (the kernel's NTP state and the 2024 floor).
 workflow::WallTime system_wall_time() {
     timex status{};
@@ -123,7 +151,8 @@ struct GatewayAgent::Impl : std::enable_shared_from_this<GatewayAgent::Impl> {
           down(down_topic(config.gateway.site, config.gateway.node)),
           limits{sync.batch_events, sync.batch_bytes},
           reader(config.store.path),
-          tick_timer(core_context) {}
+          tick_timer(core_context),
+          users(config) {}
 
     // --- lifecycle ---
 
@@ -168,6 +197,7 @@ struct GatewayAgent::Impl : std::enable_shared_from_this<GatewayAgent::Impl> {
 
     void stop() {
         stopping = true;
+        if (reseeding) finish_reseed(Error{"floorwatchd is stopping; run it again once it runs"});
         tick_timer.cancel();
         if (link) link->stop();
         reader.stop();
@@ -247,6 +277,7 @@ struct GatewayAgent::Impl : std::enable_shared_from_this<GatewayAgent::Impl> {
 
     void on_down(const Welcome& welcome) {
         awaiting_welcome = false;
+        last_welcome_received = welcome.received;
         store::post_when_durable(
             writer, core, weak_from_this(),
             [welcome, at = now_ms()](sqlite3* db) { write_welcome(db, welcome, at); },
@@ -355,6 +386,9 @@ struct GatewayAgent::Impl : std::enable_shared_from_this<GatewayAgent::Impl> {
     // --- down: events from the centre ---
 
     void on_down(DownEvents& events) {
+        // Stopped for a reseed: the orders these events belong to may not be here yet. The seed
+        // brings them, and the centre sends the rest again after the next welcome.
+        if (reseed_needed) return;
         pending_down.push_back(std::move(events));
         apply_next_down();
     }
@@ -460,9 +494,223 @@ struct GatewayAgent::Impl : std::enable_shared_from_this<GatewayAgent::Impl> {
     // --- the rest of the down messages ---
 
     void on_down(const Reannounce&) { send_hello(); }
-    // This agent never sends a reseed_request (README.md "Verdict reseed"), so a seed part is
-    // not for it: counted and ignored.
-    void on_down(const Seed&) { note_malformed("a seed part, but no reseed was asked for"); }
+    // --- reseed (README.md "Reseed") ---
+
+    void reseed(ReseedDone done) {
+        const auto refuse = [&](std::string why) {
+            asio::post(core, [done = std::move(done), why = std::move(why)] { done(Error{why}); });
+        };
+        if (stopping) return refuse("floorwatchd is stopping");
+        if (reseeding) {
+            return refuse(fmt::format(
+                "a reseed is under way already (request {}, {} part(s) applied); wait for it",
+                reseeding->request_id, reseeding->outcome.parts));
+        }
+        if (!reseed_needed) {
+            if (welcomed) {
+                return refuse(fmt::format(
+                    "the centre's last verdict for {} is ok, not reseed: this store is in step "
+                    "with the centre and there is nothing to re-seed (floorwatch sync shows it)",
+                    origin));
+            }
+            return refuse(fmt::format(
+                "the centre has not said reseed for {} (no welcome yet{}); floorwatch sync "
+                "shows the verdict once it answers",
+                origin, connected ? "" : ", its broker is not connected"));
+        }
+        if (!connected) {
+            return refuse(
+                fmt::format("the centre's broker ({}) is not connected; run this again once it is "
+                            "(floorwatch sync shows the last contact)",
+                            sync.broker.uri));
+        }
+        reseeding.emplace();
+        reseeding->request_id = random_request_id();
+        reseeding->outcome.request_id = reseeding->request_id;
+        reseeding->done = std::move(done);
+        reseeding->last_progress = SteadyClock::now();
+        // Events this store wrote itself under sequences the centre holds would collide: say so
+        // before asking (the order service checks again, for good, in each part's store job).
+        reader.post([weak = weak_from_this(), &context = core, origin = origin,
+                     up_to = last_welcome_received, id = reseeding->request_id](sqlite3* db) {
+            const auto own = orders::count_unsynced_own_events(db, origin, up_to);
+            asio::post(context, [weak, own, id, up_to] {
+                if (auto self = weak.lock()) self->send_reseed_request(id, own, up_to);
+            });
+        });
+    }
+
+    void send_reseed_request(const std::string& id, std::uint64_t own, std::uint64_t up_to) {
+        if (!reseeding || reseeding->request_id != id || stopping) return;
+        if (own > 0) {
+            return finish_reseed(Error{fmt::format(
+                "this store wrote {} event(s) of {} itself that the centre never acknowledged, "
+                "under sequences the centre holds other events for (up to {}); re-seeding would "
+                "reuse their ids. Stop floorwatchd, move the store file aside (keep it: "
+                "floorwatch orders list --all --db FILE shows its orders), start again, run "
+                "floorwatch sync reseed, then report those orders again",
+                own, origin, up_to)});
+        }
+        if (!connected) {
+            return finish_reseed(Error{
+                fmt::format("the centre's broker ({}) went away; run this again once it is back",
+                            sync.broker.uri)});
+        }
+        publish(encode_up(ReseedRequest{id}));
+        reseeding->asked = true;
+        reseeding->last_progress = SteadyClock::now();
+        log_info(kInstance, "reseed {}: asked the centre for every event of {}'s orders", id,
+                 origin);
+    }
+
+    void on_down(Seed& seed) {
+        if (!reseeding || !reseeding->asked || seed.request_id != reseeding->request_id) {
+            // An older request's part, or one nobody here asked for.
+            log_debug(kInstance, "ignored seed part {} of request {}: not the reseed under way",
+                      seed.part, seed.request_id);
+            return;
+        }
+        if (seed.part < reseeding->next_part) return;  // a repeat of a part taken
+        if (seed.part > reseeding->next_part) {
+            return finish_reseed(Error{fmt::format(
+                "seed part {} came before part {}: a part was lost on the way; run floorwatch "
+                "sync reseed again (what was applied stays, nothing is applied twice)",
+                seed.part, reseeding->next_part)});
+        }
+        if (seed.part == 0) reseeding->down_last = seed.down_last;
+        reseeding->origin_sequence = std::max(reseeding->origin_sequence, seed.origin_sequence);
+        ++reseeding->next_part;
+        reseeding->last_progress = SteadyClock::now();
+        reseeding->parts.push_back(std::move(seed));
+        apply_next_seed();
+    }
+
+    void apply_next_seed() {
+        if (stopping || !reseeding || reseeding->applying || reseeding->parts.empty()) return;
+        Seed part = std::move(reseeding->parts.front());
+        reseeding->parts.pop_front();
+        std::vector<orders::RemoteEvent> events;
+        events.reserve(part.events.size());
+        for (std::size_t i = 0; i < part.events.size(); ++i) {
+            events.push_back({i, std::move(part.events[i])});
+        }
+        std::vector<QuarantineEntry> refused;
+        refused.reserve(part.refused.size());
+        for (auto& entry : part.refused) {
+            refused.push_back({entry.position, "",
+                               fmt::format("seed part {}: {}", part.part, entry.reason),
+                               std::move(entry.raw)});
+        }
+        reseeding->applying = true;
+        const std::uint64_t number = part.part;
+        const std::uint64_t origin_sequence = reseeding->origin_sequence;
+        const std::uint64_t down_last = reseeding->down_last;
+        const std::string message =
+            fmt::format("re-seeded from the centre (request {})", reseeding->request_id);
+        orders.apply_seed(
+            std::move(events), orders::SeedPosition{origin_sequence, part.last},
+            [refused, number, last = part.last, origin = origin, origin_sequence, down_last,
+             message](sqlite3* db, const orders::RemoteApplied& applied) {
+                std::vector<QuarantineEntry> all = refused;
+                for (const auto& refusal : applied.refused) {
+                    all.push_back({refusal.down, refusal.event_id,
+                                   fmt::format("seed part {}: {}", number, refusal.reason),
+                                   refusal.raw});
+                }
+                write_seed_quarantine(db, all, applied.missing_attachments, now_ms());
+                if (last) {
+                    write_reseeded(db, origin, origin_sequence, down_last, message, now_ms());
+                }
+            },
+            [weak = weak_from_this(), id = reseeding->request_id, last = part.last,
+             codec_refused = refused.size()](const Status& written,
+                                             const orders::RemoteApplied& applied) {
+                if (auto self = weak.lock()) {
+                    self->on_seed_applied(id, last, written, applied, codec_refused);
+                }
+            });
+    }
+
+    void on_seed_applied(const std::string& id, bool last, const Status& written,
+                         const orders::RemoteApplied& applied, std::size_t codec_refused) {
+        if (!reseeding || reseeding->request_id != id) return;  // given up meanwhile
+        reseeding->applying = false;
+        if (stopping) return;
+        if (!written) {
+            return finish_reseed(Error{fmt::format("seed part {} was not applied: {}",
+                                                   reseeding->outcome.parts, written.error())});
+        }
+        auto& outcome = reseeding->outcome;
+        ++outcome.parts;
+        outcome.events += applied.written;
+        outcome.duplicates += applied.duplicates;
+        outcome.quarantined += applied.refused.size() + codec_refused;
+        stats.quarantined += applied.refused.size() + codec_refused;
+        for (const auto& refusal : applied.refused) {
+            log_error(kInstance, "seed event {} quarantined: {}", refusal.event_id, refusal.reason);
+        }
+        reseeding->last_progress = SteadyClock::now();
+        if (!last) return apply_next_seed();
+        outcome.origin_sequence = reseeding->origin_sequence;
+        outcome.down_last = reseeding->down_last;
+        acked = reseeding->origin_sequence;
+        down_applied = reseeding->down_last;
+        reseed_needed = false;
+        log_info(kInstance,
+                 "reseed {} done: {} event(s) of {}'s orders written ({} held already, {} "
+                 "quarantined) in {} part(s); this gateway writes from sequence {} on; saying "
+                 "hello again",
+                 id, outcome.events, origin, outcome.duplicates, outcome.quarantined, outcome.parts,
+                 acked + 1);
+        const bool wanted = !applied.missing_attachments.empty();
+        finish_reseed(outcome);
+        refresh_backlog();
+        if (connected) send_hello();
+        if (wanted) ask_for_attachments();
+    }
+
+    // Ends the reseed under way, whatever happened: no flag outlives it.
+    void finish_reseed(const Result<ReseedOutcome>& result) {
+        if (!reseeding) return;
+        if (!result) {
+            log_error(kInstance,
+                      "reseed {} failed: {}. Sending stays stopped; floorwatch sync reseed may be "
+                      "run again",
+                      reseeding->request_id, result.error());
+        }
+        ReseedDone done = std::move(reseeding->done);
+        reseeding.reset();
+        if (done) done(result);
+    }
+
+    void on_reseed_command(const control::Caller& caller, control::Reply reply) {
+        if (!may_reseed(caller)) {
+            return reply.error(fmt::format(
+                "{} may not re-seed this gateway: that needs root or a workflow.users entry "
+                "with the admin role",
+                caller.user));
+        }
+        log_info(kInstance, "reseed asked for by {}", caller.user);
+        reseed([reply](const Result<ReseedOutcome>& outcome) mutable {
+            if (!outcome) return reply.error(outcome.error());
+            reply.ok(boost::json::object{{"request_id", outcome->request_id},
+                                         {"parts", outcome->parts},
+                                         {"events", outcome->events},
+                                         {"duplicates", outcome->duplicates},
+                                         {"quarantined", outcome->quarantined},
+                                         {"origin_sequence", outcome->origin_sequence},
+                                         {"next_sequence", outcome->origin_sequence + 1},
+                                         {"down_last", outcome->down_last}});
+        });
+    }
+
+    // As for the other plant-IT commands (floorwatch user passwd): root on the socket, or a
+    // workflow user with the admin role.
+    bool may_reseed(const control::Caller& caller) const {
+        if (caller.uid == 0 && caller.authenticated_user.empty()) return true;
+        const auto actor = orders::actor_for(caller, users);
+        return actor && actor->holds(workflow::Role::admin);
+    }
 
     // A piece of an attachment this gateway asked for.
     void on_down(const AttachmentChunk& chunk) {
@@ -557,6 +805,16 @@ struct GatewayAgent::Impl : std::enable_shared_from_this<GatewayAgent::Impl> {
             next_to_send = acked + 1;
             ++generation;
         }
+        if (reseeding && !reseeding->applying &&
+            now - reseeding->last_progress > kReseedPatience * sync.ack_timeout) {
+            finish_reseed(Error{fmt::format(
+                "{} the centre for {}; run floorwatch sync reseed again (what was applied stays, "
+                "nothing is applied twice)",
+                reseeding->asked
+                    ? fmt::format("no seed part ({} taken) came from", reseeding->next_part)
+                    : std::string("could not ask"),
+                format_duration(kReseedPatience * sync.ack_timeout))});
+        }
         if (welcomed && wanted_pending && now - last_need > sync.ack_timeout) {
             last_need = now;
             ask_for_attachments();
@@ -582,6 +840,10 @@ struct GatewayAgent::Impl : std::enable_shared_from_this<GatewayAgent::Impl> {
     }
 
     std::string status_text() const {
+        if (reseeding) {
+            return fmt::format("sync: stopped, re-seeding from the centre ({} part(s) applied)",
+                               reseeding->outcome.parts);
+        }
         if (reseed_needed) return "sync: stopped, the centre holds more of this origin (reseed)";
         std::string text = fmt::format("sync: {} unsynced", backlog);
         if (backlog > 0 && oldest_unsynced_ms) {
@@ -604,6 +866,7 @@ struct GatewayAgent::Impl : std::enable_shared_from_this<GatewayAgent::Impl> {
     StoreReader reader;
     std::unique_ptr<BrokerLink> link;
     asio::steady_timer tick_timer;
+    Config users;  // workflow.users, for sync.reseed; updated by reload()
 
     bool stopping = false;
     bool connected = false;
@@ -619,6 +882,8 @@ struct GatewayAgent::Impl : std::enable_shared_from_this<GatewayAgent::Impl> {
     std::uint64_t down_applied = 0;
     std::deque<SentBatch> in_flight;
     std::deque<DownEvents> pending_down;
+    std::uint64_t last_welcome_received = 0;
+    std::optional<Reseeding> reseeding;
     std::uint64_t backlog = 0;
     std::optional<std::int64_t> oldest_unsynced_ms;
     SteadyClock::time_point hello_sent{};
@@ -662,6 +927,23 @@ AgentStats GatewayAgent::stats() const {
         stats.lag = Millis(std::max<std::int64_t>(0, now_ms() - *impl_->oldest_unsynced_ms));
     }
     return stats;
+}
+
+void GatewayAgent::register_commands(control::Server& control) {
+    control.handle("sync.reseed", [weak = std::weak_ptr<Impl>(impl_)](const control::Caller& caller,
+                                                                      const boost::json::object&,
+                                                                      control::Reply reply) {
+        if (auto self = weak.lock()) return self->on_reseed_command(caller, std::move(reply));
+        reply.error("sync is stopping");
+    });
+}
+
+void GatewayAgent::reload(const Config& config) {
+    impl_->users = config;
+}
+
+void GatewayAgent::reseed(ReseedDone done) {
+    impl_->reseed(std::move(done));
 }
 
 std::string GatewayAgent::status_text() const {

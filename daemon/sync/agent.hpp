@@ -15,16 +15,20 @@
 // again from the last ack; the centre skips duplicates by (origin, sequence) and hash.
 // Down: central events are applied through the order service (the one writer of order events)
 // together with the down cursor, in down order; then a down_ack. A verdict `reseed` stops
-// sending until `floorwatch sync reseed` (README.md "Re-imaged gateways").
+// sending until `floorwatch sync reseed` (control command `sync.reseed`, README.md "Reseed")
+// brings the centre's events of this gateway's orders back and moves the writer past them.
 
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "daemon/config/config.hpp"
+#include "daemon/control/control.hpp"
+#include "daemon/core/result.hpp"
 #include "daemon/orders/order_service.hpp"
 #include "daemon/store/store.hpp"
 
@@ -46,6 +50,18 @@ struct AgentStats {
     std::chrono::milliseconds lag{0};
 };
 
+// What a finished reseed did (README.md "Reseed").
+struct ReseedOutcome {
+    std::string request_id;
+    std::uint64_t parts = 0;
+    std::uint64_t events = 0;       // written into the store
+    std::uint64_t duplicates = 0;   // held already with the same hash
+    std::uint64_t quarantined = 0;  // could not be applied: in sync_quarantine
+    std::uint64_t origin_sequence = 0;
+    std::uint64_t down_last = 0;
+};
+using ReseedDone = std::function<void(const Result<ReseedOutcome>& outcome)>;
+
 class GatewayAgent {
   public:
     // `config.sync` must be set. Events are applied through `orders`, stored by `writer`.
@@ -59,6 +75,14 @@ class GatewayAgent {
     void start();
     void stop();
     AgentStats stats() const;
+    // Registers `sync.reseed` (root, or a workflow user with the admin role).
+    void register_commands(control::Server& control);
+    // Core thread: the users who may run sync.reseed.
+    void reload(const Config& config);
+    // Core thread: asks the centre for this gateway's orders and applies them (README.md
+    // "Reseed"); `done` runs once, when it finished, failed or was refused, never before this
+    // returns.
+    void reseed(ReseedDone done);
     // "sync: 12 unsynced, oldest 3h" style text for the systemd STATUS line; empty when in step.
     std::string status_text() const;
 

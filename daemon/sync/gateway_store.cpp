@@ -175,6 +175,31 @@ void write_down_applied(sqlite3* db, std::uint64_t down_applied,
     peer.execute("recording the applied down sequence");
 }
 
+void write_seed_quarantine(sqlite3* db, const std::vector<QuarantineEntry>& refused,
+                           const std::vector<workflow::Attachment>& missing, std::int64_t now_ms) {
+    // down_applied = 0 never moves the down cursor (it only rises).
+    write_down_applied(db, 0, refused, missing, now_ms);
+}
+
+void write_reseeded(sqlite3* db, std::string_view origin, std::uint64_t origin_sequence,
+                    std::uint64_t down_last, const std::string& message, std::int64_t now_ms) {
+    Statement synced(db,
+                     "UPDATE order_outbox SET synced_ms = ?1 WHERE origin = ?2 AND sequence <= ?3 "
+                     "AND synced_ms IS NULL");
+    synced.bind(1, now_ms);
+    synced.bind(2, origin);
+    synced.bind(3, origin_sequence);
+    synced.execute("marking the outbox synced");
+    Statement peer(db,
+                   "UPDATE sync_peer SET acked = ?1, down_applied = ?2, last_ack_ms = ?3, "
+                   "last_down_ms = ?3, verdict = 'ok', message = ?4 WHERE id = 1");
+    peer.bind(1, origin_sequence);
+    peer.bind(2, down_last);
+    peer.bind(3, now_ms);
+    peer.bind(4, message);
+    peer.execute("recording the reseed");
+}
+
 void write_need_sent(sqlite3* db, const std::vector<std::string>& sha256s, std::int64_t now_ms) {
     Statement asked(db, "UPDATE sync_attachment_parts SET asked_ms = ?1 WHERE sha256 = ?2");
     for (const auto& sha256 : sha256s) {

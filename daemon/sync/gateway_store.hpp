@@ -83,6 +83,16 @@ void write_down_applied(sqlite3* db, std::uint64_t down_applied,
                         const std::vector<workflow::Attachment>& missing, std::int64_t now_ms);
 void write_need_sent(sqlite3* db, const std::vector<std::string>& sha256s, std::int64_t now_ms);
 
+// Seed events the order service could not apply, quarantined with their index in the seed part
+// as `down` (the reason says they came with a seed).
+void write_seed_quarantine(sqlite3* db, const std::vector<QuarantineEntry>& refused,
+                           const std::vector<workflow::Attachment>& missing, std::int64_t now_ms);
+// The last seed part is applied: the centre holds this origin up to `origin_sequence` (acked,
+// outbox rows up to it synced) and gave this gateway down events up to `down_last`; the verdict
+// is cleared until the next welcome. Inside the order service's job of that part.
+void write_reseeded(sqlite3* db, std::string_view origin, std::uint64_t origin_sequence,
+                    std::uint64_t down_last, const std::string& message, std::int64_t now_ms);
+
 // A stored attachment with its bytes, to answer the centre's `need`; nullopt when there is none.
 struct StoredAttachment {
     workflow::Attachment attachment;

@@ -15,8 +15,10 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -158,6 +160,16 @@ class TestCentre : public virtual ::mqtt::callback {
         std::lock_guard lock(mutex_);
         acking_ = acking;
     }
+    // Welcomes a gateway whose writer is behind what this centre holds with verdict reseed.
+    void set_reseed_verdicts(bool reseed) {
+        std::lock_guard lock(mutex_);
+        reseed_verdicts_ = reseed;
+    }
+    // The id of the last reseed_request; "" before any.
+    std::string reseed_request() const {
+        std::lock_guard lock(mutex_);
+        return reseed_request_;
+    }
 
   private:
     static std::string down_topic() { return fw::sync::down_topic("test-plant", "gw-1"); }
@@ -176,8 +188,14 @@ class TestCentre : public virtual ::mqtt::callback {
         gateway_incarnation_ = hello.incarnation;
         welcome.received = contiguous();
         welcome.down_next = down_next_;
+        if (reseed_verdicts_ && hello.next_sequence - 1 < welcome.received) {
+            welcome.verdict = fw::sync::Verdict::reseed;
+            welcome.message = "re-imaged: floorwatch sync reseed";
+        }
         reply(fw::sync::encode_down(welcome));
     }
+
+    void take(const fw::sync::ReseedRequest& request) { reseed_request_ = request.request_id; }
 
     void take(const fw::sync::UpEvents& batch) {
         for (const auto& event : batch.events) {
@@ -213,6 +231,8 @@ class TestCentre : public virtual ::mqtt::callback {
     std::size_t malformed_ = 0;
     std::size_t hellos_ = 0;
     bool acking_ = true;
+    bool reseed_verdicts_ = false;
+    std::string reseed_request_;
 };
 
 RunResult cli(const TempDir& dir, std::vector<std::string> args) {
@@ -446,4 +466,239 @@ TEST_CASE("sync: a real centre stores the gateway's orders and its approvals rea
     CHECK(cli(dir, {"verify"}).exit_code == 0);
     CHECK(centre.process.running());
     CHECK(gateway.process.running());
+}
+
+namespace {
+
+// Each order's event ids and hashes, from `floorwatch orders show --json` (gateway or centre).
+std::map<std::string, std::string> event_hashes(const RunResult& listed,
+                                                const std::function<RunResult(std::string)>& show) {
+    std::map<std::string, std::string> hashes;
+    const auto orders = json::parse(listed.out);
+    for (const auto& order : orders.as_array()) {
+        const std::string id(order.as_object().at("id").as_string());
+        const auto shown = show(id);
+        REQUIRE_MESSAGE(shown.exit_code == 0, shown.err);
+        const auto view = json::parse(shown.out);
+        for (const auto& entry : view.as_object().at("timeline").as_array()) {
+            hashes[std::string(entry.as_object().at("event_id").as_string())] =
+                std::string(entry.as_object().at("hash").as_string());
+        }
+    }
+    return hashes;
+}
+
+void reimage(const TempDir& dir, fw::test::Daemon& gateway) {
+    CHECK(gateway.process.stop() == 0);
+    for (const char* suffix : {"", "-wal", "-shm"})
+        fs::remove(dir / ("fw.db" + std::string(suffix)));
+}
+
+}  // namespace
+
+TEST_CASE("sync: a re-imaged gateway is re-seeded from the centre and never reuses an id") {
+    TempDir dir("fw-sync-reseed");
+    fw::test::Mosquitto broker(dir.path());
+    write_text_file(dir / "central.yaml", central_config(dir, broker.uri()));
+    fw::test::Daemon centre;
+    centre.log = dir / "central.log";
+    centre.process = fw::test::ChildProcess::spawn(FW_DAEMON_BINARY,
+                                                   {"--config", (dir / "central.yaml").string()},
+                                                   fw::test::logs_to(centre.log, centre.log));
+    REQUIRE_MESSAGE(eventually([&] { return fs::exists(dir / "central.sock"); }, 15s),
+                    read_text_file(centre.log));
+    auto gateway = start_gateway(dir, broker);
+    const auto logs = [&] { return read_text_file(gateway.log) + read_text_file(centre.log); };
+
+    for (int i = 1; i <= 3; ++i) report(dir, i);
+    REQUIRE_MESSAGE(eventually(
+                        [&] {
+                            const auto state = sync_state(dir);
+                            return field(state, "acked") == 3 && field(state, "backlog") == 0;
+                        },
+                        20s),
+                    logs());
+    // In step with the centre: nothing to re-seed.
+    const auto early = cli(dir, {"sync", "reseed"});
+    CHECK(early.exit_code == 1);
+    CHECK_MESSAGE(early.err.find("not reseed") != std::string::npos, early.err);
+
+    // An approval at the centre: a central event on the gateway's order comes down.
+    const auto listed = cli(dir, {"orders", "list", "--all", "--json"});
+    REQUIRE(listed.exit_code == 0);
+    const std::string first(
+        json::parse(listed.out).as_array().at(0).as_object().at("id").as_string());
+    const auto approved = central_cli(dir, 0, {"orders", "act", first, "approve"});
+    REQUIRE_MESSAGE(approved.exit_code == 0, approved.err << logs());
+    REQUIRE_MESSAGE(eventually([&] { return field(sync_state(dir), "down_applied") == 1; }, 20s),
+                    logs());
+    const auto gateway_show = [&](const std::string& id) {
+        return cli(dir, {"orders", "show", id, "--json"});
+    };
+    const auto before = event_hashes(listed, gateway_show);
+    REQUIRE(before.size() >= 4);  // three reports and the centre's approval
+
+    // Re-imaged, and a technician reports before the gateway reaches the centre: refused, with
+    // what to do; nothing is sent under the centre's ids.
+    reimage(dir, gateway);
+    gateway = fw::test::start_daemon(dir, dir / "fw.yaml", "floorwatchd-2.log");
+    REQUIRE_MESSAGE(eventually([&] { return sync_state(dir).at("verdict") == "reseed"; }, 20s),
+                    logs());
+    report(dir, 4);
+    const auto refused = cli(dir, {"sync", "reseed"});
+    CHECK(refused.exit_code == 1);
+    CHECK_MESSAGE(refused.err.find("wrote 1 event(s)") != std::string::npos, refused.err);
+    CHECK(sync_state(dir).at("verdict") == "reseed");
+
+    // Re-imaged again, nothing written: the reseed brings every order back.
+    reimage(dir, gateway);
+    gateway = fw::test::start_daemon(dir, dir / "fw.yaml", "floorwatchd-3.log");
+    REQUIRE_MESSAGE(eventually([&] { return sync_state(dir).at("verdict") == "reseed"; }, 20s),
+                    logs());
+    const auto stopped = cli(dir, {"sync"});
+    CHECK_MESSAGE(stopped.out.find("sending is stopped") != std::string::npos, stopped.out);
+    const auto reseeded = cli(dir, {"sync", "reseed"});
+    REQUIRE_MESSAGE(reseeded.exit_code == 0, reseeded.err << logs());
+    CHECK_MESSAGE(
+        reseeded.out.find(std::to_string(before.size()) + " event(s) written") != std::string::npos,
+        reseeded.out);
+    const auto again = cli(dir, {"orders", "list", "--all", "--json"});
+    REQUIRE(again.exit_code == 0);
+    CHECK(event_hashes(again, gateway_show) == before);
+    REQUIRE_MESSAGE(eventually(
+                        [&] {
+                            const auto state = sync_state(dir);
+                            return state.at("verdict") == "ok" && field(state, "acked") == 3 &&
+                                   field(state, "next_sequence") == 4 &&
+                                   field(state, "down_applied") == 1;
+                        },
+                        20s),
+                    logs());
+
+    // The next own event comes after the centre's, with a number of its own, and reaches it.
+    report(dir, 5);
+    const auto after = cli(dir, {"orders", "list", "--all", "--json"});
+    REQUIRE(after.exit_code == 0);
+    std::set<std::string> numbers;
+    const auto after_orders = json::parse(after.out);
+    for (const auto& order : after_orders.as_array()) {
+        numbers.insert(std::string(order.as_object().at("number").as_string()));
+    }
+    CHECK(numbers.size() == 4);
+    const std::string fresh = std::string(kOrigin) + ".4";
+    CHECK(after.out.find("\"" + fresh + "\"") != std::string::npos);
+    REQUIRE_MESSAGE(eventually([&] { return field(sync_state(dir), "acked") == 4; }, 20s), logs());
+    const auto at_centre = central_cli(dir, 0, {"orders", "list", "--all", "--json"});
+    REQUIRE_MESSAGE(at_centre.exit_code == 0, at_centre.err);
+    CHECK(json::parse(at_centre.out).as_array().size() == 4);
+    CHECK(at_centre.out.find("\"" + fresh + "\"") != std::string::npos);
+    const auto centre_show = [&](const std::string& id) {
+        return central_cli(dir, 0, {"orders", "show", id, "--json"});
+    };
+    const auto centre_hashes = event_hashes(at_centre, centre_show);
+    const auto gateway_hashes = event_hashes(after, gateway_show);
+    CHECK(centre_hashes == gateway_hashes);
+
+    const auto verified = cli(dir, {"verify"});
+    CHECK_MESSAGE(verified.exit_code == 0, verified.out << verified.err);
+    const auto verified_centre = central_cli(dir, 0, {"verify"});
+    CHECK_MESSAGE(verified_centre.exit_code == 0, verified_centre.out << verified_centre.err);
+    CHECK(centre.process.running());
+    CHECK(gateway.process.running());
+}
+
+namespace {
+
+// One seed part as the centre writes it.
+std::string seed_part(const std::string& request_id, std::uint64_t part, bool last,
+                      std::uint64_t origin_sequence, const fw::workflow::Event& event) {
+    auto batch = fw::sync::EventBatch::seed({}, request_id, part, origin_sequence, 0);
+    REQUIRE(batch.add(event) == fw::sync::BatchAdd::added);
+    return batch.encode(last);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "sync: a reseed takes only its own request's parts, in order, and gives up when they stop") {
+    TempDir dir("fw-sync-reseed-scripted");
+    // Sam's uid must reach the gateway's socket and read its config inside the test folder.
+    fs::permissions(dir.path(), fs::perms::owner_all | fs::perms::group_read |
+                                    fs::perms::group_exec | fs::perms::others_read |
+                                    fs::perms::others_exec);
+    fw::test::Mosquitto broker(dir.path());
+    TestCentre centre(broker.uri());
+    centre.set_reseed_verdicts(true);
+    auto gateway = start_gateway(dir, broker);
+    for (int i = 1; i <= 2; ++i) report(dir, i);
+    REQUIRE_MESSAGE(eventually([&] { return centre.received() == 2; }, 20s),
+                    read_text_file(gateway.log));
+    const auto held = centre.events();
+
+    CHECK(gateway.process.stop() == 0);
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+        fs::remove(dir / ("fw.db" + std::string(suffix)));
+    }
+    gateway = fw::test::start_daemon(dir, dir / "fw.yaml", "floorwatchd-2.log");
+    REQUIRE_MESSAGE(eventually([&] { return sync_state(dir).at("verdict") == "reseed"; }, 20s),
+                    read_text_file(gateway.log));
+
+    // Plant IT's command: a team lead may not.
+    const auto as_sam =
+        fw::test::run(dir, "/usr/bin/setpriv",
+                      {"--reuid=1001", "--regid=1001", "--clear-groups", FW_CLI_BINARY, "sync",
+                       "reseed", "--config", (dir / "fw.yaml").string()});
+    CHECK(as_sam.exit_code == 1);
+    CHECK_MESSAGE(as_sam.err.find("may not re-seed") != std::string::npos, as_sam.err);
+
+    const auto reseed_in_background = [&](const char* log) {
+        return fw::test::ChildProcess::spawn(
+            FW_CLI_BINARY, {"sync", "reseed", "--config", (dir / "fw.yaml").string()},
+            fw::test::logs_to(dir / log, dir / log));
+    };
+    // A part of another request (it says last) changes nothing; with no part of its own the
+    // reseed gives up after three ack timeouts and says so; sending stays stopped.
+    auto first = reseed_in_background("reseed-1.log");
+    REQUIRE_MESSAGE(eventually([&] { return !centre.reseed_request().empty(); }, 10s),
+                    read_text_file(gateway.log));
+    const std::string first_id = centre.reseed_request();
+    centre.publish(seed_part(std::string(32, 'f'), 0, true, 2, held.at(0)));
+    const auto failed = first.wait_exit(20s);
+    REQUIRE(failed.has_value());
+    CHECK(*failed == 1);
+    CHECK_MESSAGE(read_text_file(dir / "reseed-1.log").find("no seed part") != std::string::npos,
+                  read_text_file(dir / "reseed-1.log"));
+    CHECK(sync_state(dir).at("verdict") == "reseed");
+    const auto none = cli(dir, {"orders", "list", "--all", "--json"});
+    REQUIRE(none.exit_code == 0);
+    CHECK(json::parse(none.out).as_array().empty());
+
+    // Again: two parts of this request, in order (part 1 repeated), bring both orders back.
+    auto second = reseed_in_background("reseed-2.log");
+    REQUIRE(eventually(
+        [&] { return !centre.reseed_request().empty() && centre.reseed_request() != first_id; },
+        10s));
+    const std::string id = centre.reseed_request();
+    centre.publish(seed_part(id, 0, false, 2, held.at(0)));
+    centre.publish(seed_part(id, 0, false, 2, held.at(0)));
+    centre.publish(seed_part(id, 1, true, 2, held.at(1)));
+    const auto done = second.wait_exit(20s);
+    REQUIRE(done.has_value());
+    CHECK_MESSAGE(*done == 0, read_text_file(dir / "reseed-2.log") << read_text_file(gateway.log));
+    const auto back = cli(dir, {"orders", "list", "--all", "--json"});
+    REQUIRE(back.exit_code == 0);
+    CHECK(json::parse(back.out).as_array().size() == 2);
+    REQUIRE_MESSAGE(eventually(
+                        [&] {
+                            const auto state = sync_state(dir);
+                            return state.at("verdict") == "ok" &&
+                                   field(state, "next_sequence") == 3 && field(state, "acked") == 2;
+                        },
+                        10s),
+                    read_text_file(gateway.log));
+    report(dir, 3);
+    REQUIRE_MESSAGE(eventually([&] { return centre.received() == 3; }, 20s),
+                    read_text_file(gateway.log));
+    CHECK(centre.conflicts() == 0);
+    CHECK(cli(dir, {"verify"}).exit_code == 0);
 }

@@ -43,6 +43,45 @@ boost::json::value json_time(const std::optional<std::int64_t>& time_ms) {
     return boost::json::value(format_time(*time_ms));
 }
 
+// The link as the running daemon sees it now (the sync.status command): the store holds the
+// cursors, only the daemon knows whether the centre is reachable. `why_not` says why there is no
+// answer: the daemon is not running, or runs without a sync: section.
+struct LiveLink {
+    std::optional<boost::json::object> status;
+    std::string why_not;
+};
+
+LiveLink live_link(const CommonOptions& options) {
+    LiveLink live;
+    try {
+        control::Client client(control_socket_path(options), std::chrono::seconds(5));
+        const auto answer = client.call("sync.status", {});
+        if (answer.is_object()) live.status = answer.as_object();
+    } catch (const control::ControlError& error) {
+        live.why_not = error.what();
+    }
+    return live;
+}
+
+std::string link_text(const LiveLink& live) {
+    if (!live.status) return "unknown (" + live.why_not + ")";
+    const auto& status = *live.status;
+    const auto flag = [&status](const char* key) {
+        const auto* value = status.if_contains(key);
+        return value != nullptr && value->is_bool() && value->as_bool();
+    };
+    const auto text = [&status](const char* key) {
+        const auto* value = status.if_contains(key);
+        return value != nullptr && value->is_string() ? std::string(value->as_string())
+                                                      : std::string();
+    };
+    if (flag("stopped_for_reseed")) return "stopped: the centre asked for a reseed";
+    if (flag("connected") && flag("welcomed")) return "connected to " + text("broker");
+    if (flag("connected")) return "connected to " + text("broker") + ", waiting for the welcome";
+    const std::string why = text("last_error");
+    return "not connected to " + text("broker") + (why.empty() ? "" : ": " + why);
+}
+
 int show_sync(const CommonOptions& options) {
     // On a centre: every gateway's row from the central store (daemon/central).
     if (is_central_store(options)) return show_central_sync(options);
@@ -69,8 +108,11 @@ int show_sync(const CommonOptions& options) {
                                                  {"size", item.size},
                                                  {"asked", json_time(item.asked_ms)}});
         }
+        const auto live = live_link(options);
         boost::json::object centre{
             {"peer", "centre"},
+            {"link", live.status ? boost::json::value(*live.status) : boost::json::value(nullptr)},
+            {"link_text", link_text(live)},
             {"origin", origin},
             {"incarnation", state.incarnation},
             {"central_incarnation", state.peer.central_incarnation},
@@ -93,6 +135,7 @@ int show_sync(const CommonOptions& options) {
         return 0;
     }
     std::cout << fmt::format("{} (store incarnation {})\n", origin, state.incarnation);
+    std::cout << fmt::format("link:          {}\n", link_text(live_link(options)));
     if (state.peer.verdict.empty()) {
         std::cout << "centre:        never welcomed (no sync: section, or the centre has not "
                      "answered yet)\n";

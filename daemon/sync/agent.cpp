@@ -865,6 +865,25 @@ struct GatewayAgent::Impl : std::enable_shared_from_this<GatewayAgent::Impl> {
     BatchLimits limits;
     StoreReader reader;
     std::unique_ptr<BrokerLink> link;
+
+    // What the agent knows now; core thread.
+    // What the agent knows now (stats, metrics, the sync.status command); core thread.
+    AgentStats snapshot() const {
+        AgentStats now = stats;
+        now.connected = connected;
+        now.welcomed = welcomed;
+        now.reseed_needed = reseed_needed;
+        now.acked = acked;
+        now.down_applied = down_applied;
+        now.backlog = backlog;
+        now.broker_uri = sync.broker.uri;
+        if (link) now.link_error = link->stats().last_error;
+        if (backlog > 0 && oldest_unsynced_ms) {
+            now.lag = Millis(std::max<std::int64_t>(0, now_ms() - *oldest_unsynced_ms));
+        }
+        return now;
+    }
+
     asio::steady_timer tick_timer;
     Config users;  // workflow.users, for sync.reseed; updated by reload()
 
@@ -916,20 +935,29 @@ void GatewayAgent::stop() {
 }
 
 AgentStats GatewayAgent::stats() const {
-    AgentStats stats = impl_->stats;
-    stats.connected = impl_->connected;
-    stats.welcomed = impl_->welcomed;
-    stats.reseed_needed = impl_->reseed_needed;
-    stats.acked = impl_->acked;
-    stats.down_applied = impl_->down_applied;
-    stats.backlog = impl_->backlog;
-    if (impl_->backlog > 0 && impl_->oldest_unsynced_ms) {
-        stats.lag = Millis(std::max<std::int64_t>(0, now_ms() - *impl_->oldest_unsynced_ms));
-    }
-    return stats;
+    return impl_->snapshot();
 }
 
 void GatewayAgent::register_commands(control::Server& control) {
+    // The link as the daemon sees it now (floorwatch sync shows it beside what the store holds);
+    // anyone who may connect to the socket may read it.
+    control.handle("sync.status",
+                   [weak = std::weak_ptr<Impl>(impl_)](
+                       const control::Caller&, const boost::json::object&, control::Reply reply) {
+                       const auto self = weak.lock();
+                       if (!self) return reply.error("sync is stopping");
+                       const auto now = self->snapshot();
+                       reply.ok(boost::json::object{{"broker", now.broker_uri},
+                                                    {"connected", now.connected},
+                                                    {"welcomed", now.welcomed},
+                                                    {"stopped_for_reseed", now.reseed_needed},
+                                                    {"last_error", now.link_error},
+                                                    {"backlog", now.backlog},
+                                                    {"lag_ms", now.lag.count()},
+                                                    {"batches_sent", now.batches_sent},
+                                                    {"resends", now.resends},
+                                                    {"malformed", now.malformed}});
+                   });
     control.handle("sync.reseed", [weak = std::weak_ptr<Impl>(impl_)](const control::Caller& caller,
                                                                       const boost::json::object&,
                                                                       control::Reply reply) {

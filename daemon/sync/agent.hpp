@@ -48,6 +48,8 @@ struct AgentStats {
     std::uint64_t backlog = 0;    // events not yet acknowledged by the centre
     // How long the oldest of them has waited (0 when in step), from the last backlog refresh.
     std::chrono::milliseconds lag{0};
+    std::string broker_uri;
+    std::string link_error;  // why the link is down (the last connect or subscribe failure)
 };
 
 // What a finished reseed did (README.md "Reseed").

@@ -83,12 +83,24 @@ void act_once_synced(const TempDir& dir, int uid, const std::vector<std::string>
     REQUIRE_MESSAGE(done, last.err);
 }
 
-// Events the gateway's store holds that the centre has not acknowledged (`floorwatch sync
-// --json`: one row, the centre), or -1 when it cannot be read.
-std::int64_t sync_backlog(const TempDir& dir) {
+// The gateway's row of `floorwatch sync --json` (the centre), or null when it cannot be read.
+json::value sync_row(const TempDir& dir) {
     const auto shown = as(dir, kOperator, {"sync", "--json"});
-    if (shown.exit_code != 0) return -1;
-    return json::parse(shown.out).as_array().at(0).at("backlog").as_int64();
+    if (shown.exit_code != 0) return nullptr;
+    return json::parse(shown.out).as_array().at(0);
+}
+
+// Events the gateway's store holds that the centre has not acknowledged, or -1.
+std::int64_t sync_backlog(const TempDir& dir) {
+    const auto row = sync_row(dir);
+    return row.is_null() ? -1 : row.at("backlog").as_int64();
+}
+
+// Whether the running daemon says its link to the centre is up (the sync.status command).
+bool sync_connected(const TempDir& dir) {
+    const auto row = sync_row(dir);
+    return !row.is_null() && row.at("link").is_object() &&
+           row.at("link").at("connected").as_bool() && row.at("link").at("welcomed").as_bool();
 }
 
 // The order's timeline steps as `floorwatch orders show --json` lists them, occurrences left out
@@ -215,6 +227,9 @@ TEST_CASE(
         {"orders", "act", number, "submit", "--note", "mounting bolts replaced", "--photo", photo});
     act(dir, kAnna, {"orders", "act", number, "reject", "--reason", "bolts not torqued to spec"});
     CHECK(sync_backlog(dir) >= 2);
+    const auto down = sync_row(dir);
+    CHECK(down.at("link").at("connected") == false);
+    CHECK(std::string(down.at("link_text").as_string()).starts_with("not connected to tcp://"));
     broker.start();
     act(dir, kTom,
         {"orders", "act", number, "submit", "--note", "torqued to 80 Nm", "--photo", photo});
@@ -237,7 +252,7 @@ TEST_CASE(
     json::value central_order;
     const bool converged = eventually(
         [&] {
-            if (sync_backlog(dir) != 0) return false;
+            if (sync_backlog(dir) != 0 || !sync_connected(dir)) return false;
             const auto there =
                 as(dir, kOperator, {"orders", "show", number, "--json"}, "central.yaml");
             if (there.exit_code != 0) return false;

@@ -490,7 +490,9 @@ TEST_CASE_TEMPLATE(
     REQUIRE(eventually([&] { return gateway.all<sync::Welcome>().size() > welcomes; }, 10s));
     const std::uint64_t received = gateway.all<sync::Welcome>().back().received;
     CHECK(received <= total);
-    for (std::size_t i = received; i < batches.size(); ++i) gateway.publish(batches[i]);
+    for (auto i = static_cast<std::size_t>(received); i < batches.size(); ++i) {
+        gateway.publish(batches[i]);
+    }
     REQUIRE_MESSAGE(eventually([&] { return gateway.highest_ack() == total; }, 30s),
                     read_text_file(central.log));
 

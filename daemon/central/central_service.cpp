@@ -229,7 +229,9 @@ struct CentralService::Impl : std::enable_shared_from_this<CentralService::Impl>
     }
 
     void take(CentralStore& store, const std::string& gateway, const sync::Need& need) {
-        const std::size_t chunk_size = std::max<std::size_t>(sync_config.chunk_size, 1);
+        // At most 16 MiB (sync.chunk_size's limit): fits a 32-bit size_t.
+        const auto chunk_size =
+            static_cast<std::size_t>(std::max<std::uint64_t>(sync_config.chunk_size, 1));
         for (const auto& wanted : need.attachments) {
             const auto found = store.attachment(wanted.sha256);
             if (!found) {

@@ -490,7 +490,7 @@ TEST_CASE_TEMPLATE(
         piece.size = meta.size;
         piece.name = meta.name;
         piece.offset = offset;
-        piece.data = data.empty() ? photo.substr(offset, size) : data;
+        piece.data = data.empty() ? photo.substr(static_cast<std::size_t>(offset), size) : data;
         piece.last = offset + piece.data.size() >= photo.size();
         return centre.store->receive_chunk(std::string(kGateway), piece, centre.now().ms);
     };

@@ -149,7 +149,10 @@ struct GatewayAgent::Impl : std::enable_shared_from_this<GatewayAgent::Impl> {
           origin(workflow::origin_of(config.gateway.site, config.gateway.node)),
           up(up_topic(config.gateway.site, config.gateway.node)),
           down(down_topic(config.gateway.site, config.gateway.node)),
-          limits{sync.batch_events, sync.batch_bytes},
+          // Both are bounded by the config (at most 5,000 events and 64 MiB): they fit a 32-bit
+          // size_t.
+          limits{static_cast<std::size_t>(sync.batch_events),
+                 static_cast<std::size_t>(sync.batch_bytes)},
           reader(config.store.path),
           tick_timer(core_context),
           users(config) {}

@@ -109,7 +109,8 @@ std::string iso_now() {
 std::string payload_of(Stream& stream, double profile_seconds, std::uint64_t index) {
     ++stream.count;
     if (stream.kind == Stream::Kind::arrival) {
-        const auto& material = stream.materials[stream.count % stream.materials.size()];
+        const auto& material =
+            stream.materials[static_cast<std::size_t>(stream.count % stream.materials.size())];
         return fmt::format(
             R"({{"material": "{}", "lot": {{"id": "B-{}"}}, "quantity": {}, "at": "{}"}})",
             material, 1000 + stream.count, 1 + stream.count % 20, iso_now());

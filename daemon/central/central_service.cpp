@@ -89,12 +89,7 @@ struct CentralService::Impl : std::enable_shared_from_this<CentralService::Impl>
     }
 
     void load_zone(const Config& given) {
-        try {
-            zone = TimeZone::load(given.gateway.timezone);
-        } catch (const std::exception& error) {
-            log_warning(kInstance, "{}; order numbers use UTC dates", error.what());
-            zone = TimeZone();
-        }
+        zone = TimeZone::load_or_utc(given.gateway.timezone, kInstance);
     }
 
     // --- lifecycle ---

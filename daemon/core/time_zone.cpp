@@ -9,6 +9,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "daemon/core/log.hpp"
+
 namespace fw {
 namespace {
 
@@ -216,6 +218,15 @@ TimeZone TimeZone::from_tzif(std::string_view bytes, const std::string& name) {
         return zone;
     }
     throw fail("unreadable");
+}
+
+TimeZone TimeZone::load_or_utc(const std::string& name, std::string_view instance) {
+    try {
+        return load(name);
+    } catch (const std::exception& error) {
+        log_warning(instance, "{}; order numbers use UTC dates", error.what());
+        return TimeZone();
+    }
 }
 
 TimeZone TimeZone::load(const std::string& name, const std::string& zoneinfo_dir) {

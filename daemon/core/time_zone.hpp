@@ -28,6 +28,9 @@ class TimeZone {
     // message naming the file and what to do when it is missing or not a TZif file.
     static TimeZone load(const std::string& name,
                          const std::string& zoneinfo_dir = "/usr/share/zoneinfo");
+    // The zone order numbers are dated in: `name`, or UTC with a warning logged under `instance`
+    // when it cannot be loaded (a missing zone must not stop work orders).
+    static TimeZone load_or_utc(const std::string& name, std::string_view instance);
     // Parses TZif bytes (exposed for tests).
     static TimeZone from_tzif(std::string_view bytes, const std::string& name);
 

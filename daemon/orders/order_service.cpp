@@ -115,14 +115,7 @@ struct OrderService::Impl : std::enable_shared_from_this<OrderService::Impl> {
 
     // --- setup ---
 
-    void load_zone() {
-        try {
-            zone = TimeZone::load(config.gateway.timezone);
-        } catch (const std::exception& error) {
-            log_warning(kInstance, "{}; order numbers use UTC dates", error.what());
-            zone = TimeZone();
-        }
-    }
+    void load_zone() { zone = TimeZone::load_or_utc(config.gateway.timezone, kInstance); }
 
     void register_commands() {
         if (control == nullptr) return;

@@ -227,8 +227,14 @@ TEST_CASE(
         {"orders", "act", number, "submit", "--note", "mounting bolts replaced", "--photo", photo});
     act(dir, kAnna, {"orders", "act", number, "reject", "--reason", "bolts not torqued to spec"});
     CHECK(sync_backlog(dir) >= 2);
-    const auto down = sync_row(dir);
-    CHECK(down.at("link").at("connected") == false);
+    // The daemon hears of the loss from its MQTT client, a moment after the broker went.
+    json::value down;
+    CHECK(eventually(
+        [&] {
+            down = sync_row(dir);
+            return !down.is_null() && down.at("link").at("connected") == false;
+        },
+        15s));
     CHECK(std::string(down.at("link_text").as_string()).starts_with("not connected to tcp://"));
     broker.start();
     act(dir, kTom,

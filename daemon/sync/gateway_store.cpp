@@ -113,19 +113,26 @@ void write_welcome(sqlite3* db, const Welcome& welcome, std::int64_t now_ms) {
     update.execute("recording the welcome");
 }
 
-void write_acked(sqlite3* db, std::string_view origin, std::uint64_t received,
-                 std::int64_t now_ms) {
+namespace {
+
+// This origin's events up to `up_to` are the centre's now: they leave the backlog.
+void mark_outbox_synced(sqlite3* db, std::string_view origin, std::uint64_t up_to,
+                        std::int64_t now_ms) {
     Statement synced(db,
                      "UPDATE order_outbox SET synced_ms = ?1 WHERE origin = ?2 AND sequence <= ?3 "
                      "AND synced_ms IS NULL");
-    synced.bind(1, now_ms);
-    synced.bind(2, origin);
-    synced.bind(3, received);
+    synced.bind_all(now_ms, origin, up_to);
     synced.execute("marking the outbox synced");
+}
+
+}  // namespace
+
+void write_acked(sqlite3* db, std::string_view origin, std::uint64_t received,
+                 std::int64_t now_ms) {
+    mark_outbox_synced(db, origin, received, now_ms);
     Statement peer(db,
                    "UPDATE sync_peer SET acked = max(acked, ?1), last_ack_ms = ?2 WHERE id = 1");
-    peer.bind(1, received);
-    peer.bind(2, now_ms);
+    peer.bind_all(received, now_ms);
     peer.execute("recording the acknowledgement");
 }
 
@@ -133,8 +140,7 @@ void write_rewind(sqlite3* db, std::string_view origin, std::uint64_t received) 
     Statement unsynced(db,
                        "UPDATE order_outbox SET synced_ms = NULL WHERE origin = ?1 AND "
                        "sequence > ?2");
-    unsynced.bind(1, origin);
-    unsynced.bind(2, received);
+    unsynced.bind_all(origin, received);
     unsynced.execute("queueing events again for the centre");
     Statement peer(db, "UPDATE sync_peer SET acked = ?1 WHERE id = 1");
     peer.bind(1, received);
@@ -148,11 +154,7 @@ void write_down_applied(sqlite3* db, std::uint64_t down_applied,
                          "INSERT INTO sync_quarantine (received_ms, down, event_id, reason, raw) "
                          "VALUES (?1, ?2, ?3, ?4, ?5)");
     for (const auto& row : refused) {
-        quarantine.bind(1, now_ms);
-        quarantine.bind(2, row.down);
-        quarantine.bind(3, row.event_id);
-        quarantine.bind(4, row.reason);
-        quarantine.bind(5, row.raw);
+        quarantine.bind_all(now_ms, row.down, row.event_id, row.reason, row.raw);
         quarantine.execute("quarantining an event from the centre");
     }
     Statement wanted(db,
@@ -160,18 +162,14 @@ void write_down_applied(sqlite3* db, std::uint64_t down_applied,
                      "wanted_ms) SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS (SELECT 1 FROM "
                      "order_attachments WHERE sha256 = ?1) ON CONFLICT (sha256) DO NOTHING");
     for (const auto& attachment : missing) {
-        wanted.bind(1, attachment.sha256);
-        wanted.bind(2, attachment.media_type);
-        wanted.bind(3, attachment.size);
-        wanted.bind(4, attachment.name);
-        wanted.bind(5, now_ms);
+        wanted.bind_all(attachment.sha256, attachment.media_type, attachment.size, attachment.name,
+                        now_ms);
         wanted.execute("recording a wanted attachment");
     }
     Statement peer(db,
                    "UPDATE sync_peer SET down_applied = max(down_applied, ?1), last_down_ms = ?2 "
                    "WHERE id = 1");
-    peer.bind(1, down_applied);
-    peer.bind(2, now_ms);
+    peer.bind_all(down_applied, now_ms);
     peer.execute("recording the applied down sequence");
 }
 
@@ -183,28 +181,18 @@ void write_seed_quarantine(sqlite3* db, const std::vector<QuarantineEntry>& refu
 
 void write_reseeded(sqlite3* db, std::string_view origin, std::uint64_t origin_sequence,
                     std::uint64_t down_last, const std::string& message, std::int64_t now_ms) {
-    Statement synced(db,
-                     "UPDATE order_outbox SET synced_ms = ?1 WHERE origin = ?2 AND sequence <= ?3 "
-                     "AND synced_ms IS NULL");
-    synced.bind(1, now_ms);
-    synced.bind(2, origin);
-    synced.bind(3, origin_sequence);
-    synced.execute("marking the outbox synced");
+    mark_outbox_synced(db, origin, origin_sequence, now_ms);
     Statement peer(db,
                    "UPDATE sync_peer SET acked = ?1, down_applied = ?2, last_ack_ms = ?3, "
                    "last_down_ms = ?3, verdict = 'ok', message = ?4 WHERE id = 1");
-    peer.bind(1, origin_sequence);
-    peer.bind(2, down_last);
-    peer.bind(3, now_ms);
-    peer.bind(4, message);
+    peer.bind_all(origin_sequence, down_last, now_ms, message);
     peer.execute("recording the reseed");
 }
 
 void write_need_sent(sqlite3* db, const std::vector<std::string>& sha256s, std::int64_t now_ms) {
     Statement asked(db, "UPDATE sync_attachment_parts SET asked_ms = ?1 WHERE sha256 = ?2");
     for (const auto& sha256 : sha256s) {
-        asked.bind(1, now_ms);
-        asked.bind(2, sha256);
+        asked.bind_all(now_ms, sha256);
         asked.execute("recording an attachment request");
     }
 }
@@ -253,12 +241,8 @@ ChunkTaken write_attachment_chunk(sqlite3* db, const AttachmentChunk& chunk, std
     Statement append(db,
                      "UPDATE sync_attachment_parts SET received = ?2, data = ?3, media_type = "
                      "?4, size = ?5, name = ?6 WHERE sha256 = ?1");
-    append.bind(1, chunk.sha256);
-    append.bind(2, static_cast<std::int64_t>(data.size()));
-    append.bind(3, Blob{data});
-    append.bind(4, chunk.media_type);
-    append.bind(5, static_cast<std::int64_t>(chunk.size));
-    append.bind(6, chunk.name);
+    append.bind_all(chunk.sha256, static_cast<std::int64_t>(data.size()), Blob{data},
+                    chunk.media_type, static_cast<std::int64_t>(chunk.size), chunk.name);
     append.execute("appending an attachment chunk");
     return ChunkTaken::appended;
 }

@@ -24,6 +24,7 @@
 #include "daemon/control/watchdog.hpp"
 #include "daemon/core/log.hpp"
 #include "daemon/core/units.hpp"
+#include "daemon/http/serve.hpp"
 #include "daemon/http/server.hpp"
 #include "daemon/http/web_api.hpp"
 #include "daemon/orders/order_service.hpp"
@@ -172,37 +173,20 @@ class Daemon {
         hooks.ready = [this] { return ready_; };
         hooks.changes = [this] {
             const auto orders = orders_->stats();
-            return fw::http::ChangeCounters{orders.actions_written + orders.orders_from_alarms,
-                                            alarms_->stats().events_written,
-                                            pipeline_->stats().store.samples_committed};
+            // The centre's decisions applied here change orders too: an open page shows an
+            // approval from the office as soon as it arrives.
+            const std::uint64_t from_centre = sync_ ? sync_->stats().down_events_applied : 0;
+            return fw::http::ChangeCounters{
+                orders.actions_written + orders.orders_from_alarms + from_centre,
+                alarms_->stats().events_written, pipeline_->stats().store.samples_committed};
         };
-        web_.emplace(core_, pipeline_->writer(), config, control_ ? &*control_ : nullptr,
-                     std::move(hooks));
+        web_.emplace(core_,
+                     fw::http::gateway_web_backend(core_, pipeline_->writer(), config.store.path),
+                     config, control_ ? &*control_ : nullptr, std::move(hooks));
         web_->start();
         if (!config.http) return;
-        fw::http::ServerOptions options;
-        options.listen = fw::http::listen_addresses(*config.http);
-        if (config.http->tls) {
-            options.tls = fw::http::TlsFiles{config.http->tls->cert, config.http->tls->key};
-        }
-        options.max_connections = static_cast<std::size_t>(config.http->max_connections);
-        options.request_timeout = config.http->request_timeout;
-        http_.emplace(core_, options, *web_);
-        for (const auto& endpoint : http_->local_endpoints()) {
-            const bool loopback = endpoint.address().is_loopback();
-            const std::string where =
-                endpoint.address().is_v6()
-                    ? fmt::format("[{}]:{}", endpoint.address().to_string(), endpoint.port())
-                    : fmt::format("{}:{}", endpoint.address().to_string(), endpoint.port());
-            log_info(kInstance, "web page at {}://{}/", http_->secure() ? "https" : "http", where);
-            if (!loopback && !http_->secure()) {
-                fw::log_warning(kInstance,
-                                "{} is reachable from the network without TLS: passwords and "
-                                "session cookies cross it in clear text; set http.tls.cert and "
-                                "http.tls.key, or listen on 127.0.0.1 behind a TLS proxy",
-                                where);
-            }
-        }
+        http_.emplace(core_, fw::http::server_options(*config.http), *web_);
+        fw::http::log_listeners(*http_);
     }
 
     void core_metrics(fw::http::PrometheusText& text) {
@@ -266,21 +250,7 @@ class Daemon {
             text.sample("floorwatch_sync_rejected_total", sync.quarantined,
                         {{"reason", "quarantined"}});
         }
-        if (!http_) return;
-        const auto server = http_->stats();
-        text.family("floorwatch_http_connections", "gauge", "Open HTTP connections.");
-        text.sample("floorwatch_http_connections", std::uint64_t{server.connections_open});
-        text.family("floorwatch_http_connections_refused_total", "counter",
-                    "Connections refused over http.max_connections.");
-        text.sample("floorwatch_http_connections_refused_total", server.connections_refused);
-        text.family("floorwatch_http_timeouts_total", "counter",
-                    "Requests, writes and idle connections that ran out of http.request_timeout.");
-        text.sample("floorwatch_http_timeouts_total", server.timeouts);
-        text.family("floorwatch_http_responses_total", "counter", "HTTP responses by status.");
-        for (const auto& [status, count] : server.responses_by_status) {
-            const std::string code = std::to_string(status);
-            text.sample("floorwatch_http_responses_total", count, {{"status", code}});
-        }
+        if (http_) fw::http::server_metrics(text, http_->stats());
     }
 
     // Runs the core loop until the services' last records are durable and their callbacks have

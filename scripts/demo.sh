@@ -93,23 +93,28 @@ act() { $bin/daemon/floorwatch "$@" --config examples/demo/floorwatch.yaml; }
 # The same CLI against the centre: its store and its control socket (examples/demo/central.yaml).
 centre() { $bin/daemon/floorwatch "$@" --config examples/demo/central.yaml; }
 
-# The web page (http: in the config): every demo user gets the password <name>-demo, set the way
-# plant IT would (`floorwatch user passwd NAME`; --stdin for a script).
+# The web pages (http: in both configs): every demo user gets the password <name>-demo on the
+# gateway and on the centre, set the way plant IT would (`floorwatch user passwd NAME`; --stdin
+# for a script).
 for user in operator anna max tom; do
-    for attempt in $(seq 1 50); do  # until the daemon answers on its control socket
-        echo "$user-demo" | act user passwd "$user" --stdin >/dev/null 2>&1 && break
-        [ "$attempt" -eq 50 ] && { echo "demo: could not set $user's password" >&2; exit 1; }
-        sleep 0.2
+    for where in act centre; do
+        for attempt in $(seq 1 50); do  # until the daemon answers on its control socket
+            echo "$user-demo" | $where user passwd "$user" --stdin >/dev/null 2>&1 && break
+            [ "$attempt" -eq 50 ] && { echo "demo: could not set $user's password" >&2; exit 1; }
+            sleep 0.2
+        done
     done
 done
 cat <<EOF_WEB
 
-  The web page: http://127.0.0.1:8080/   (Prometheus: http://127.0.0.1:8080/metrics)
-  Sign in as   operator / operator-demo   (reporter, team lead)
-               anna / anna-demo           (safety)
-               max / max-demo             (manager)
-               tom / tom-demo             (technician: open it on a phone-sized window)
-  The order walk below shows up on the page as it happens.
+  The floor's page (this gateway):  http://127.0.0.1:8080/   (Prometheus: /metrics)
+  The office's page (the centre):   http://127.0.0.1:8081/   every gateway's orders, Gateways view
+  Sign in on either as   operator / operator-demo   (reporter, team lead)
+                         anna / anna-demo           (safety)
+                         max / max-demo             (manager)
+                         tom / tom-demo             (technician: open it on a phone-sized window)
+  The order walk below shows up on both pages as it happens; max's approval from the office
+  reaches the floor's page within seconds.
 
 EOF_WEB
 show() {

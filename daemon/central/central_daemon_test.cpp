@@ -21,9 +21,11 @@
 #include "daemon/control/control.hpp"
 #include "daemon/sync/protocol.hpp"
 #include "daemon/workflow/test_harness.hpp"
+#include "tests/support/http_client.hpp"
 #include "tests/support/mosquitto.hpp"
 #include "tests/support/postgres.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/web_harness.hpp"
 
 namespace {
 
@@ -256,6 +258,10 @@ std::string floorwatch(const TempDir& dir, const std::vector<std::string>& args)
     return read_text_file(out);
 }
 
+std::string text_of(const json::value& value) {
+    return json::value_to<std::string>(value);
+}
+
 json::value act_at_centre(const Central& central, const json::object& args) {
     fw::control::Client client(central.socket.string());
     return client.call("order.act", args);
@@ -404,6 +410,142 @@ TEST_CASE_TEMPLATE(
     CHECK(gateway.malformed() == 0);
     CHECK(central.process.running());
     CHECK(read_text_file(central.log).find("malformed") != std::string::npos);
+    CHECK(central.process.stop() == 0);
+}
+
+TEST_CASE_TEMPLATE(
+    "central floorwatchd's web page: every gateway's orders with their gateway, an approval "
+    "given on the page goes down to the gateway, sessions kept in the central store",
+    Backend, SqliteBackend, PostgresBackend) {
+    TempDir dir("fw-central-web");
+    Backend backend;
+    fw::test::Mosquitto broker(dir.path());
+
+    workflow::testing::Plant plant{std::string(kGateway)};
+    const std::string order = plant.report();
+    const std::size_t total = plant.log.size();
+    const workflow::Role reviewer = first_reviewer(plant, order);
+    const std::string yaml = central_config(dir, backend, "central-1", broker.uri(), reviewer) +
+                             "http: {listen: ['127.0.0.1:0']}\n";
+    auto central = start_central(dir, "central-1", yaml);
+    ScriptedGateway gateway(broker.uri());
+    gateway.send(hello_of(plant));
+    for (const auto& text : up_batches(plant, 10)) gateway.publish(text);
+    REQUIRE_MESSAGE(eventually([&] { return gateway.highest_ack() == total; }, 15s),
+                    read_text_file(central.log));
+
+    // Plant IT sets the office's password on the centre as on a gateway.
+    const fs::path config = dir / "central-1.yaml";
+    fw::test::set_password(dir, config, "office", "office-password-1");
+    fw::test::HttpClient page(fw::test::web_port(central.log));
+    CHECK(page.login("office", "wrong password").status == 401);
+    const auto signed_in = page.login("office", "office-password-1");
+    REQUIRE_MESSAGE(signed_in.status == 200, signed_in.body);
+    CHECK(signed_in.json().at("node").at("role") == "central");
+    CHECK(signed_in.json().at("node").at("node") == "central-1");
+
+    // The list: the gateway's order, saying which gateway it came from; the gateway filter.
+    {
+        const auto list = page.get("/api/v1/orders").json();
+        REQUIRE(list.at("orders").as_array().size() == 1);
+        const auto& row = list.at("orders").as_array().front();
+        CHECK(text_of(row.at("id")) == order);
+        CHECK(text_of(row.at("gateway")) == kGateway);
+        CHECK(list.at("counts").at("total") == 1);
+        const std::string mine = "/api/v1/orders?gateway=" + std::string(kGateway);
+        CHECK(page.get(mine).json().at("orders").as_array().size() == 1);
+        CHECK(page.get("/api/v1/orders?gateway=test-plant.gw-9").json().at("counts").at("total") ==
+              0);
+    }
+    // The order: the gateway's timeline, and the approval this user may give.
+    {
+        const auto detail = page.get("/api/v1/orders/" + order);
+        REQUIRE_MESSAGE(detail.status == 200, detail.body);
+        const auto body = detail.json();
+        CHECK(text_of(body.at("order").at("gateway")) == kGateway);
+        CHECK(body.at("timeline").as_array().size() == plant.events.at(order).size());
+        bool may_approve = false;
+        for (const auto& action : body.at("actions").as_array()) {
+            may_approve = may_approve || action.at("action") == "approve";
+        }
+        CHECK_MESSAGE(may_approve, json::serialize(body.at("actions")));
+    }
+    // The centre has no alarms or readings of its own: empty, not an error.
+    CHECK(page.get("/api/v1/alarms").json().at("alarms").as_array().empty());
+    CHECK(page.get("/api/v1/channels").json().at("channels").as_array().empty());
+    CHECK(page.get("/api/v1/devices").json().at("devices").as_array().empty());
+
+    // Approved on the page: durable at the centre, then sent down to the order's gateway.
+    const auto approved =
+        page.post_json("/api/v1/orders/" + order + "/actions", json::object{{"action", "approve"}});
+    REQUIRE_MESSAGE(approved.status == 200, approved.body);
+    REQUIRE_MESSAGE(eventually([&] { return !gateway.down_events().empty(); }, 10s),
+                    read_text_file(central.log));
+    const auto down = gateway.down_events().front().event;
+    CHECK(down.order_id == order);
+    CHECK(down.type == workflow::EventType::approved);
+    CHECK(down.actor == "office");
+    CHECK(down.id.origin == "test-plant.central-1");
+    // Refusals keep their HTTP meaning: the workflow says no (409), no such order (404).
+    CHECK(page.post_json("/api/v1/orders/" + order + "/actions", json::object{{"action", "accept"}})
+              .status == 409);
+    CHECK(page.get("/api/v1/orders/PRS-19990101-0001").status == 404);
+
+    // A report made in the office is the centre's own order.
+    const auto reported =
+        page.post_json("/api/v1/reports", json::object{{"equipment", "press-2"},
+                                                       {"hazard_type", "guarding"},
+                                                       {"risk", "low"},
+                                                       {"title", "loose guard rail"},
+                                                       {"description", "seen on the walk round"}});
+    REQUIRE_MESSAGE(reported.status == 200, reported.body);
+    {
+        const auto list = page.get("/api/v1/orders?gateway=(centre)").json();
+        REQUIRE(list.at("orders").as_array().size() == 1);
+        CHECK(list.at("orders").as_array().front().at("title") == "loose guard rail");
+    }
+    // A photo uploaded on the page is kept by the centre and served back as it came.
+    const std::string photo = std::string("\xff\xd8\xff\xe0", 4) + std::string(70'000, 'p');
+    const auto uploaded = page.post_file("/api/v1/attachments", "guard.jpg", photo);
+    REQUIRE_MESSAGE(uploaded.status == 200, uploaded.body);
+    const auto sha256 = json::value_to<std::string>(uploaded.json().at("sha256"));
+    const auto served = page.get("/api/v1/attachments/" + sha256);
+    CHECK(served.status == 200);
+    CHECK(served.header("content-type") == "image/jpeg");
+    CHECK(served.header("x-content-type-options") == "nosniff");
+    CHECK(served.body == photo);
+
+    // The gateways view and what Prometheus reads.
+    {
+        const auto sync_state = page.get("/api/v1/sync").json();
+        REQUIRE(sync_state.at("gateways").as_array().size() == 1);
+        const auto& row = sync_state.at("gateways").as_array().front();
+        CHECK(text_of(row.at("gateway")) == kGateway);
+        CHECK(row.at("connected") == true);
+        CHECK(row.at("cursors").at("received") == total);
+        CHECK(row.at("backlog") == 0);
+        const auto metrics = page.get("/metrics");
+        CHECK(metrics.status == 200);
+        CHECK_MESSAGE(metrics.body.find(fmt::format("floorwatch_central_events_stored_total {}",
+                                                    total)) != std::string::npos,
+                      metrics.body);
+        CHECK(metrics.body.find("floorwatch_orders{state=\"reported\"} 1") != std::string::npos);
+        CHECK(page.get("/api/v1/kpi").status == 200);
+        const auto weekly = page.get("/api/v1/reports/weekly");
+        CHECK(weekly.status == 200);
+        CHECK(weekly.json().at("markdown").as_string().size() > 0);
+    }
+
+    // Sessions are in the central store: a restart keeps the user signed in.
+    const std::string cookie = page.session_cookie();
+    const std::string csrf = page.csrf();
+    REQUIRE(central.process.stop() == 0);
+    central = start_central(dir, "central-1", yaml);
+    fw::test::HttpClient again(fw::test::web_port(central.log));
+    again.set_session(cookie, csrf);
+    const auto session = again.get("/api/v1/session");
+    CHECK(session.json().at("user") == "office");
+    CHECK(again.get("/api/v1/orders").json().at("counts").at("total") == 2);
     CHECK(central.process.stop() == 0);
 }
 

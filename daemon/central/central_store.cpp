@@ -219,6 +219,7 @@ constexpr Sql kIntegrityRows{
     "central_integrity_rows",
     "SELECT id, gateway, origin, sequence, stored_hash, received_hash, raw, first_detected_ms, "
     "last_detected_ms, detections FROM central_integrity ORDER BY id"};
+constexpr Sql kEventCount{"central_event_count", "SELECT count(*) FROM order_events"};
 constexpr Sql kAllEvents{"central_all_events",
                          "SELECT id, origin, sequence, order_id, type, actor, role, wall_ms, "
                          "clock_synced, hlc_ms, hlc_logical, format, payload, prev_hash, hash "
@@ -1143,6 +1144,20 @@ std::uint64_t CentralStore::max_sequence(const std::string& origin) {
     std::uint64_t highest = 0;
     read([&] { highest = session_->run(kMaxSequence, origin)[0].count(0); });
     return highest;
+}
+
+std::uint64_t CentralStore::order_event_count() {
+    std::uint64_t count = 0;
+    read([&] { count = session_->run(kEventCount)[0].count(0); });
+    return count;
+}
+
+void CentralStore::read_tables(const std::function<void(SqlSession&)>& work) {
+    read([&] { work(*session_); });
+}
+
+void CentralStore::write_tables(const std::function<void(SqlSession&)>& work) {
+    write([&] { work(*session_); });
 }
 
 }  // namespace fw::central

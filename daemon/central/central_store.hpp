@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -258,6 +259,17 @@ class CentralStore {
     std::vector<orders::IncidentRecord> incidents();
     // Highest sequence of `origin` stored here (0: none).
     std::uint64_t max_sequence(const std::string& origin);
+    // Rows in order_events, readable or not: events are only ever added, so a reader holding
+    // this many has them all (the web page's reads keep their fold until it moves).
+    std::uint64_t order_event_count();
+
+    // --- other domains' tables kept in the central store (the web page's users and sessions,
+    // daemon/central/central_web.cpp) ---
+
+    // Runs `work` in one read (or write) transaction of this connection; the same rules as
+    // SqlSession::transaction (a write may run again after a serialization failure).
+    void read_tables(const std::function<void(SqlSession&)>& work);
+    void write_tables(const std::function<void(SqlSession&)>& work);
 
   private:
     void write(const std::function<void()>& work);

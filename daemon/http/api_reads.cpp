@@ -48,13 +48,21 @@ store::Reader& ReadConnections::reader() {
     return *impl_->reader;
 }
 
-alarms::AlarmReader& ReadConnections::alarms() {
-    if (!impl_->alarms) impl_->alarms = std::make_unique<alarms::AlarmReader>(impl_->path);
-    return *impl_->alarms;
-}
-
 const orders::OrderIndex& ReadConnections::orders() {
     return impl_->orders.refresh(db());
+}
+
+std::vector<orders::IncidentRecord> ReadConnections::incidents() {
+    return orders::load_incidents(db());
+}
+
+alarms::AlarmReader* ReadConnections::alarms() {
+    if (!impl_->alarms) impl_->alarms = std::make_unique<alarms::AlarmReader>(impl_->path);
+    return impl_->alarms.get();
+}
+
+json::object ReadConnections::sync_state() {
+    return {{"peers", json::array()}};
 }
 
 std::optional<std::int64_t> parse_when(const std::string& text, std::int64_t now_ms) {
@@ -185,11 +193,14 @@ json::array approval_chain(const OrderState& order) {
 
 }  // namespace
 
-json::object orders_json(const orders::OrderIndex& orders, const OrderQuery& query,
-                         std::int64_t now_ms) {
+json::object orders_json(ReadSource& source, const OrderQuery& query, std::int64_t now_ms) {
+    const auto& orders = source.orders();
     const std::string needle = lower(query.text);
     std::vector<const OrderState*> selected;
     for (const auto& [id, order] : orders.states) {
+        if (!query.gateway.empty() && source.gateway_of(id).value_or("") != query.gateway) {
+            continue;
+        }
         if (!query.state.empty() && workflow::order_status_name(order.status) != query.state) {
             continue;
         }
@@ -221,6 +232,7 @@ json::object orders_json(const orders::OrderIndex& orders, const OrderQuery& que
         if (at >= query.offset && at < end) {
             auto view = workflow::order_view(*order);
             view["overdue"] = late;
+            if (auto gateway = source.gateway_of(order->id)) view["gateway"] = *gateway;
             list.push_back(std::move(view));
         }
         const auto state = workflow::order_status_name(order->status);
@@ -241,11 +253,10 @@ json::object orders_json(const orders::OrderIndex& orders, const OrderQuery& que
             {"more", end < selected.size()}};
 }
 
-std::optional<json::object> order_detail_json(const orders::OrderIndex& orders,
-                                              store::Reader& reader,
-                                              const std::string& id_or_number,
+std::optional<json::object> order_detail_json(ReadSource& source, const std::string& id_or_number,
                                               const workflow::Actor& actor, const Config& config,
                                               std::int64_t now_ms) {
+    const auto& orders = source.orders();
     const OrderState* order = orders.find(id_or_number);
     if (order == nullptr) return std::nullopt;
     static const std::vector<workflow::Event> kNoEvents;
@@ -305,11 +316,16 @@ std::optional<json::object> order_detail_json(const orders::OrderIndex& orders,
                         {"alarm", nullptr},
                         {"actions", allowed_actions(*order, events, actor, config, now_ms)}};
     detail["order"].as_object()["overdue"] = overdue_now(*order, now_ms);
+    if (auto gateway = source.gateway_of(order->id))
+        detail["order"].as_object()["gateway"] = *gateway;
     if (!order->rule_id.empty()) {
+        // The readings around the activation are the gateway's; a centre holds none.
         json::array channels;
-        for (const auto& row : reader.channels()) {
-            if (!order->equipment.empty() && row.info.equipment == order->equipment) {
-                channels.emplace_back(row.info.name);
+        if (auto* readings = source.readings()) {
+            for (const auto& row : readings->channels()) {
+                if (!order->equipment.empty() && row.info.equipment == order->equipment) {
+                    channels.emplace_back(row.info.name);
+                }
             }
         }
         detail["alarm"] =
@@ -322,7 +338,8 @@ std::optional<json::object> order_detail_json(const orders::OrderIndex& orders,
     return detail;
 }
 
-std::optional<StoredFile> read_attachment(sqlite3* db, const std::string& sha256) {
+std::optional<StoredFile> ReadConnections::attachment(const std::string& sha256) {
+    sqlite3* db = this->db();
     store::Statement select(db, "SELECT media_type, name FROM order_attachments WHERE sha256 = ?1");
     select.bind(1, sha256);
     if (select.step() != SQLITE_ROW) return std::nullopt;
@@ -416,20 +433,21 @@ json::object alarm_history_json(alarms::AlarmReader& reader, const alarms::Histo
     return {{"events", std::move(events)}, {"unreadable", std::move(unreadable)}};
 }
 
-json::object kpi_json(sqlite3* db, const orders::OrderIndex& orders,
-                      const workflow::KpiFilter& filter, std::int64_t now_ms) {
-    return orders::kpi_report(orders.all(), orders::load_incidents(db), filter, now_ms);
+json::object kpi_json(ReadSource& source, const workflow::KpiFilter& filter, std::int64_t now_ms) {
+    return orders::kpi_report(source.orders().all(), source.incidents(), filter, now_ms);
 }
 
-json::object weekly_json(sqlite3* db, const orders::OrderIndex& orders, std::int64_t week_end_ms,
-                         std::int64_t now_ms, const std::string& title) {
-    return orders::weekly_report_json(orders.all(), orders::load_incidents(db), week_end_ms, now_ms,
-                                      title);
+json::object weekly_json(ReadSource& source, std::int64_t week_end_ms, std::int64_t now_ms,
+                         const std::string& title) {
+    return orders::weekly_report_json(source.orders().all(), source.incidents(), week_end_ms,
+                                      now_ms, title);
 }
 
-void store_metrics(PrometheusText& text, const orders::OrderIndex& orders, store::Reader& reader,
-                   alarms::AlarmReader& alarm_reader, std::int64_t now_ms) {
-    const auto devices = reader.device_health();
+namespace {
+
+// A gateway's own families: device polls, MQTT inputs.
+void readings_metrics(PrometheusText& text, store::Reader& readings) {
+    const auto devices = readings.device_health();
     text.family("floorwatch_device_online", "gauge", "1 while the device answers its polls.");
     for (const auto& d : devices) {
         text.sample("floorwatch_device_online", std::uint64_t{d.online ? 1U : 0U},
@@ -447,7 +465,7 @@ void store_metrics(PrometheusText& text, const orders::OrderIndex& orders, store
                     {{"driver", d.driver}, {"bus", d.bus}, {"device", d.device}});
     }
 
-    const auto inputs = reader.input_health();
+    const auto inputs = readings.input_health();
     text.family("floorwatch_mqtt_messages_accepted_total", "counter",
                 "Messages an MQTT input turned into a sample or a plant event.");
     for (const auto& input : inputs) {
@@ -468,7 +486,10 @@ void store_metrics(PrometheusText& text, const orders::OrderIndex& orders, store
                         {{"broker", input.connection}, {"input", input.input}, {"reason", name}});
         }
     }
+}
 
+// Alarms by ISA-18.2 state (a gateway's rules).
+void alarm_metrics(PrometheusText& text, alarms::AlarmReader& alarm_reader) {
     std::map<std::string, std::uint64_t> alarm_states;
     for (const auto name : {"normal", "unack_active", "ack_active", "rtn_unack", "shelved",
                             "suppressed", "out_of_service"}) {
@@ -485,7 +506,14 @@ void store_metrics(PrometheusText& text, const orders::OrderIndex& orders, store
     text.family("floorwatch_alarm_rows_unreadable", "gauge",
                 "Alarm rows this build cannot read (floorwatch alarms names them).");
     text.sample("floorwatch_alarm_rows_unreadable", std::uint64_t{alarm_table.unreadable.size()});
+}
 
+}  // namespace
+
+void store_metrics(PrometheusText& text, ReadSource& source, std::int64_t now_ms) {
+    if (auto* readings = source.readings()) readings_metrics(text, *readings);
+    if (auto* alarm_reader = source.alarms()) alarm_metrics(text, *alarm_reader);
+    const auto& orders = source.orders();
     std::map<std::string, std::uint64_t> order_states;
     for (const auto name :
          {"reported", "in_review", "rectifying", "awaiting_acceptance", "closed", "dismissed"}) {

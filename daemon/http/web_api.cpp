@@ -50,15 +50,10 @@ void WebApi::Impl::build_routes() {
 }
 
 void WebApi::Impl::start() {
-    {
-        auto connection =
-            store::open_store_file(config->store.path, store::OpenMode::read_only, false);
-        credentials = load_credentials(connection.get());
-        sessions.load(load_sessions(connection.get()), wall_now_ms());
-    }
-    for (std::size_t i = 0; i < kReadWorkers; ++i) {
-        connections.push_back(std::make_unique<ReadConnections>(config->store.path));
-    }
+    auto stored = backend.users->load();
+    credentials = std::move(stored.credentials);
+    sessions.load(std::move(stored.sessions), wall_now_ms());
+    for (std::size_t i = 0; i < kReadWorkers; ++i) connections.push_back(backend.open_reads());
     reads = std::make_unique<WorkPool>("http-read", kReadWorkers, kReadQueue);
     passwords = std::make_unique<WorkPool>("http-password", 1, kPasswordQueue);
     log_info(kInstance, "{} web user(s) with a password, {} live session(s)", credentials.size(),
@@ -86,9 +81,7 @@ void WebApi::Impl::schedule_sweep() {
         auto self = weak.lock();
         if (error || !self) return;
         auto ended = self->sessions.sweep(wall_now_ms());
-        if (!ended.empty()) {
-            self->write([ended](sqlite3* db) { delete_sessions(db, ended); });
-        }
+        if (!ended.empty()) self->write(web_change::SessionsEnded{std::move(ended)});
         self->schedule_sweep();
     });
 }
@@ -118,15 +111,26 @@ void WebApi::Impl::publish_changes() {
     last_changes.alarms = now.alarms;
 }
 
-void WebApi::Impl::write(std::function<void(sqlite3*)> job) {
+void WebApi::Impl::write(WebUserChange change) {
+    write(std::move(change),
+          [](Impl&, const Status& written) {
+              if (!written) log_error(kInstance, "web session not stored: {}", written.error());
+          },
+          {});
+}
+
+void WebApi::Impl::write(WebUserChange change, std::function<void(Impl&, const Status&)> then,
+                         std::function<void()> if_gone) {
     ++writes_pending;
-    store::post_when_durable(
-        writer, core, weak_from_this(), std::move(job), [](Impl& self, const Status& written) {
-            --self.writes_pending;
-            if (!written) {
-                log_error(kInstance, "web session not stored: {}", written.error());
-            }
-        });
+    backend.users->write(std::move(change), [weak = weak_from_this(), then = std::move(then),
+                                             if_gone = std::move(if_gone)](const Status& written) {
+        if (auto self = weak.lock()) {
+            --self->writes_pending;
+            then(*self, written);
+        } else if (if_gone) {
+            if_gone();
+        }
+    });
 }
 
 // ---- requests ----
@@ -167,9 +171,7 @@ void WebApi::Impl::handle(Incoming request, Responder responder) {
             call.session = found.session;
             call.user = found.session->user;
             if (found.store_last_seen) {
-                write([hash = found.session->id_hash, now_ms](sqlite3* db) {
-                    write_session_seen(db, hash, now_ms);
-                });
+                write(web_change::SessionSeen{found.session->id_hash, now_ms});
             }
         }
     }
@@ -231,9 +233,9 @@ void WebApi::Impl::metrics(const Responder& responder) {
     core_text.family("floorwatch_http_event_streams", "gauge",
                      "Open server-sent event streams (pages refreshing by themselves).");
     core_text.sample("floorwatch_http_event_streams", std::uint64_t{hub.size()});
-    read(responder, [text = core_text.text()](ReadConnections& store) {
+    read(responder, [text = core_text.text()](ReadSource& store) {
         PrometheusText store_text;
-        store_metrics(store_text, store.orders(), store.reader(), store.alarms(), wall_now_ms());
+        store_metrics(store_text, store, wall_now_ms());
         return text_response(200, PrometheusText::kContentType, text + store_text.text());
     });
 }
@@ -284,7 +286,7 @@ json::object WebApi::Impl::session_json(const std::string& user, const std::stri
         {"csrf", csrf},
         {"language", language_of(user)},
         {"node",
-         {{"role", "gateway"}, {"site", config->gateway.site}, {"node", config->gateway.node}}}};
+         {{"role", backend.role}, {"site", config->gateway.site}, {"node", config->gateway.node}}}};
 }
 
 std::string WebApi::Impl::default_language() const {
@@ -358,7 +360,7 @@ void WebApi::Impl::finish_login(const Responder& responder, const std::string& u
     }
     throttle.record_success(user, address);
     auto opened = sessions.open(user, address, wall_now_ms());
-    write([session = opened.session](sqlite3* db) { write_session(db, session); });
+    write(web_change::SessionOpened{opened.session});
     log_info(kInstance, "'{}' signed in from {}", user, address);
     auto response = json_response(200, session_json(user, opened.session.csrf));
     response.set(bhttp::field::set_cookie,
@@ -369,9 +371,7 @@ void WebApi::Impl::finish_login(const Responder& responder, const std::string& u
 
 void WebApi::Impl::post_logout(Call& call) {
     const std::string token = cookie_value(call.request.message, kSessionCookie);
-    if (auto hash = sessions.close(token)) {
-        write([hash = *hash](sqlite3* db) { delete_sessions(db, {hash}); });
-    }
+    if (auto hash = sessions.close(token)) write(web_change::SessionsEnded{{*hash}});
     auto response = json_response(200, {{"user", nullptr}, {"language", default_language()}});
     response.set(bhttp::field::set_cookie,
                  fmt::format("{}=; Max-Age=0; HttpOnly; SameSite=Strict; Path=/{}", kSessionCookie,
@@ -388,7 +388,7 @@ void WebApi::Impl::put_language(Call& call) {
     }
     if (auto it = credentials.find(call.user); it != credentials.end()) {
         it->second.language = language;
-        write([user = call.user, language](sqlite3* db) { write_language(db, user, language); });
+        write(web_change::LanguageSet{call.user, language});
     }
     call.responder.send(json_response(200, session_json(call.user, call.session->csrf)));
 }
@@ -403,9 +403,20 @@ void WebApi::Impl::get_users(Call& call) {
     call.responder.send(json_response(200, {{"users", std::move(users)}}));
 }
 
-WebApi::WebApi(boost::asio::io_context& core, store::Writer& writer, const Config& config,
+WebApiBackend gateway_web_backend(boost::asio::io_context& core, store::Writer& writer,
+                                  const std::string& store_path) {
+    WebApiBackend backend;
+    backend.role = "gateway";
+    backend.open_reads = [store_path]() -> std::unique_ptr<ReadSource> {
+        return std::make_unique<ReadConnections>(store_path);
+    };
+    backend.users = gateway_web_users(core, writer, store_path);
+    return backend;
+}
+
+WebApi::WebApi(boost::asio::io_context& core, WebApiBackend backend, const Config& config,
                control::Server* control, WebApiHooks hooks)
-    : impl_(std::make_shared<Impl>(core, writer, config, control, std::move(hooks))) {
+    : impl_(std::make_shared<Impl>(core, std::move(backend), config, control, std::move(hooks))) {
     impl_->build_routes();
     impl_->register_commands();
 }

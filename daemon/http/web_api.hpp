@@ -22,8 +22,10 @@
 
 #include "daemon/config/config.hpp"
 #include "daemon/control/control.hpp"
+#include "daemon/http/api_reads.hpp"
 #include "daemon/http/prometheus.hpp"
 #include "daemon/http/server.hpp"
+#include "daemon/http/web_users.hpp"
 #include "daemon/store/store.hpp"
 
 namespace fw::http {
@@ -44,18 +46,29 @@ struct WebApiHooks {
     std::function<ChangeCounters()> changes;
 };
 
+// What the API stands on: the role it tells the page (a centre's page shows gateways, not
+// alarms or readings), where its reads come from, and where users and sessions are kept.
+struct WebApiBackend {
+    std::string role = "gateway";  // "gateway" or "central"
+    ReadSourceFactory open_reads;  // one per read pool worker
+    std::unique_ptr<WebUserStore> users;
+};
+
+// A gateway's: reads from its store file, users and sessions written by its store writer.
+WebApiBackend gateway_web_backend(boost::asio::io_context& core, store::Writer& writer,
+                                  const std::string& store_path);
+
 class WebApi final : public Handler {
   public:
     // Registers user.passwd, user.sessions and user.revoke on `control` when given.
-    WebApi(boost::asio::io_context& core, store::Writer& writer, const Config& config,
+    WebApi(boost::asio::io_context& core, WebApiBackend backend, const Config& config,
            control::Server* control, WebApiHooks hooks);
     ~WebApi() override;
     WebApi(const WebApi&) = delete;
     WebApi& operator=(const WebApi&) = delete;
 
-    // Core thread, after the store is migrated: reads passwords and sessions (read-only
-    // connection), starts the pools and the timers. Throws std::runtime_error when the store
-    // cannot be read.
+    // Core thread, after the store is migrated: reads passwords and sessions, starts the pools
+    // and the timers. Throws std::exception when the store cannot be read.
     void start();
     // Core thread: users, roles and http settings take effect for the next request.
     void reload(const Config& config);

@@ -11,6 +11,7 @@ void WebApi::Impl::get_orders(Call& call) {
     query.area = query_value(call.target, "area");
     query.equipment = query_value(call.target, "equipment");
     query.assignee = query_value(call.target, "assignee");
+    query.gateway = query_value(call.target, "gateway");
     query.text = query_value(call.target, "q");
     query.overdue = query_value(call.target, "overdue") == "1";
     if (query_value(call.target, "mine") == "1") query.assignee = call.user;
@@ -35,17 +36,16 @@ void WebApi::Impl::get_orders(Call& call) {
     if (!offset) return;
     query.limit = *limit;
     query.offset = *offset;
-    read(call.responder, [query](ReadConnections& store) {
-        return json_response(200, orders_json(store.orders(), query, wall_now_ms()));
+    read(call.responder, [query](ReadSource& store) {
+        return json_response(200, orders_json(store, query, wall_now_ms()));
     });
 }
 
 void WebApi::Impl::get_order(Call& call) {
     const auto* user = config->workflow.find_user(call.user);
     read(call.responder, [snapshot = config, id = call.params[0],
-                          actor = workflow::Actor::from_user(*user)](ReadConnections& store) {
-        auto detail =
-            order_detail_json(store.orders(), store.reader(), id, actor, *snapshot, wall_now_ms());
+                          actor = workflow::Actor::from_user(*user)](ReadSource& store) {
+        auto detail = order_detail_json(store, id, actor, *snapshot, wall_now_ms());
         if (!detail) return error_response(404, fmt::format("no order {}", id));
         return json_response(200, *detail);
     });
@@ -131,8 +131,8 @@ void WebApi::Impl::get_attachment(Call& call) {
     if (!is_sha256(sha256)) {
         return call.responder.send(error_response(404, "no such attachment"));
     }
-    read(call.responder, [sha256](ReadConnections& store) {
-        auto file = read_attachment(store.db(), sha256);
+    read(call.responder, [sha256](ReadSource& store) {
+        auto file = store.attachment(sha256);
         if (!file) return error_response(404, "no such attachment");
         Response response{bhttp::status::ok, 11};
         const bool image = file->media_type.starts_with("image/");
@@ -151,8 +151,10 @@ void WebApi::Impl::get_attachment(Call& call) {
 
 void WebApi::Impl::get_alarms(Call& call) {
     const bool all = query_value(call.target, "all") == "1";
-    read(call.responder, [all](ReadConnections& store) {
-        return json_response(200, alarms_json(store.alarms(), all));
+    read(call.responder, [all](ReadSource& store) {
+        auto* alarms = store.alarms();
+        if (alarms == nullptr) return json_response(200, {{"alarms", json::array()}});
+        return json_response(200, alarms_json(*alarms, all));
     });
 }
 
@@ -173,8 +175,10 @@ void WebApi::Impl::get_alarm_history(Call& call) {
     filter.rule = query_value(call.target, "rule");
     filter.equipment = query_value(call.target, "equipment");
     filter.limit = 1000;
-    read(call.responder, [filter](ReadConnections& store) {
-        return json_response(200, alarm_history_json(store.alarms(), filter));
+    read(call.responder, [filter](ReadSource& store) {
+        auto* alarms = store.alarms();
+        if (alarms == nullptr) return json_response(200, {{"events", json::array()}});
+        return json_response(200, alarm_history_json(*alarms, filter));
     });
 }
 
@@ -206,8 +210,10 @@ void WebApi::Impl::post_alarm_action(Call& call) {
 // ---- readings ----
 
 void WebApi::Impl::get_channels(Call& call) {
-    read(call.responder, [](ReadConnections& store) {
-        return json_response(200, channels_json(store.reader(), wall_now_ms()));
+    read(call.responder, [](ReadSource& store) {
+        auto* readings = store.readings();
+        if (readings == nullptr) return json_response(200, {{"channels", json::array()}});
+        return json_response(200, channels_json(*readings, wall_now_ms()));
     });
 }
 
@@ -223,16 +229,23 @@ void WebApi::Impl::get_samples(Call& call) {
             400, "since and until are durations ago (1h) or UTC times (2026-11-29T08:00:00Z)"));
     }
     read(call.responder,
-         [channel = call.params[0], since = *since_ms, until = *until_ms](ReadConnections& store) {
-             auto samples = samples_json(store.reader(), channel, since, until);
+         [channel = call.params[0], since = *since_ms, until = *until_ms](ReadSource& store) {
+             auto* readings = store.readings();
+             auto samples = readings == nullptr ? std::nullopt
+                                                : samples_json(*readings, channel, since, until);
              if (!samples) return error_response(404, fmt::format("no channel {}", channel));
              return json_response(200, *samples);
          });
 }
 
 void WebApi::Impl::get_devices(Call& call) {
-    read(call.responder,
-         [](ReadConnections& store) { return json_response(200, devices_json(store.reader())); });
+    read(call.responder, [](ReadSource& store) {
+        auto* readings = store.readings();
+        if (readings == nullptr) {
+            return json_response(200, {{"devices", json::array()}, {"brokers", json::array()}});
+        }
+        return json_response(200, devices_json(*readings));
+    });
 }
 
 // ---- KPIs and reports ----
@@ -253,8 +266,8 @@ void WebApi::Impl::get_kpi(Call& call) {
         filter.until_ms = *parsed;
     }
     filter.area = query_value(call.target, "area");
-    read(call.responder, [filter](ReadConnections& store) {
-        return json_response(200, kpi_json(store.db(), store.orders(), filter, wall_now_ms()));
+    read(call.responder, [filter](ReadSource& store) {
+        return json_response(200, kpi_json(store, filter, wall_now_ms()));
     });
 }
 
@@ -269,15 +282,13 @@ void WebApi::Impl::get_weekly(Call& call) {
     }
     const std::string title =
         fmt::format("Weekly safety report, {} {}", config->gateway.site, config->gateway.node);
-    read(call.responder, [week_end, title](ReadConnections& store) {
-        return json_response(
-            200, weekly_json(store.db(), store.orders(), week_end, wall_now_ms(), title));
+    read(call.responder, [week_end, title](ReadSource& store) {
+        return json_response(200, weekly_json(store, week_end, wall_now_ms(), title));
     });
 }
 
 void WebApi::Impl::get_sync(Call& call) {
-    // A gateway without the sync agent has no peer to report.
-    call.responder.send(json_response(200, {{"peers", json::array()}}));
+    read(call.responder, [](ReadSource& store) { return json_response(200, store.sync_state()); });
 }
 
 void WebApi::Impl::get_stream(Call& call) {
@@ -321,13 +332,9 @@ void WebApi::Impl::on_passwd(const control::Caller& caller, const json::object& 
     if (!is_password_hash(hash)) {
         return reply.error("not an Argon2id hash; use floorwatch user passwd, which makes one");
     }
-    const std::int64_t now = wall_now_ms();
-    ++writes_pending;
-    store::post_when_durable(
-        writer, core, weak_from_this(),
-        [user, hash, now, who](sqlite3* db) { write_password(db, user, hash, now, who); },
+    write(
+        web_change::PasswordSet{user, hash, wall_now_ms(), who},
         [user, hash, who, reply](Impl& self, const Status& written) mutable {
-            --self.writes_pending;
             if (!written) return reply.error("not stored: " + written.error());
             self.credentials[user].password_hash = hash;
             const auto ended = self.sessions.revoke_user(user);
@@ -364,11 +371,9 @@ void WebApi::Impl::on_revoke(const control::Caller& caller, const json::object& 
             caller.user, user, user));
     }
     const auto ended = sessions.revoke_user(user);
-    ++writes_pending;
-    store::post_when_durable(
-        writer, core, weak_from_this(), [user](sqlite3* db) { delete_user_sessions(db, user); },
-        [user, ended, who, reply](Impl& self, const Status& written) mutable {
-            --self.writes_pending;
+    write(
+        web_change::UserSessionsEnded{user},
+        [user, ended, who, reply](Impl&, const Status& written) mutable {
             if (!written) return reply.error("not stored: " + written.error());
             log_info(kInstance, "{} session(s) of '{}' ended by {}", ended, user, who);
             reply.ok(json::object{{"user", user}, {"sessions_ended", ended}});

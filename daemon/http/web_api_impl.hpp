@@ -33,7 +33,6 @@
 #include "daemon/orders/attachments.hpp"
 #include "daemon/orders/control_commands.hpp"
 #include "daemon/orders/uploads.hpp"
-#include "daemon/store/post_when_durable.hpp"
 #include "daemon/store/sqlite.hpp"
 #include "daemon/store/store_file.hpp"
 
@@ -148,10 +147,10 @@ struct WebApi::Impl : std::enable_shared_from_this<Impl> {
         bool needs_session = true;
     };
 
-    Impl(boost::asio::io_context& core_context, store::Writer& store_writer, const Config& loaded,
+    Impl(boost::asio::io_context& core_context, WebApiBackend api_backend, const Config& loaded,
          control::Server* control_server, WebApiHooks api_hooks)
         : core(core_context),
-          writer(store_writer),
+          backend(std::move(api_backend)),
           config(std::make_shared<const Config>(loaded)),
           control(control_server),
           hooks(std::move(api_hooks)),
@@ -175,7 +174,11 @@ struct WebApi::Impl : std::enable_shared_from_this<Impl> {
     void publish_changes();
 
     // A store write whose outcome only needs logging (sessions, languages).
-    void write(std::function<void(sqlite3*)> job);
+    void write(WebUserChange change);
+    // A store write someone waits for: `then` runs on the core thread while this API lives, else
+    // `if_gone`.
+    void write(WebUserChange change, std::function<void(Impl&, const Status&)> then,
+               std::function<void()> if_gone);
 
     // ---- requests ----
 
@@ -190,6 +193,7 @@ struct WebApi::Impl : std::enable_shared_from_this<Impl> {
     // once when the pool is full, 500 with the reason when the read throws.
     template <typename Read>
     void read(const Responder& responder, Read job) {
+        // `job(ReadSource&)`: the worker's own connections (api_reads.hpp).
         if (!reads) return responder.send(error_response(503, "the daemon is stopping"));
         const bool queued = reads->try_submit([self = shared_from_this(), responder,
                                                job = std::move(job)](std::size_t worker) {
@@ -266,7 +270,7 @@ struct WebApi::Impl : std::enable_shared_from_this<Impl> {
     void on_sessions(const control::Caller& caller, const json::object&, control::Reply reply);
     void on_revoke(const control::Caller& caller, const json::object& args, control::Reply reply);
     boost::asio::io_context& core;
-    store::Writer& writer;
+    WebApiBackend backend;
     std::shared_ptr<const Config> config;
     control::Server* control;
     WebApiHooks hooks;
@@ -275,7 +279,7 @@ struct WebApi::Impl : std::enable_shared_from_this<Impl> {
     LoginThrottle throttle;
     std::map<std::string, Credential, std::less<>> credentials;
     EventHub hub;
-    std::vector<std::unique_ptr<ReadConnections>> connections;
+    std::vector<std::unique_ptr<ReadSource>> connections;
     std::unique_ptr<WorkPool> reads;
     std::unique_ptr<WorkPool> passwords;
     boost::asio::steady_timer sweep_timer{core};

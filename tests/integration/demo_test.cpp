@@ -15,8 +15,10 @@
 #include <vector>
 
 #include "tests/support/daemon_harness.hpp"
+#include "tests/support/http_client.hpp"
 #include "tests/support/mosquitto.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/web_harness.hpp"
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
@@ -180,6 +182,8 @@ TEST_CASE(
                               "socket: " + (dir / "central.sock").string());
     central_config =
         replaced(central_config, "uri: 'tcp://127.0.0.1:18830'", "uri: '" + broker.uri() + "'");
+    central_config =
+        replaced(central_config, "listen: ['127.0.0.1:8081']", "listen: ['127.0.0.1:0']");
     write_text_file(dir / "central.yaml", central_config);
     auto central = fw::test::start_daemon(dir, dir / "central.yaml", "central.log");
     const auto checked = fw::test::run(dir, FW_DAEMON_BINARY,
@@ -270,6 +274,19 @@ TEST_CASE(
     CHECK(timeline_steps(central_order) == walk);
     const auto central_verified = as(dir, kOperator, {"verify"}, "central.yaml");
     CHECK_MESSAGE(central_verified.exit_code == 0, central_verified.out);
+
+    // The office's page on the centre shows the same order, closed, and the gateway it came from.
+    fw::test::set_password(dir, dir / "central.yaml", "max", "max-demo");
+    fw::test::HttpClient office(fw::test::web_port(dir / "central.log"));
+    REQUIRE(office.login("max", "max-demo").status == 200);
+    const auto listed = office.get("/api/v1/orders?q=" + number).json();
+    REQUIRE(listed.at("orders").as_array().size() == 1);
+    const auto& row = listed.at("orders").as_array().front();
+    CHECK(row.at("status") == "closed");
+    CHECK(row.at("gateway") == "demo-plant.gw-stamping-1");
+    const auto gateways = office.get("/api/v1/sync").json().at("gateways").as_array();
+    REQUIRE(gateways.size() == 1);
+    CHECK(gateways.front().at("backlog") == 0);
 
     CHECK(daemon.process.stop(30s) == 0);
     CHECK(central.process.stop(30s) == 0);

@@ -15,7 +15,8 @@
 
 namespace fw::test {
 
-// The port from the daemon's "web page at http://127.0.0.1:PORT/" line (https with TLS).
+// The port from the daemon's "web page at http://127.0.0.1:PORT/" line (https with TLS): the last
+// one, since a restarted daemon appends to its log and listens on a new port.
 inline std::uint16_t web_port(const std::filesystem::path& log,
                               const std::string& scheme = "http") {
     using namespace std::chrono_literals;
@@ -23,10 +24,14 @@ inline std::uint16_t web_port(const std::filesystem::path& log,
     const std::regex line("web page at " + scheme + R"(://127\.0\.0\.1:(\d+)/)");
     REQUIRE_MESSAGE(eventually(
                         [&] {
-                            std::smatch match;
                             const std::string text = read_text_file(log);
-                            if (!std::regex_search(text, match, line)) return false;
-                            port = static_cast<std::uint16_t>(std::stoi(match[1].str()));
+                            std::sregex_iterator last;
+                            for (std::sregex_iterator it(text.begin(), text.end(), line);
+                                 it != std::sregex_iterator(); ++it) {
+                                last = it;
+                            }
+                            if (last == std::sregex_iterator()) return false;
+                            port = static_cast<std::uint16_t>(std::stoi((*last)[1].str()));
                             return true;
                         },
                         10s),

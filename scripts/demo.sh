@@ -4,8 +4,8 @@
 # central floorwatch beside it (examples/demo/central.yaml) that the gateway syncs its work orders
 # with. Prints the latest readings every 15 s, injects a device fault so the health handling shows,
 # gives one approval from the office (the centre) and takes the broker down for a while so the
-# sync backlog builds and drains; the web page at http://127.0.0.1:8080/ shows the same plant live
-# (logins printed at start).
+# sync backlog builds and drains; the floor's web page at http://127.0.0.1:8080/ and the office's
+# (the centre's) at http://127.0.0.1:8081/ show the same plant live (logins printed at start).
 # Runs until Ctrl-C, or for DEMO_SECONDS seconds when that is set.
 set -euo pipefail
 cd "$(dirname "$0")/.."

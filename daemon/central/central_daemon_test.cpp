@@ -515,15 +515,25 @@ TEST_CASE_TEMPLATE(
     CHECK(served.header("x-content-type-options") == "nosniff");
     CHECK(served.body == photo);
 
-    // The gateways view and what Prometheus reads.
-    {
+    // The gateways view: a gateway is connected while it is heard from (a quiet one repeats its
+    // down ack once per ack timeout, daemon/sync/README.md), and no longer once it falls silent.
+    const auto gateway_row = [&page] {
         const auto sync_state = page.get("/api/v1/sync").json();
         REQUIRE(sync_state.at("gateways").as_array().size() == 1);
-        const auto& row = sync_state.at("gateways").as_array().front();
+        return sync_state.at("gateways").as_array().front();
+    };
+    gateway.send(sync::DownAck{1});
+    CHECK(eventually([&] { return gateway_row().at("connected") == true; }, 10s));
+    {
+        const auto row = gateway_row();
         CHECK(text_of(row.at("gateway")) == kGateway);
-        CHECK(row.at("connected") == true);
         CHECK(row.at("cursors").at("received") == total);
+        CHECK(row.at("cursors").at("down_acked") == 1);
         CHECK(row.at("backlog") == 0);
+    }
+    CHECK(eventually([&] { return gateway_row().at("connected") == false; }, 15s));
+    // What Prometheus reads.
+    {
         const auto metrics = page.get("/metrics");
         CHECK(metrics.status == 200);
         CHECK_MESSAGE(metrics.body.find(fmt::format("floorwatch_central_events_stored_total {}",

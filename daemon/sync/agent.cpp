@@ -217,7 +217,10 @@ struct GatewayAgent::Impl : std::enable_shared_from_this<GatewayAgent::Impl> {
         if (connected) send_hello();
     }
 
-    void publish(const std::string& text) { link->publish(up, text); }
+    void publish(const std::string& text) {
+        last_published = SteadyClock::now();
+        link->publish(up, text);
+    }
 
     void on_message(const std::string& topic, const std::string& payload) {
         if (stopping) return;
@@ -822,6 +825,10 @@ struct GatewayAgent::Impl : std::enable_shared_from_this<GatewayAgent::Impl> {
             last_need = now;
             ask_for_attachments();
         }
+        // Presence: an idle gateway repeats its down ack (idempotent at the centre) once per ack
+        // timeout, so the centre, which hears of a gateway only through its messages, can tell
+        // one that is connected and quiet (its page, its down resends) from one that is gone.
+        if (welcomed && connected && now - last_published >= sync.ack_timeout) send_down_ack();
         if (now - last_backlog_log > kBacklogLogInterval) {
             last_backlog_log = now;
             refresh_backlog();
@@ -909,6 +916,7 @@ struct GatewayAgent::Impl : std::enable_shared_from_this<GatewayAgent::Impl> {
     std::uint64_t backlog = 0;
     std::optional<std::int64_t> oldest_unsynced_ms;
     SteadyClock::time_point hello_sent{};
+    SteadyClock::time_point last_published{};
     SteadyClock::time_point last_ack{};
     SteadyClock::time_point last_need{};
     SteadyClock::time_point last_malformed_log{};

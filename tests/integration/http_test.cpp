@@ -375,3 +375,32 @@ TEST_CASE("the web API: sign-in, CSRF, an order walked to closed, events, metric
     CHECK(answer.status == 429);
     CHECK(!answer.header("retry-after").empty());
 }
+
+TEST_CASE("a listener reachable from the network without TLS is warned about at start") {
+    // The daemon listens on every IPv4 address for a moment; the test itself only talks to
+    // 127.0.0.1, and the loopback listener of the case above logs no such warning.
+    TempDir dir("fw-http-exposed");
+    auto sim = fw::test::start_sim(dir, "sim", kSim);
+    std::string config = config_for(dir, sim.port);
+    const std::string loopback = "listen: ['127.0.0.1:0']";
+    config.replace(config.find(loopback), loopback.size(), "listen: ['0.0.0.0:0']");
+    write_text_file(dir / "fw.yaml", config);
+    auto daemon = fw::test::start_daemon(dir, dir / "fw.yaml");
+    const std::regex line(R"(web page at http://0\.0\.0\.0:(\d+)/)");
+    std::smatch match;
+    std::string log;
+    REQUIRE_MESSAGE(eventually(
+                        [&] {
+                            log = read_text_file(daemon.log);
+                            return std::regex_search(log, match, line);
+                        },
+                        10s),
+                    log);
+    const auto port = static_cast<std::uint16_t>(std::stoi(match[1].str()));
+    CHECK_MESSAGE(log.find("0.0.0.0:" + match[1].str() +
+                           " is reachable from the network without TLS") != std::string::npos,
+                  log);
+    HttpClient client(port);
+    CHECK(client.get("/healthz").status == 200);
+    CHECK(daemon.process.stop() == 0);
+}

@@ -78,10 +78,13 @@ constexpr Sql kIntegrity{
 
 constexpr Sql kLockOrder{"central_lock_order",
                          "SELECT gateway FROM central_orders WHERE order_id = $1 FOR UPDATE"};
+// Every order the reference may name, the exact id first. A human number is unique on its gateway
+// only: two gateways with the same prefix number their first order of a day alike, so a number
+// may name several orders here (ten of them are enough to say so).
 constexpr Sql kFindOrderId{
     "central_find_order_id",
-    "SELECT order_id FROM central_orders WHERE order_id = $1 OR upper(number) = upper($1) "
-    "ORDER BY order_id = $1 DESC LIMIT 1"};
+    "SELECT order_id, COALESCE(gateway, '') FROM central_orders WHERE order_id = $1 OR "
+    "upper(number) = upper($1) ORDER BY order_id = $1 DESC, order_id LIMIT 10"};
 constexpr Sql kOrderEvents{"central_order_events",
                            "SELECT id, origin, sequence, order_id, type, actor, role, wall_ms, "
                            "clock_synced, hlc_ms, hlc_logical, format, payload, prev_hash, hash "
@@ -406,6 +409,25 @@ GatewayRowLock lock_gateway(SqlSession& db, const std::string& gateway, std::int
     locked.verdict = sync::verdict_from_name(row.text(4)).value_or(sync::Verdict::ok);
     locked.message = row.text(5);
     return locked;
+}
+
+// The id of the order `reference` (an id, or a human number) names. A number that several
+// gateways gave an order is refused, naming them: acting on whichever the store finds first could
+// approve or close another gateway's order than the one the person meant.
+Result<std::string> resolve_order(SqlSession& db, const std::string& reference) {
+    const auto found = db.run(kFindOrderId, reference);
+    if (found.empty()) {
+        return Error{fmt::format("no order '{}' (floorwatch orders list shows them)", reference)};
+    }
+    if (found[0].text(0) == reference || found.size() == 1) return found[0].text(0);
+    std::string named;
+    for (const auto row : found) {
+        const std::string gateway = row.text(1);
+        named += fmt::format("{}{} ({})", named.empty() ? "" : ", ", row.text(0),
+                             gateway.empty() ? std::string("centre") : gateway);
+    }
+    return Error{fmt::format("'{}' is the number of several orders: {}; give the order's id",
+                             reference, named)};
 }
 
 struct DownCursor {
@@ -833,13 +855,12 @@ Result<ActionOutcome> CentralStore::act(const ActionRequest& request,
         std::vector<Event> events;
         const bool report = std::holds_alternative<workflow::ReportCommand>(request.command);
         if (!report) {
-            const auto found = db.run(kFindOrderId, request.order);
-            if (found.empty()) {
-                result.emplace(Error{fmt::format(
-                    "no order '{}' (floorwatch orders list shows them)", request.order)});
+            auto resolved = resolve_order(db, request.order);
+            if (!resolved) {
+                result.emplace(Error{resolved.error()});
                 return;
             }
-            const std::string order_id = found[0].text(0);
+            const std::string order_id = std::move(*resolved);
             const auto locked = db.run(kLockOrder, order_id);
             gateway = locked[0].optional_text(0);
             events = events_of(db.run(kOrderEvents, order_id));
@@ -1049,9 +1070,9 @@ std::optional<OrderRow> CentralStore::find_order(const std::string& id_or_number
     std::optional<OrderRow> found;
     read([&] {
         found.reset();
-        const auto id = session_->run(kFindOrderId, id_or_number);
-        if (id.empty()) return;
-        const auto rows = session_->run(kOrder, id[0].text(0));
+        const auto id = resolve_order(*session_, id_or_number);
+        if (!id) return;
+        const auto rows = session_->run(kOrder, *id);
         if (!rows.empty()) found = read_order_row(rows[0]);
     });
     return found;

@@ -249,6 +249,7 @@ class CentralStore {
     std::vector<GatewayState> gateways();
     std::optional<GatewayState> gateway(const std::string& gateway);
     std::vector<OrderRow> orders();
+    // By id, or by a human number that names one order only (several gateways may use one).
     std::optional<OrderRow> find_order(const std::string& id_or_number);
     // The order's events in the order they were stored.
     std::vector<workflow::Event> order_events(const std::string& order_id);

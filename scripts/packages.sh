@@ -32,6 +32,8 @@ fw_host_packages=(
     tzdata
     # MQTT driver tests, demo and bench: a real broker, its clients, certificates for the TLS tests
     mosquitto mosquitto-clients openssl
+    # tests: a gateway whose wall clock starts at 1970 (libfaketime; sync_security_test.cpp)
+    faketime
     # PostgreSQL tests: a throwaway server per test binary (tests/support/postgres.hpp)
     postgresql-15
     # the web page's charts, embedded in the daemon at build time (web/README.md)

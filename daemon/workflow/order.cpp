@@ -38,8 +38,18 @@ struct Timed {
 
     std::optional<std::int64_t> time_field(std::string_view key) const {
         auto value = integer(event.payload, key);
-        if (value) *value += shift_ms;
+        if (value && !true_time_from_elsewhere(*value)) *value += shift_ms;
         return value;
+    }
+
+    // A time this event's writer cannot have taken from its own clock: written while its time
+    // (HLC) was still before kSyncedClockFloorMs, yet at or after it. The daemon's own deadlines
+    // are its time plus a policy duration; this one was given absolute by a person on a right
+    // clock (the web page on a phone, `--deadline` with a date, or a CLI run elsewhere) while the
+    // gateway still ran at 1970. It is true time already: moving it by the correction's offset
+    // too would put the deadline fifty years out.
+    bool true_time_from_elsewhere(std::int64_t value_ms) const {
+        return event.hlc.physical_ms < kSyncedClockFloorMs && value_ms >= kSyncedClockFloorMs;
     }
 };
 

@@ -543,6 +543,39 @@ TEST_CASE("clock correction: a gateway that booted at 1970 gets true times after
     CHECK(timeline.front().as_object().at("wall_ms").as_int64() == kDay);
 }
 
+TEST_CASE("clock correction: a deadline given as a date while the gateway ran at 1970 stays") {
+    // The gateway's wall clock reads 1970 + 1 day while the true time is kStartMs, and no
+    // centre's event pushed its HLC to the present.
+    Node gateway("demo-plant.gw-1", kDay, false);
+    const auto given = gateway.report(1);
+    const auto by_policy = gateway.report(2);
+    for (const auto& id : {given, by_policy}) {
+        REQUIRE(gateway.act("lea", ApproveCommand{}, id));
+        REQUIRE(gateway.act("sam", ApproveCommand{}, id));
+    }
+    // The team lead's phone knows the date: due three days from the true now.
+    const std::int64_t due = testing::kStartMs + 3 * kDay;
+    REQUIRE(gateway.act("lea", AssignCommand{"tom", due}, given));
+    REQUIRE(gateway.act("lea", AssignCommand{"tom", {}}, by_policy));
+
+    gateway.clock = ManualClock(testing::kStartMs, true);
+    const auto plan = plan_clock_corrections(
+        uncorrected_unsynced(gateway.events, "demo-plant.gw-1"), testing::kStartMs, 0);
+    REQUIRE(plan.size() == 1);
+    CHECK(plan[0].offset_ms == testing::kStartMs - kDay);
+    for (const auto& id : {given, by_policy}) {
+        REQUIRE(gateway.act(
+            "system",
+            CorrectClockCommand{plan[0].first_sequence, plan[0].last_sequence, plan[0].offset_ms},
+            id));
+    }
+    // True time already: moved by the offset it would be due in 2082.
+    CHECK(fold(gateway.order_events(given)).steps.back().deadline_ms == due);
+    // The medium risk's 14 days, counted on the 1970 clock, move with it.
+    CHECK(fold(gateway.order_events(by_policy)).steps.back().deadline_ms ==
+          testing::kStartMs + 14 * kDay);
+}
+
 TEST_CASE("clock correction: stretches split at a restart; downtime counts as zero") {
     std::vector<Event> unsynced(5);
     const std::int64_t walls[] = {1000, 2000, 3000, 500, 900};  // restarted after the third

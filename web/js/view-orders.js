@@ -123,5 +123,5 @@ function ordersTable(orders, ctx) {
       h('td', { dataset: { label: t('order.place') } }, place(order)),
       h('td', { dataset: { label: t('order.assignee') } }, order.assignee || '–'),
       h('td', { dataset: { label: t('order.due') } }, stepDue(order, now)),
-      ctx.central ? h('td', { dataset: { label: t('order.gateway') } }, order.gateway || '–') : null)))));
+      ctx.central ? h('td', { dataset: { label: t('order.gateway') }, class: 'cell-gateway' }, order.gateway || '–') : null)))));
 }

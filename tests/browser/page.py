@@ -26,7 +26,7 @@ def testid(name):
 
 
 class Browser:
-    def __init__(self, base_url, screenshot_folder, log_folder):
+    def __init__(self, base_url, screenshot_folder, log_folder, driver_log="chromedriver.log"):
         self.base_url = base_url
         self.screenshot_folder = screenshot_folder
         os.makedirs(screenshot_folder, exist_ok=True)
@@ -41,7 +41,7 @@ class Browser:
                          f"--user-data-dir={self.profile}"):
             options.add_argument(argument)
         options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        service = Service(CHROMEDRIVER, log_path=os.path.join(log_folder, "chromedriver.log"))
+        service = Service(CHROMEDRIVER, log_path=os.path.join(log_folder, driver_log))
         self.driver = webdriver.Chrome(service=service, options=options)
         self.driver.set_page_load_timeout(WAIT_S)
         self.driver.set_script_timeout(WAIT_S * 2)

@@ -1,5 +1,6 @@
 """A small test plant for the browser tests: floorwatch-sim serving press-2 over Modbus TCP, a real
-floorwatchd polling it with its HTTP server on a free loopback port, and the floorwatch CLI.
+floorwatchd polling it with its HTTP server on a free loopback port, and the floorwatch CLI. For
+the centre's page, a Mosquitto and a central floorwatchd (`role: central`) the gateway syncs to.
 
 Everything lives in one temporary folder (config, SQLite store, control socket, logs); the people
 of the plant sign in to the page with passwords the test sets through `floorwatch user passwd`.
@@ -43,10 +44,22 @@ VIBRATION_NORMAL = "2.0"
 VIBRATION_ALARM = "5.2"
 
 
-def daemon_config(folder, http_port, modbus_port):
-    users = "\n".join(
+def workflow_users():
+    return "\n".join(
         f"    - {{name: {name}, uid: {uid}, roles: '{roles}'}}"
         for name, (uid, roles) in USERS.items())
+
+
+def sync_section(broker_uri):
+    # Short reconnect and ack times: the test waits for the link, it does not time it.
+    return f"""sync:
+  broker: {{uri: '{broker_uri}', reconnect_min: 100ms, reconnect_max: 1s}}
+  ack_timeout: 2s
+"""
+
+
+def daemon_config(folder, http_port, modbus_port, broker_uri=None):
+    users = workflow_users()
     return f"""gateway: {{site: test-plant, node: gw-1, log_level: debug}}
 store:
   path: {folder}/fw.db
@@ -85,7 +98,56 @@ workflow:
   prefixes: [{{area: stamping, prefix: PRS}}]
   users:
 {users}
+""" + (sync_section(broker_uri) if broker_uri else "")
+
+
+def central_config(folder, http_port, broker_uri):
+    """The centre of the plant's site: the same people with the same roles as on the floor, its
+    own SQLite store, its page on a free loopback port (daemon/central/README.md)."""
+    return f"""role: central
+gateway: {{site: test-plant, node: central-1, log_level: debug}}
+store:
+  path: {folder}/central.db
+  commit_interval: 100ms
+control: {{socket: {folder}/central.sock, mode: '0666'}}
+http:
+  listen: ['127.0.0.1:{http_port}']
+  language: en
+workflow:
+  users:
+{workflow_users()}
+""" + sync_section(broker_uri)
+
+
+MOSQUITTO = "/usr/sbin/mosquitto"
+
+
+def mosquitto_config(port):
+    # As tests/support/mosquitto.cpp writes it: as root Mosquitto would switch to user mosquitto,
+    # who cannot read the test's folder.
+    config = "# written by tests/browser/plant.py\n"
+    if os.geteuid() == 0:
+        config += "user root\n"
+    return config + f"""persistence false
+log_dest stderr
+log_type error
+log_type warning
+log_type notice
+log_type information
+connection_messages true
+max_queued_messages 0
+per_listener_settings false
+allow_anonymous true
+listener {port} 127.0.0.1
 """
+
+
+def accepts_connections(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 def free_port():
@@ -105,6 +167,37 @@ def wait_until(condition, timeout, what, process=None):
             raise RuntimeError(f"{what}: the process exited with {process.returncode}")
         time.sleep(0.1)
     raise RuntimeError(f"{what}: not within {timeout} s")
+
+
+def http_status(url):
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            return answer.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except (urllib.error.URLError, OSError):
+        return None
+
+
+def run_cli(binary, config, uid, args, stdin=None):
+    command = [binary] + args + ["--config", config]
+    if uid != 0:
+        command = ["/usr/bin/setpriv", f"--reuid={uid}", f"--regid={uid}",
+                   "--clear-groups"] + command
+    return subprocess.run(command, input=stdin, capture_output=True, text=True, timeout=60)
+
+
+def set_password(node, name):
+    # The control socket may answer a moment after the HTTP listener: ask again briefly.
+    deadline = time.monotonic() + 15
+    while True:
+        result = node.cli(0, ["user", "passwd", name, "--stdin"], stdin=PASSWORD + "\n")
+        if result.returncode == 0:
+            return
+        if time.monotonic() > deadline or node.daemon.poll() is not None:
+            raise RuntimeError(f"floorwatch user passwd {name}: exit {result.returncode}: "
+                               f"{result.stderr.strip()}")
+        time.sleep(0.3)
 
 
 class Plant:
@@ -151,48 +244,53 @@ class Plant:
         wait_until(lambda: os.path.exists(ready) and os.path.getsize(ready) > 0, 15,
                    "floorwatch-sim ready", sim)
         with open(ready, encoding="utf-8") as text:
-            modbus_port = int(text.read().split()[0])
+            self.modbus_port = int(text.read().split()[0])
 
         self.http_port = free_port()
-        with open(self.config, "w", encoding="utf-8") as out:
-            out.write(daemon_config(self.folder, self.http_port, modbus_port))
-        self.daemon = self._spawn([self.daemon_binary, "--config", self.config],
-                                  "floorwatchd.log")
-        wait_until(lambda: "ready" in self.log_text("floorwatchd.log"), 20, "floorwatchd ready",
-                   self.daemon)
-        wait_until(lambda: self.http_status("/healthz") == 200, 20, "GET /healthz answers 200",
-                   self.daemon)
+        self._start_daemon()
         for name in USERS:
             self.set_password(name)
 
+    def _start_daemon(self, broker_uri=None):
+        with open(self.config, "w", encoding="utf-8") as out:
+            out.write(daemon_config(self.folder, self.http_port, self.modbus_port, broker_uri))
+        # The log is appended to across restarts: "ready" counts only after this start.
+        start = len(self.log_text("floorwatchd.log"))
+        self.daemon = self._spawn([self.daemon_binary, "--config", self.config],
+                                  "floorwatchd.log")
+        wait_until(lambda: "ready" in self.log_text("floorwatchd.log")[start:], 20,
+                   "floorwatchd ready", self.daemon)
+        wait_until(lambda: self.http_status("/healthz") == 200, 20, "GET /healthz answers 200",
+                   self.daemon)
+
+    def sync_to(self, broker_uri):
+        """Restarts the gateway daemon with a `sync:` section (its broker, store, site and node
+        need a restart): same store, same HTTP port, so sessions and orders stay."""
+        self.daemon.send_signal(signal.SIGTERM)
+        try:
+            self.daemon.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.daemon.kill()
+            self.daemon.wait()
+            raise RuntimeError("floorwatchd did not stop within 15 s of SIGTERM")
+        self._start_daemon(broker_uri)
+
+    def sync_state(self):
+        """`floorwatch sync --json`: the gateway's one link, to the centre."""
+        shown = self.cli(0, ["sync", "--json"])
+        if shown.returncode != 0:
+            raise RuntimeError(f"floorwatch sync: {shown.stderr.strip()}")
+        return json.loads(shown.stdout)[0]
+
     def set_password(self, name):
-        # The control socket may answer a moment after the HTTP listener: ask again briefly.
-        deadline = time.monotonic() + 15
-        while True:
-            result = self.cli(0, ["user", "passwd", name, "--stdin"], stdin=PASSWORD + "\n")
-            if result.returncode == 0:
-                return
-            if time.monotonic() > deadline or self.daemon.poll() is not None:
-                raise RuntimeError(f"floorwatch user passwd {name}: exit {result.returncode}: "
-                                   f"{result.stderr.strip()}")
-            time.sleep(0.3)
+        set_password(self, name)
 
     def http_status(self, path):
-        try:
-            with urllib.request.urlopen(self.base_url + path, timeout=5) as answer:
-                return answer.status
-        except urllib.error.HTTPError as error:
-            return error.code
-        except (urllib.error.URLError, OSError):
-            return None
+        return http_status(self.base_url + path)
 
     def cli(self, uid, args, stdin=None):
         """The floorwatch CLI as one person: uid 0 directly, anyone else through setpriv."""
-        command = [self.cli_binary] + args + ["--config", self.config]
-        if uid != 0:
-            command = ["/usr/bin/setpriv", f"--reuid={uid}", f"--regid={uid}",
-                       "--clear-groups"] + command
-        return subprocess.run(command, input=stdin, capture_output=True, text=True, timeout=60)
+        return run_cli(self.cli_binary, self.config, uid, args, stdin)
 
     def cli_as(self, user, args):
         return self.cli(USERS[user][0], args)
@@ -227,8 +325,76 @@ class Plant:
                     process.kill()
                     process.wait()
         os.makedirs(self.log_folder, exist_ok=True)
-        for log_name in ("floorwatchd.log", "sim.log"):
+        for log_name in ("floorwatchd.log", "sim.log", "central.log", "mosquitto.log"):
             source = os.path.join(self.folder, log_name)
             if os.path.exists(source):
                 shutil.copy(source, os.path.join(self.log_folder, log_name))
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class Centre:
+    """A Mosquitto and a central floorwatchd (`role: central`) with its page, in the plant's
+    folder; the plant's gateway syncs to it once `Plant.sync_to(centre.broker_uri)` ran."""
+
+    def __init__(self, plant):
+        self.plant = plant
+        self.folder = plant.folder
+        self.config = os.path.join(self.folder, "central.yaml")
+        self.broker_port = None
+        self.http_port = None
+        self.broker = None
+        self.daemon = None
+
+    @property
+    def base_url(self):
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def broker_uri(self):
+        return f"tcp://127.0.0.1:{self.broker_port}"
+
+    def start(self):
+        self.broker_port = free_port()
+        broker_config = os.path.join(self.folder, "mosquitto.conf")
+        with open(broker_config, "w", encoding="utf-8") as out:
+            out.write(mosquitto_config(self.broker_port))
+        self.broker = self.plant._spawn([MOSQUITTO, "-c", broker_config], "mosquitto.log")
+        wait_until(lambda: accepts_connections(self.broker_port), 10, "mosquitto listens",
+                   self.broker)
+
+        self.http_port = free_port()
+        with open(self.config, "w", encoding="utf-8") as out:
+            out.write(central_config(self.folder, self.http_port, self.broker_uri))
+        self.daemon = self.plant._spawn([self.plant.daemon_binary, "--config", self.config],
+                                        "central.log")
+        wait_until(lambda: self.http_status("/healthz") == 200, 20,
+                   "the centre's GET /healthz answers 200", self.daemon)
+        for name in USERS:
+            set_password(self, name)
+
+    def log_text(self):
+        return self.plant.log_text("central.log")
+
+    def http_status(self, path):
+        return http_status(self.base_url + path)
+
+    def cli(self, uid, args, stdin=None):
+        """The floorwatch CLI against the centre (`--config central.yaml`)."""
+        return run_cli(self.plant.cli_binary, self.config, uid, args, stdin)
+
+    def orders(self):
+        listed = self.cli(0, ["orders", "list", "--all", "--json"])
+        if listed.returncode != 0:
+            raise RuntimeError(f"floorwatch orders list (centre): {listed.stderr.strip()}")
+        return json.loads(listed.stdout)
+
+    def stop(self):
+        """The centre, then its broker (the gateway keeps running and its link goes down)."""
+        for process in (self.daemon, self.broker):
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()

@@ -360,7 +360,7 @@ TEST_CASE("sync chaos: a week offline, 100,000 events drain exactly once in boun
     // slack, and is still far under what holding the backlog takes: the same gateway holds it
     // in its order service (every event and order, loaded at start) for many times that, which
     // is checked here so the bound keeps meaning something.
-    constexpr long kBoundKib = 32 * 1024;
+    constexpr long kBoundKib = 32L * 1024;
     CHECK_MESSAGE(rise_kib < kBoundKib, "RSS rose by " << rise_kib << " KiB during the drain");
     MESSAGE("an empty gateway's RSS: " << empty_kib << " KiB");
     CHECK(before_kib - empty_kib > 4 * kBoundKib);
@@ -416,7 +416,7 @@ TEST_CASE("sync chaos: kill -9 of gateway, centre and broker, ten times each, mi
     const auto workflow = gateway_workflow(dir);
     // Backlogs start an hour back and follow on from the writer's last HLC, 10 ms apart: in the
     // past, so the centre refuses none as ahead of its clock.
-    std::int64_t next_backlog_ms = fw::wall_now_ms() - 3600 * 1000;
+    std::int64_t next_backlog_ms = fw::wall_now_ms() - std::int64_t{3600} * 1000;
     const auto add_backlog = [&](std::uint64_t events) {
         const auto written = fw::test::write_order_backlog(dir / "fw.db", kOrigin, workflow, events,
                                                            next_backlog_ms, 10ms);

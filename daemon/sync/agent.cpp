@@ -832,11 +832,13 @@ struct GatewayAgent::Impl : std::enable_shared_from_this<GatewayAgent::Impl> {
 
     void refresh_backlog() {
         reader.post([weak = weak_from_this(), &context = core, origin = origin](sqlite3* db) {
-            auto state = read_sync_state(db, origin);
-            asio::post(context, [weak, backlog = state.backlog, oldest = state.oldest_unsynced_ms] {
+            // The backlog alone: this runs after every ack, and the whole sync state would scan
+            // every event each time (gateway_store.hpp read_backlog).
+            const auto waiting = read_backlog(db, origin);
+            asio::post(context, [weak, waiting] {
                 if (auto self = weak.lock()) {
-                    self->backlog = backlog;
-                    self->oldest_unsynced_ms = oldest;
+                    self->backlog = waiting.events;
+                    self->oldest_unsynced_ms = waiting.oldest_unsynced_ms;
                 }
             });
         });

@@ -66,6 +66,11 @@ std::string gateway_config(const TempDir& dir, const std::string& broker_uri,
            "equipment:\n  - {id: press-1, area: stamping}\n"
            "workflow:\n"
            "  prefixes: [{area: stamping, prefix: PRS}]\n"
+           // The backlog's orders are up to a week old: with the default 3-day review deadline
+           // the overdue timer would add events of its own, every 30 s, while the test counts
+           // (found when a loaded machine made the drain take a minute). A month keeps the
+           // count the test wrote.
+           "  medium: {review_deadline: 30d}\n"
            "  users:\n"
            "    - {name: rita, uid: 0, roles: reporter}\n"
            "    - {name: sam, uid: 1001, roles: team_lead}\n"

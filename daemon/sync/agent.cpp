@@ -36,6 +36,9 @@ constexpr std::string_view kInstance = "sync";
 constexpr auto kTick = std::chrono::milliseconds(200);
 // A log line this often while events wait for the centre.
 constexpr auto kBacklogLogInterval = std::chrono::seconds(60);
+// After an ack the backlog is read again at most this often: counting it walks every unsynced
+// outbox row, so reading it after each of a long drain's acks cost O(backlog) per ack.
+constexpr auto kBacklogRefreshInterval = std::chrono::seconds(1);
 // A reseed gives up when no seed part came (and none was being applied) for this many
 // ack_timeouts.
 constexpr int kReseedPatience = 3;
@@ -347,7 +350,7 @@ struct GatewayAgent::Impl : std::enable_shared_from_this<GatewayAgent::Impl> {
                 if (!written) {
                     log_error(kInstance, "the acknowledgement was not stored: {}", written.error());
                 }
-                self.refresh_backlog();
+                self.refresh_backlog_soon();
             });
     }
 
@@ -829,6 +832,9 @@ struct GatewayAgent::Impl : std::enable_shared_from_this<GatewayAgent::Impl> {
         // timeout, so the centre, which hears of a gateway only through its messages, can tell
         // one that is connected and quiet (its page, its down resends) from one that is gone.
         if (welcomed && connected && now - last_published >= sync.ack_timeout) send_down_ack();
+        if (backlog_refresh_due && now - last_backlog_refresh >= kBacklogRefreshInterval) {
+            refresh_backlog();
+        }
         if (now - last_backlog_log > kBacklogLogInterval) {
             last_backlog_log = now;
             refresh_backlog();
@@ -837,13 +843,26 @@ struct GatewayAgent::Impl : std::enable_shared_from_this<GatewayAgent::Impl> {
         pump();
     }
 
+    // After an ack: now, or from the tick once kBacklogRefreshInterval has passed since the last
+    // read, so the figure is never more than about a second stale.
+    void refresh_backlog_soon() {
+        backlog_refresh_due = true;
+        if (SteadyClock::now() - last_backlog_refresh >= kBacklogRefreshInterval) {
+            refresh_backlog();
+        }
+    }
+
     void refresh_backlog() {
+        backlog_refresh_due = false;
+        last_backlog_refresh = SteadyClock::now();
         reader.post([weak = weak_from_this(), &context = core, origin = origin](sqlite3* db) {
-            auto state = read_sync_state(db, origin);
-            asio::post(context, [weak, backlog = state.backlog, oldest = state.oldest_unsynced_ms] {
+            // The backlog alone: this runs after every ack, and the whole sync state would scan
+            // every event each time (gateway_store.hpp read_backlog).
+            const auto waiting = read_backlog(db, origin);
+            asio::post(context, [weak, waiting] {
                 if (auto self = weak.lock()) {
-                    self->backlog = backlog;
-                    self->oldest_unsynced_ms = oldest;
+                    self->backlog = waiting.events;
+                    self->oldest_unsynced_ms = waiting.oldest_unsynced_ms;
                 }
             });
         });
@@ -921,6 +940,8 @@ struct GatewayAgent::Impl : std::enable_shared_from_this<GatewayAgent::Impl> {
     SteadyClock::time_point last_need{};
     SteadyClock::time_point last_malformed_log{};
     SteadyClock::time_point last_backlog_log = SteadyClock::now();
+    SteadyClock::time_point last_backlog_refresh{};
+    bool backlog_refresh_due = false;  // an ack came since the last backlog read
     AgentStats stats;
 };
 

@@ -17,6 +17,19 @@ namespace {
 constexpr std::string_view kReadingSync = "reading the sync tables";
 }  // namespace
 
+Backlog read_backlog(sqlite3* db, std::string_view origin) {
+    Backlog waiting;
+    Statement backlog(db,
+                      "SELECT count(*), min(queued_ms) FROM order_outbox WHERE origin = ?1 AND "
+                      "synced_ms IS NULL");
+    backlog.bind(1, origin);
+    if (backlog.next_row(kReadingSync)) {
+        waiting.events = static_cast<std::uint64_t>(backlog.column_int64(0));
+        waiting.oldest_unsynced_ms = backlog.column_optional_int64(1);
+    }
+    return waiting;
+}
+
 GatewaySyncState read_sync_state(sqlite3* db, std::string_view origin) {
     GatewaySyncState state;
     state.origin = std::string(origin);
@@ -61,14 +74,9 @@ GatewaySyncState read_sync_state(sqlite3* db, std::string_view origin) {
             static_cast<std::uint64_t>(others.column_int64(1));
     }
 
-    Statement backlog(db,
-                      "SELECT count(*), min(queued_ms) FROM order_outbox WHERE origin = ?1 AND "
-                      "synced_ms IS NULL");
-    backlog.bind(1, origin);
-    if (backlog.next_row(kReadingSync)) {
-        state.backlog = static_cast<std::uint64_t>(backlog.column_int64(0));
-        state.oldest_unsynced_ms = backlog.column_optional_int64(1);
-    }
+    const auto waiting = read_backlog(db, origin);
+    state.backlog = waiting.events;
+    state.oldest_unsynced_ms = waiting.oldest_unsynced_ms;
 
     Statement quarantined(db,
                           "SELECT id, received_ms, down, event_id, reason FROM sync_quarantine "

@@ -69,6 +69,16 @@ struct GatewaySyncState {
 
 GatewaySyncState read_sync_state(sqlite3* db, std::string_view origin);
 
+// Own events not acknowledged yet, and the queued time of the oldest: what the agent refreshes
+// after every ack. Only the outbox's partial index is read; read_sync_state also scans every
+// event for the other origins' highest sequences, which made each ack of a long drain cost a
+// pass over the whole order_events table.
+struct Backlog {
+    std::uint64_t events = 0;
+    std::optional<std::int64_t> oldest_unsynced_ms;
+};
+Backlog read_backlog(sqlite3* db, std::string_view origin);
+
 void write_hello_sent(sqlite3* db, std::int64_t now_ms);
 void write_welcome(sqlite3* db, const Welcome& welcome, std::int64_t now_ms);
 // The centre has every sequence up to `received`: outbox rows up to it synced, `acked` raised.

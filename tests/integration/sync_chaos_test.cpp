@@ -82,22 +82,9 @@ std::string gateway_config(const TempDir& dir, const std::string& broker_uri,
 }
 
 std::string central_config(const TempDir& dir, const std::string& broker_uri) {
-    return "role: central\n"
-           "gateway: {site: test-plant, node: central-1, log_level: info}\n"
-           "store: {path: " +
-           (dir / "central.db").string() +
-           ", commit_interval: 50ms}\n"
-           "control: {socket: " +
-           (dir / "central.sock").string() +
-           ", mode: '0666'}\n"
-           "workflow:\n"
-           "  users:\n"
-           "    - {name: lea, uid: 0, roles: team_lead}\n"
-           "sync:\n"
-           "  broker: {uri: '" +
-           broker_uri +
-           "', reconnect_min: 100ms, reconnect_max: 500ms}\n"
-           "  ack_timeout: 1s\n";
+    return fw::test::central_test_config(dir.path(), "uri: '" + broker_uri + "'",
+                                         "  users:\n    - {name: lea, uid: 0, roles: team_lead}\n",
+                                         "info");
 }
 
 // The last `bytes` of a log, for failure messages (a drain of 100,000 events logs a lot).

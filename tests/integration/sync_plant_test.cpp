@@ -118,20 +118,9 @@ std::string gateway_config(const fs::path& dir, const std::string& node,
 }
 
 std::string central_config(const fs::path& dir, const std::string& broker_uri) {
-    return "role: central\n"
-           "gateway: {site: " +
-           kSite +
-           ", node: central-1, log_level: debug}\n"
-           "store: {path: " +
-           (dir / "central.db").string() +
-           ", commit_interval: 50ms}\n"
-           "control: {socket: " +
-           (dir / "central.sock").string() +
-           ", mode: '0666'}\n"
-           "workflow:\n"
-           "  users:\n"
-           "    - {name: lea, uid: 0, roles: safety}\n" +
-           broker_section(broker_uri);
+    return fw::test::central_test_config(dir, "uri: '" + broker_uri + "'",
+                                         "  users:\n    - {name: lea, uid: 0, roles: safety}\n",
+                                         "debug", kSite);
 }
 
 // One floorwatchd of the plant: its own folder (the harness runs everything in a TempDir), config,

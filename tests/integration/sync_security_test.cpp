@@ -95,21 +95,7 @@ std::string gateway_config(const TempDir& dir, const std::string& name, const st
 }
 
 std::string central_config(const TempDir& dir, const std::string& broker) {
-    return "role: central\n"
-           "gateway: {site: test-plant, node: central-1, log_level: debug}\n"
-           "store: {path: " +
-           (dir / "central.db").string() +
-           ", commit_interval: 50ms}\n"
-           "control: {socket: " +
-           (dir / "central.sock").string() +
-           ", mode: '0666'}\n"
-           "workflow:\n" +
-           users_yaml() +
-           "sync:\n"
-           "  broker: {" +
-           broker +
-           ", reconnect_min: 100ms, reconnect_max: 500ms}\n"
-           "  ack_timeout: 1s\n";
+    return fw::test::central_test_config(dir.path(), broker, users_yaml());
 }
 
 // The CLI against the store of `name`.yaml, as uid 0 or another uid through setpriv.

@@ -363,23 +363,10 @@ TEST_CASE("sync: a broker outage and kill -9 of the gateway mid-drain lose and r
 namespace {
 
 std::string central_config(const TempDir& dir, const std::string& broker_uri) {
-    return "role: central\n"
-           "gateway: {site: test-plant, node: central-1, log_level: debug}\n"
-           "store: {path: " +
-           (dir / "central.db").string() +
-           ", commit_interval: 50ms}\n"
-           "control: {socket: " +
-           (dir / "central.sock").string() +
-           ", mode: '0666'}\n"
-           "workflow:\n"
-           "  users:\n"
-           "    - {name: lea, uid: 0, roles: team_lead}\n"
-           "    - {name: sara, uid: 1002, roles: safety}\n"
-           "sync:\n"
-           "  broker: {uri: '" +
-           broker_uri +
-           "', reconnect_min: 100ms, reconnect_max: 500ms}\n"
-           "  ack_timeout: 1s\n";
+    return fw::test::central_test_config(dir.path(), "uri: '" + broker_uri + "'",
+                                         "  users:\n"
+                                         "    - {name: lea, uid: 0, roles: team_lead}\n"
+                                         "    - {name: sara, uid: 1002, roles: safety}\n");
 }
 
 // The CLI against the centre, as uid 0 (lea) or another uid through setpriv.

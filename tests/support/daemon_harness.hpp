@@ -125,6 +125,33 @@ inline Daemon start_daemon(const TempDir& dir, const fs::path& config,
     return daemon;
 }
 
+// A central floorwatchd (role: central, node central-1) for the sync tests: its SQLite store and
+// control socket in `dir`, `users` as the YAML lines of workflow.users ("  users:\n    - {...}"),
+// `broker_keys` what goes inside sync.broker's braces before the reconnect delays ("uri: '...'",
+// plus TLS keys), a 1 s ack timeout.
+inline std::string central_test_config(const fs::path& dir, const std::string& broker_keys,
+                                       const std::string& users,
+                                       const std::string& log_level = "debug",
+                                       const std::string& site = "test-plant") {
+    return "role: central\n"
+           "gateway: {site: " +
+           site + ", node: central-1, log_level: " + log_level +
+           "}\n"
+           "store: {path: " +
+           (dir / "central.db").string() +
+           ", commit_interval: 50ms}\n"
+           "control: {socket: " +
+           (dir / "central.sock").string() +
+           ", mode: '0666'}\n"
+           "workflow:\n" +
+           users +
+           "sync:\n"
+           "  broker: {" +
+           broker_keys +
+           ", reconnect_min: 100ms, reconnect_max: 500ms}\n"
+           "  ack_timeout: 1s\n";
+}
+
 inline std::string daemon_config(const fs::path& db, const std::string& buses,
                                  const std::string& extra_equipment = "") {
     return "gateway: {site: test-plant, node: gw-1, log_level: debug}\n"

@@ -278,7 +278,8 @@ DrainFigures drain(const fw::test::Mosquitto& broker, const fs::path& dir, const
 
 void run_drains(std::uint64_t backlog_events) {
     fw::test::TempDir dir("fw-sync-bench");
-    fw::test::Mosquitto broker(dir.path());
+    // As examples/mosquitto/floorwatch-broker.conf sets it for sync.
+    fw::test::Mosquitto broker(dir.path(), "broker", "set_tcp_nodelay true\n");
     fw::test::write_text_file(dir / "gateway.yaml", gateway_yaml(dir.path(), broker.uri()));
 
     // The gateway's store: made by floorwatchd (no centre yet: it only says hello), then the

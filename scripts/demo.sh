@@ -65,6 +65,7 @@ cat > "$demo/mosquitto.conf" <<EOF_CONF
 listener 18830 127.0.0.1
 allow_anonymous true
 persistence false
+set_tcp_nodelay true
 log_dest file $PWD/$demo/mosquitto.log
 EOF_CONF
 if [ "$(id -u)" -eq 0 ]; then echo "user root" >> "$demo/mosquitto.conf"; fi

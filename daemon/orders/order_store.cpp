@@ -303,26 +303,43 @@ void write_remote_events(sqlite3* db, const std::vector<Event>& events,
     write_cursor(db, cursor);
 }
 
-std::vector<Event> read_origin_events(sqlite3* db, std::string_view origin,
-                                      std::uint64_t from_sequence, std::size_t limit) {
+std::vector<OriginEventText> read_origin_event_texts(sqlite3* db, std::string_view origin,
+                                                     std::uint64_t from_sequence,
+                                                     std::size_t limit) {
     Statement rows(db,
                    "SELECT id, origin, sequence, order_id, type, actor, role, wall_ms, "
                    "clock_synced, hlc_ms, hlc_logical, format, payload, prev_hash, hash "
                    "FROM order_events WHERE origin = ?1 AND sequence >= ?2 ORDER BY sequence "
                    "LIMIT ?3");
     rows.bind_all(origin, from_sequence, static_cast<std::uint64_t>(limit));
-    std::vector<Event> events;
+    std::vector<OriginEventText> texts;
+    texts.reserve(limit);
     while (rows.next_row("reading this gateway's events for sync")) {
-        std::string problem;
-        auto event = event_from_row(rows, problem);
-        if (!event) {
-            throw std::runtime_error(
-                fmt::format("event {}:{} cannot be read: {}; run floorwatch verify",
-                            rows.column_text(1), rows.column_int64(2), problem));
+        workflow::StoredEventText stored;
+        stored.origin = rows.column_text_view(1);
+        stored.sequence = static_cast<std::uint64_t>(rows.column_int64(2));
+        stored.order_id = rows.column_text_view(3);
+        stored.type = rows.column_text_view(4);
+        stored.actor = rows.column_text_view(5);
+        stored.role = rows.column_text_view(6);
+        stored.wall_ms = rows.column_int64(7);
+        stored.clock_synced = rows.column_int64(8) != 0;
+        stored.hlc_ms = rows.column_int64(9);
+        stored.hlc_logical = rows.column_int64(10);
+        stored.format = rows.column_int64(11);
+        stored.payload = rows.column_text_view(12);
+        stored.prev_hash = rows.column_text_view(13);
+        stored.hash = rows.column_text_view(14);
+        auto text = workflow::event_text_from_stored(stored);
+        if (!text) {
+            const std::string id = fmt::format("{}:{}", stored.origin, stored.sequence);
+            rows.reset();
+            throw std::runtime_error(fmt::format(
+                "event {} cannot be read: {}; run floorwatch verify", id, text.error()));
         }
-        events.push_back(std::move(*event));
+        texts.push_back({stored.sequence, std::move(*text)});
     }
-    return events;
+    return texts;
 }
 
 void write_event_batch(sqlite3* db, const EventBatch& batch) {

@@ -107,10 +107,17 @@ std::uint64_t count_unsynced_own_events(sqlite3* db, std::string_view origin, st
 // Raises the order number counters to at least these (a reseed brings back numbered orders).
 void write_day_counters(sqlite3* db, const DayCounters& counters);
 
-// This origin's events from `from_sequence` on, in sequence order, at most `limit` (the sync
-// agent's outbox read). Throws std::runtime_error when a row cannot be read back as an event.
-std::vector<Event> read_origin_events(sqlite3* db, std::string_view origin,
-                                      std::uint64_t from_sequence, std::size_t limit);
+// One stored event as the text sync sends (workflow::event_text_from_stored).
+struct OriginEventText {
+    std::uint64_t sequence = 0;
+    std::string text;
+};
+// This origin's events from `from_sequence` on, in sequence order, at most `limit`, as text (the
+// sync agent's outbox read: no event is decoded). Throws std::runtime_error when a row is not a
+// valid event.
+std::vector<OriginEventText> read_origin_event_texts(sqlite3* db, std::string_view origin,
+                                                     std::uint64_t from_sequence,
+                                                     std::size_t limit);
 // Moves the alarm cursor forward (never back).
 void write_alarm_cursor(sqlite3* db, std::int64_t alarm_event_id);
 

@@ -148,6 +148,13 @@ class Statement {
         return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
     }
     std::string column_text(int column) const;  // "" for NULL
+    // Without a copy: valid until the next step, reset or column call on this column.
+    std::string_view column_text_view(int column) const {
+        const auto* text = sqlite3_column_text(stmt_, column);
+        const int size = sqlite3_column_bytes(stmt_, column);
+        if (text == nullptr) return {};
+        return {reinterpret_cast<const char*>(text), static_cast<std::size_t>(size)};
+    }
     std::string column_blob(int column) const;  // the bytes; "" for NULL
     std::optional<std::int64_t> column_optional_int64(int column) const;
     std::optional<double> column_optional_double(int column) const;

@@ -215,8 +215,7 @@ struct GatewayAgent::Impl : std::enable_shared_from_this<GatewayAgent::Impl> {
         if (stopping) return;
         connected = connected_now;
         welcomed = false;
-        in_flight.clear();
-        ++generation;  // reads under way are for a connection that is gone
+        send_again_from_ack();  // reads under way are for a connection that is gone
         if (connected) send_hello();
     }
 
@@ -301,7 +300,7 @@ struct GatewayAgent::Impl : std::enable_shared_from_this<GatewayAgent::Impl> {
             }
             reseed_needed = true;
             welcomed = false;
-            in_flight.clear();
+            send_again_from_ack();
             return;
         }
         reseed_needed = false;
@@ -321,9 +320,7 @@ struct GatewayAgent::Impl : std::enable_shared_from_this<GatewayAgent::Impl> {
             take_ack(welcome.received);
         }
         welcomed = true;
-        in_flight.clear();
-        next_to_send = acked + 1;
-        ++generation;
+        send_again_from_ack();
         log_info(kInstance, "welcomed by the centre (incarnation {}): it holds {} up to {}",
                  welcome.incarnation, origin, welcome.received);
         pump();
@@ -354,22 +351,38 @@ struct GatewayAgent::Impl : std::enable_shared_from_this<GatewayAgent::Impl> {
             });
     }
 
-    bool may_send() const {
-        return connected && welcomed && !reseed_needed && !reading &&
-               in_flight.size() < sync.in_flight;
+    // Forgets what was sent and not acknowledged, and what was read and not sent: the next batch
+    // starts after the last acknowledged event. Reads under way are dropped when they come back.
+    void send_again_from_ack() {
+        in_flight.clear();
+        read_ahead.reset();
+        next_to_read = acked + 1;
+        ++generation;
     }
 
-    // Reads and sends the next batch while the window has room; one read at a time.
+    bool may_send() const { return connected && welcomed && !reseed_needed; }
+
+    // Sends what was read while the window has room, and keeps one batch read ahead of the
+    // window: the reader turns the next rows into text while the link sends the batch before, so
+    // a long drain is never waiting for both in turn. One read at a time.
     void pump() {
         if (stopping || !may_send()) return;
+        if (read_ahead && in_flight.size() < sync.in_flight) {
+            publish(read_ahead->text);
+            ++stats.batches_sent;
+            in_flight.push_back({read_ahead->first, read_ahead->last, SteadyClock::now()});
+            read_ahead.reset();
+        }
+        if (reading || read_ahead) return;
         reading = true;
-        reader.post([weak = weak_from_this(), &context = core, origin = origin, from = next_to_send,
+        reader.post([weak = weak_from_this(), &context = core, origin = origin, from = next_to_read,
                      limits = limits, generation = generation](sqlite3* db) {
-            const auto events = orders::read_origin_events(db, origin, from, limits.max_events);
+            auto events = orders::read_origin_event_texts(db, origin, from, limits.max_events);
             std::optional<ReadBatch> batch;
             auto building = EventBatch::up(limits);
-            for (const auto& event : events) {
-                if (building.add(event) != BatchAdd::added) break;
+            for (auto& event : events) {
+                if (building.add_text(event.sequence, std::move(event.text)) != BatchAdd::added)
+                    break;
             }
             if (!building.empty()) {
                 batch = ReadBatch{building.first(), building.last(), building.encode()};
@@ -385,10 +398,8 @@ struct GatewayAgent::Impl : std::enable_shared_from_this<GatewayAgent::Impl> {
         if (stopping) return;
         if (read_generation != generation) return pump();  // a rewind or reconnect meanwhile
         if (!batch) return;                                // nothing new: the tick looks again
-        publish(batch->text);
-        ++stats.batches_sent;
-        in_flight.push_back({batch->first, batch->last, SteadyClock::now()});
-        next_to_send = batch->last + 1;
+        next_to_read = batch->last + 1;
+        read_ahead = std::move(batch);
         pump();
     }
 
@@ -810,9 +821,7 @@ struct GatewayAgent::Impl : std::enable_shared_from_this<GatewayAgent::Impl> {
             ++stats.resends;
             log_warning(kInstance, "no acknowledgement within {}; sending again from {}",
                         format_duration(sync.ack_timeout), acked + 1);
-            in_flight.clear();
-            next_to_send = acked + 1;
-            ++generation;
+            send_again_from_ack();
         }
         if (reseeding && !reseeding->applying &&
             now - reseeding->last_progress > kReseedPatience * sync.ack_timeout) {
@@ -926,9 +935,10 @@ struct GatewayAgent::Impl : std::enable_shared_from_this<GatewayAgent::Impl> {
     bool wanted_pending = false;  // attachments named by down events are still missing
     std::uint64_t generation = 0;
     std::uint64_t acked = 0;
-    std::uint64_t next_to_send = 1;
+    std::uint64_t next_to_read = 1;  // the first sequence of the next batch to read
     std::uint64_t down_applied = 0;
     std::deque<SentBatch> in_flight;
+    std::optional<ReadBatch> read_ahead;  // read, not yet sent: the window was full
     std::deque<DownEvents> pending_down;
     std::uint64_t last_welcome_received = 0;
     std::optional<Reseeding> reseeding;

@@ -698,6 +698,10 @@ BatchAdd EventBatch::add(const workflow::Event& event) {
     return add_item(event.id.sequence, std::move(item), kind_ == Kind::up);
 }
 
+BatchAdd EventBatch::add_text(std::uint64_t sequence, std::string event_text) {
+    return add_item(sequence, std::move(event_text), kind_ == Kind::up);
+}
+
 BatchAdd EventBatch::add(std::uint64_t down, const workflow::Event& event) {
     std::string item = fmt::format("{{\"down\":{},\"event\":{}}}", down,
                                    boost::json::serialize(workflow::event_to_json(event)));
@@ -738,7 +742,15 @@ std::string EventBatch::header(bool last_part) const {
 
 std::size_t EventBatch::bytes() const {
     const std::size_t commas = items_.empty() ? 0 : items_.size() - 1;
-    return header(false).size() + item_bytes_ + commas + 2;  // "]}"
+    // Asked for every event added: an events header's size is counted, not formatted.
+    static const std::size_t kEventsHeaderWithoutNumbers =
+        fmt::format(R"({{"v":{},"type":"events","first":,"last":,"events":[)", kProtocolVersion)
+            .size();
+    const std::size_t header_size =
+        kind_ == Kind::seed
+            ? header(false).size()
+            : kEventsHeaderWithoutNumbers + decimal_digits(first_) + decimal_digits(last_);
+    return header_size + item_bytes_ + commas + 2;  // "]}"
 }
 
 std::string EventBatch::encode(bool last_part) const {

@@ -226,6 +226,8 @@ class EventBatch {
 
     [[nodiscard]] BatchAdd add(const workflow::Event& event);                      // up and seed
     [[nodiscard]] BatchAdd add(std::uint64_t down, const workflow::Event& event);  // down
+    // Up: an event already in its text (orders::read_origin_event_texts), not decoded again.
+    [[nodiscard]] BatchAdd add_text(std::uint64_t sequence, std::string event_text);
 
     bool empty() const { return items_.empty(); }
     std::size_t size() const { return items_.size(); }

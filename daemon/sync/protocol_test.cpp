@@ -370,6 +370,23 @@ TEST_CASE("batches keep within max_events and max_bytes and to consecutive seque
         CHECK(growing.bytes() == growing.encode().size());
     }
 
+    // Events added as their stored text make the same message as events added decoded.
+    for (const BatchLimits limits : {BatchLimits{500, 1 << 20}, BatchLimits{500, 4000}}) {
+        auto decoded_batch = EventBatch::up(limits);
+        auto text_batch = EventBatch::up(limits);
+        for (const auto& event : events) {
+            const auto by_event = decoded_batch.add(event);
+            const auto by_text = text_batch.add_text(
+                event.id.sequence, workflow::canonical_json(workflow::event_to_json(event)));
+            REQUIRE(by_event == by_text);
+            if (by_text != BatchAdd::added) break;
+            CHECK(text_batch.bytes() == text_batch.encode().size());
+        }
+        CHECK(text_batch.size() == decoded_batch.size());
+        CHECK(boost::json::parse(text_batch.encode()) ==
+              boost::json::parse(decoded_batch.encode()));
+    }
+
     auto down = EventBatch::down({2, 1 << 20});
     REQUIRE(down.add(9, events[0]) == BatchAdd::added);
     REQUIRE(down.add(10, events[1]) == BatchAdd::added);

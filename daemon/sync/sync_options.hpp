@@ -34,8 +34,10 @@ struct SyncConfig {
     std::uint64_t batch_events = 500;  // events per message
     std::uint64_t batch_bytes =
         std::uint64_t{256} * 1024;  // text per message (one larger event goes alone)
-    std::uint64_t in_flight = 4;    // up messages sent and not yet acknowledged
-    Millis ack_timeout{10000};      // no ack by then: resend from the last ack
+    // Up messages sent and not yet acknowledged. 16 keeps a long drain moving across a round
+    // trip of tens of ms (bench/sync_bench: 4 left the link idle waiting for acks).
+    std::uint64_t in_flight = 16;
+    Millis ack_timeout{10000};  // no ack by then: resend from the last ack
     std::uint64_t chunk_size =
         std::uint64_t{64} * 1024;  // attachment bytes per message, before base64
     // role: central only. The MQTT shared subscription group ("" = a plain subscription) and the

@@ -35,7 +35,7 @@ TEST_CASE("sync: absent means a standalone gateway; present, defaults fill the r
     CHECK(synced.sync->broker.client_id == "fw-demo-plant-gw-1-sync");
     CHECK(synced.sync->batch_events == 500);
     CHECK(synced.sync->batch_bytes == 256 * 1024);
-    CHECK(synced.sync->in_flight == 4);
+    CHECK(synced.sync->in_flight == 16);
     CHECK(synced.sync->ack_timeout == std::chrono::seconds(10));
     CHECK(synced.sync->chunk_size == 64 * 1024);
     CHECK(synced.sync->share_group == "floorwatch-central");

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
+#include <iterator>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -118,14 +120,15 @@ void append_canonical(std::string& out, const boost::json::value& value) {
             return;
         }
         case boost::json::kind::object: {
-            // std::string compares as unsigned bytes, which is the documented key order.
+            // std::string_view compares as unsigned bytes (char_traits<char>::compare is memcmp),
+            // which is the documented key order; no copy per comparison (every hash sorts).
             std::vector<std::pair<std::string_view, const boost::json::value*>> members;
+            members.reserve(value.get_object().size());
             for (const auto& member : value.get_object()) {
                 members.emplace_back(member.key(), &member.value());
             }
-            std::ranges::sort(members, [](const auto& a, const auto& b) {
-                return std::string(a.first) < std::string(b.first);
-            });
+            std::ranges::sort(members,
+                              [](const auto& a, const auto& b) { return a.first < b.first; });
             out += '{';
             bool first = true;
             for (const auto& [key, member_value] : members) {
@@ -190,6 +193,51 @@ std::string canonical_json(const boost::json::value& value) {
     std::string out;
     append_canonical(out, value);
     return out;
+}
+
+Result<std::string> event_text_from_stored(const StoredEventText& stored) {
+    if (stored.format != kEventFormat) {
+        return Error{fmt::format("event format {} is not {}", stored.format, kEventFormat)};
+    }
+    if (!event_type_from_name(stored.type)) {
+        return Error{fmt::format("unknown event type '{}'", stored.type)};
+    }
+    if (!role_from_name(stored.role)) return Error{fmt::format("unknown role '{}'", stored.role)};
+    if (!is_hex_hash(stored.hash) ||
+        (!stored.prev_hash.empty() && !is_hex_hash(stored.prev_hash))) {
+        return Error{"hash and prev_hash are 64 lowercase hex digits (prev_hash may be empty)"};
+    }
+    if (stored.hlc_logical < 0 || stored.hlc_logical > UINT32_MAX) {
+        return Error{fmt::format("hlc_logical {} is out of range", stored.hlc_logical)};
+    }
+    // Only a check that the stored text is one JSON object: the parse goes to a buffer on the
+    // stack (most payloads fit) and is thrown away.
+    std::array<unsigned char, 4096> scratch{};
+    boost::json::monotonic_resource resource(scratch.data(), scratch.size());
+    boost::system::error_code error;
+    const auto payload = boost::json::parse(stored.payload, error, &resource);
+    if (error || !payload.is_object()) return Error{"payload is not a JSON object"};
+
+    // The keys of event_to_json in byte order, as canonical_json writes them.
+    std::string text;
+    text.reserve(stored.payload.size() + stored.order_id.size() + stored.actor.size() + 360);
+    text += "{\"actor\":";
+    append_canonical_string(text, stored.actor);
+    text += stored.clock_synced ? ",\"clock_synced\":true" : ",\"clock_synced\":false";
+    fmt::format_to(std::back_inserter(text),
+                   ",\"format\":{},\"hash\":\"{}\",\"hlc_logical\":{},\"hlc_ms\":{}", stored.format,
+                   stored.hash, stored.hlc_logical, stored.hlc_ms);
+    text += ",\"order_id\":";
+    append_canonical_string(text, stored.order_id);
+    text += ",\"origin\":";
+    append_canonical_string(text, stored.origin);
+    text += ",\"payload\":";
+    text += stored.payload;
+    fmt::format_to(
+        std::back_inserter(text),
+        ",\"prev_hash\":\"{}\",\"role\":\"{}\",\"sequence\":{},\"type\":\"{}\",\"wall_ms\":{}}}",
+        stored.prev_hash, stored.role, stored.sequence, stored.type, stored.wall_ms);
+    return text;
 }
 
 std::string canonical_encoding(const Event& event) {

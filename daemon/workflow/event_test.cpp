@@ -76,6 +76,10 @@ TEST_CASE("canonical encoding: sorted keys, compact, minimal escapes, no floats"
         R"("order_id":"site.node.1","origin":"site.node","payload":{"a":"tab\there \"q\" \u0001",)"
         R"("m":[true,null],"z":1},"prev_hash":"","role":"safety","sequence":7,"type":"approved",)"
         R"("wall_ms":1000})");
+    // Keys in unsigned byte order: UTF-8 (0xc3 ...) after ASCII, shorter prefix first.
+    CHECK(canonical_json(
+              boost::json::object{{"\xc3\xa9t\xc3\xa9", 1}, {"z", 2}, {"zz", 3}, {"Z", 4}}) ==
+          "{\"Z\":4,\"z\":2,\"zz\":3,\"\xc3\xa9t\xc3\xa9\":1}");
     event.payload["reading"] = 4.5;
     CHECK_THROWS_AS(canonical_encoding(event), std::invalid_argument);
 }
@@ -115,6 +119,65 @@ std::vector<Event> closed_order(Plant& plant) {
     REQUIRE(plant.act("sam", AcceptCommand{"checked on site"}, id).ok());
     REQUIRE(plant.state(id).status == OrderStatus::closed);
     return plant.events[id];
+}
+
+// The columns of the store's order_events row for `event` (orders/order_store.cpp writes them)
+// that are text of their own; the views of stored_text point into them and into the event.
+struct StoredStrings {
+    std::string type;
+    std::string role;
+    std::string payload;
+};
+StoredStrings stored_strings(const Event& event) {
+    return {std::string(event_type_name(event.type)), std::string(role_name(event.role)),
+            canonical_json(event.payload)};
+}
+StoredEventText stored_text(const Event& event, const StoredStrings& strings) {
+    return {event.id.origin,       event.id.sequence, event.order_id, strings.type,
+            event.actor,           strings.role,      event.wall_ms,  event.clock_synced,
+            event.hlc.physical_ms, event.hlc.logical, kEventFormat,   strings.payload,
+            event.prev_hash,       event.hash};
+}
+
+TEST_CASE("an event's text from its stored columns is its canonical JSON, checked like a decode") {
+    Plant plant;
+    auto events = closed_order(plant);
+    // Strings that need escaping, in every string the text writes itself.
+    Event odd = events.front();
+    odd.actor = "o\"brien\n\x01";
+    odd.order_id = "ord\\1";
+    odd.payload["note"] = "tab\there";
+    seal(odd, "");
+    events.push_back(odd);
+    for (const auto& event : events) {
+        CAPTURE(event.id.to_string());
+        const auto strings = stored_strings(event);
+        const auto text = event_text_from_stored(stored_text(event, strings));
+        REQUIRE_MESSAGE(text.ok(), text.error());
+        CHECK(*text == canonical_json(event_to_json(event)));
+        const auto back = event_from_json(boost::json::parse(*text));
+        REQUIRE(back.ok());
+        CHECK(compute_hash(*back) == event.hash);
+    }
+
+    const auto refused = [&events](auto change) {
+        const auto strings = stored_strings(events.front());
+        auto stored = stored_text(events.front(), strings);
+        change(stored);
+        const auto text = event_text_from_stored(stored);
+        REQUIRE_FALSE(text.ok());
+        return text.error();
+    };
+    CHECK(refused([](StoredEventText& t) { t.type = "approvd"; }) ==
+          "unknown event type 'approvd'");
+    CHECK(refused([](StoredEventText& t) { t.role = "boss"; }) == "unknown role 'boss'");
+    CHECK(refused([](StoredEventText& t) { t.format = 2; }) == "event format 2 is not 1");
+    CHECK(refused([](StoredEventText& t) { t.payload = "[1]"; }) == "payload is not a JSON object");
+    CHECK(refused([](StoredEventText& t) { t.payload = "{\"a\":"; }) ==
+          "payload is not a JSON object");
+    CHECK(refused([](StoredEventText& t) { t.hash = "ABC"; }).starts_with("hash and prev_hash"));
+    CHECK(refused([](StoredEventText& t) { t.hlc_logical = -1; }) ==
+          "hlc_logical -1 is out of range");
 }
 
 TEST_CASE("verify: an intact chain passes; each kind of break is named with its event") {

@@ -281,6 +281,21 @@ std::string payload_summary(const json::object& payload) {
     return text;
 }
 
+// At a centre, gateways number their orders independently, so one number can name several
+// orders: showing whichever the index holds would show someone the wrong order. Refused, naming
+// them (the centre's order.act refuses such a number the same way).
+void refuse_shared_number(const StoreView& view, const std::string& reference) {
+    const auto named = view.index.named_by(reference);
+    if (named.size() < 2) return;
+    std::string listed;
+    for (const auto* state : named) {
+        listed +=
+            fmt::format("{}{} ({})", listed.empty() ? "" : ", ", state->id, view.gateway(*state));
+    }
+    throw std::runtime_error(fmt::format(
+        "'{}' is the number of several orders: {}; give the order's id", reference, listed));
+}
+
 int orders_show(const ShowOptions& options) {
     const std::string& reference = options.reference;
     const auto view = read_store(options);
@@ -288,6 +303,7 @@ int orders_show(const ShowOptions& options) {
     if (order == nullptr)
         throw std::runtime_error(
             fmt::format("no order '{}' in {}", reference, store_path(options)));
+    refuse_shared_number(view, reference);
     const auto& events = view.index.events_by_order.at(order->id);
     const std::int64_t now = wall_now_ms();
     if (options.json) {

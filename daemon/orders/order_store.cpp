@@ -174,6 +174,16 @@ const OrderState* OrderIndex::find(std::string_view id_or_number) const {
     return nullptr;
 }
 
+std::vector<const OrderState*> OrderIndex::named_by(std::string_view id_or_number) const {
+    if (const auto it = states.find(id_or_number); it != states.end()) return {&it->second};
+    const std::string number = upper(id_or_number);
+    std::vector<const OrderState*> named;
+    for (const auto& [id, state] : states) {
+        if (upper(state.number) == number) named.push_back(&state);
+    }
+    return named;
+}
+
 OrderIndex index_orders(const std::vector<Event>& events) {
     OrderIndex index;
     for (const auto& event : events) index.events_by_order[event.order_id].push_back(event);

@@ -65,6 +65,9 @@ struct OrderIndex {
     std::vector<workflow::OrderState> all() const;
     // An order by id or human number (case-insensitive); nullptr when there is none.
     const workflow::OrderState* find(std::string_view id_or_number) const;
+    // Every order `id_or_number` names: the one with that id, else each whose number it is (at a
+    // centre, gateways number their orders independently, so one number can name several).
+    std::vector<const workflow::OrderState*> named_by(std::string_view id_or_number) const;
 };
 OrderIndex index_orders(const std::vector<Event>& events);
 

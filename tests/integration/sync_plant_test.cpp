@@ -533,6 +533,13 @@ TEST_CASE(
     CHECK(ambiguous.exit_code == 1);
     CHECK_MESSAGE(ambiguous.err.find(gw1_guard) != std::string::npos, ambiguous.err);
     CHECK_MESSAGE(ambiguous.err.find(gw2_guard) != std::string::npos, ambiguous.err);
+    // Showing it is refused the same way: one of the two would be the wrong order.
+    const auto ambiguous_show = Plant::cli(centre, kLea, {"orders", "show", shared_number});
+    CHECK(ambiguous_show.exit_code == 1);
+    CHECK_MESSAGE(ambiguous_show.err.find("several orders") != std::string::npos,
+                  ambiguous_show.err);
+    CHECK_MESSAGE(ambiguous_show.err.find(gw1_guard) != std::string::npos, ambiguous_show.err);
+    CHECK_MESSAGE(ambiguous_show.err.find(gw2_guard) != std::string::npos, ambiguous_show.err);
     for (const auto& id : {gw1_guard, gw2_guard}) {
         CHECK(timeline_types(plant.show(centre, id)) == std::vector<std::string>{"reported"});
     }

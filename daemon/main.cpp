@@ -249,6 +249,9 @@ class Daemon {
                         {{"reason", "malformed"}});
             text.sample("floorwatch_sync_rejected_total", sync.quarantined,
                         {{"reason", "quarantined"}});
+            text.family("floorwatch_sync_read_failures_total", "counter",
+                        "Reads of the events to send that failed (retried every 200 ms).");
+            text.sample("floorwatch_sync_read_failures_total", sync.read_failures);
         }
         if (http_) fw::http::server_metrics(text, http_->stats());
     }

@@ -344,6 +344,8 @@ std::vector<OriginEventText> read_origin_event_texts(sqlite3* db, std::string_vi
         if (!text) {
             const std::string id = fmt::format("{}:{}", stored.origin, stored.sequence);
             rows.reset();
+            // What came before it still goes; the next read starts at this row and says why.
+            if (!texts.empty()) return texts;
             throw std::runtime_error(fmt::format(
                 "event {} cannot be read: {}; run floorwatch verify", id, text.error()));
         }

@@ -116,8 +116,8 @@ struct OriginEventText {
     std::string text;
 };
 // This origin's events from `from_sequence` on, in sequence order, at most `limit`, as text (the
-// sync agent's outbox read: no event is decoded). Throws std::runtime_error when a row is not a
-// valid event.
+// sync agent's outbox read: no event is decoded). Stops before a row that is not a valid event;
+// throws std::runtime_error, naming it, when that is the first row.
 std::vector<OriginEventText> read_origin_event_texts(sqlite3* db, std::string_view origin,
                                                      std::uint64_t from_sequence,
                                                      std::size_t limit);

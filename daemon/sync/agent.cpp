@@ -48,6 +48,9 @@ constexpr int kReseedPatience = 3;
 class StoreReader {
   public:
     using Job = std::function<void(sqlite3* db)>;
+    // Runs on the reader's thread when the job threw, after the connection was dropped (the next
+    // job opens it again).
+    using Failed = std::function<void(const std::string& error)>;
 
     explicit StoreReader(std::string path) : path_(std::move(path)), worker_("sync-reader") {}
     ~StoreReader() { stop(); }
@@ -59,10 +62,10 @@ class StoreReader {
     }
     void stop() { worker_.stop(); }
 
-    void post(Job job) {
+    void post(Job job, Failed failed = {}) {
         {
             std::lock_guard lock(worker_.mutex());
-            jobs_.push_back(std::move(job));
+            jobs_.push_back({std::move(job), std::move(failed)});
         }
         worker_.wake();
     }
@@ -72,26 +75,35 @@ class StoreReader {
         store::Connection connection;
         std::unique_lock lock(worker_.mutex());
         while (worker_.wait(lock, [this] { return !jobs_.empty(); })) {
-            Job job = std::move(jobs_.front());
+            Posted posted = std::move(jobs_.front());
             jobs_.pop_front();
             lock.unlock();
             try {
                 if (connection.get() == nullptr) {
                     connection = store::open_store_file(path_, store::OpenMode::read_only, false);
                 }
-                job(connection.get());
+                posted.job(connection.get());
             } catch (const std::exception& error) {
-                // The job's owner hears nothing and retries on its next tick.
-                log_error(kInstance, "reading the store: {}", error.what());
                 connection = store::Connection();
+                if (posted.failed) {
+                    posted.failed(error.what());
+                } else {
+                    // The job's owner hears nothing and asks again on its next tick or timeout.
+                    log_error(kInstance, "reading the store: {}", error.what());
+                }
             }
             lock.lock();
         }
     }
 
+    struct Posted {
+        Job job;
+        Failed failed;
+    };
+
     std::string path_;
-    std::deque<Job> jobs_;  // guarded by worker_.mutex()
-    WorkerThread worker_;   // last: stopped first
+    std::deque<Posted> jobs_;  // guarded by worker_.mutex()
+    WorkerThread worker_;      // last: stopped first
 };
 
 struct SentBatch {
@@ -375,22 +387,43 @@ struct GatewayAgent::Impl : std::enable_shared_from_this<GatewayAgent::Impl> {
         }
         if (reading || read_ahead) return;
         reading = true;
-        reader.post([weak = weak_from_this(), &context = core, origin = origin, from = next_to_read,
-                     limits = limits, generation = generation](sqlite3* db) {
-            auto events = orders::read_origin_event_texts(db, origin, from, limits.max_events);
-            std::optional<ReadBatch> batch;
-            auto building = EventBatch::up(limits);
-            for (auto& event : events) {
-                if (building.add_text(event.sequence, std::move(event.text)) != BatchAdd::added)
-                    break;
-            }
-            if (!building.empty()) {
-                batch = ReadBatch{building.first(), building.last(), building.encode()};
-            }
-            asio::post(context, [weak, batch = std::move(batch), generation]() mutable {
-                if (auto self = weak.lock()) self->on_read(std::move(batch), generation);
+        reader.post(
+            [weak = weak_from_this(), &context = core, origin = origin, from = next_to_read,
+             limits = limits, generation = generation](sqlite3* db) {
+                auto events = orders::read_origin_event_texts(db, origin, from, limits.max_events);
+                std::optional<ReadBatch> batch;
+                auto building = EventBatch::up(limits);
+                for (auto& event : events) {
+                    if (building.add_text(event.sequence, std::move(event.text)) != BatchAdd::added)
+                        break;
+                }
+                if (!building.empty()) {
+                    batch = ReadBatch{building.first(), building.last(), building.encode()};
+                }
+                asio::post(context, [weak, batch = std::move(batch), generation]() mutable {
+                    if (auto self = weak.lock()) self->on_read(std::move(batch), generation);
+                });
+            },
+            [weak = weak_from_this(), &context = core](const std::string& error) {
+                asio::post(context, [weak, error] {
+                    if (auto self = weak.lock()) self->on_read_failed(error);
+                });
             });
-        });
+    }
+
+    // A batch could not be read (an unreadable row, a store error): the tick asks again, so a
+    // passing error heals by itself and a lasting one is logged (every kBacklogLogInterval)
+    // instead of stopping the agent for good.
+    void on_read_failed(const std::string& error) {
+        reading = false;
+        ++stats.read_failures;
+        const auto now = SteadyClock::now();
+        if (stats.read_failures > 1 && now - last_read_failure_log < kBacklogLogInterval) return;
+        last_read_failure_log = now;
+        log_error(kInstance,
+                  "cannot read the events to send from {} ({} time(s) so far; trying again every "
+                  "{} ms): {}",
+                  next_to_read, stats.read_failures, kTick.count(), error);
     }
 
     void on_read(std::optional<ReadBatch> batch, std::uint64_t read_generation) {
@@ -949,6 +982,7 @@ struct GatewayAgent::Impl : std::enable_shared_from_this<GatewayAgent::Impl> {
     SteadyClock::time_point last_ack{};
     SteadyClock::time_point last_need{};
     SteadyClock::time_point last_malformed_log{};
+    SteadyClock::time_point last_read_failure_log{};
     SteadyClock::time_point last_backlog_log = SteadyClock::now();
     SteadyClock::time_point last_backlog_refresh{};
     bool backlog_refresh_due = false;  // an ack came since the last backlog read
@@ -998,7 +1032,8 @@ void GatewayAgent::register_commands(control::Server& control) {
                                                     {"lag_ms", now.lag.count()},
                                                     {"batches_sent", now.batches_sent},
                                                     {"resends", now.resends},
-                                                    {"malformed", now.malformed}});
+                                                    {"malformed", now.malformed},
+                                                    {"read_failures", now.read_failures}});
                    });
     control.handle("sync.reseed", [weak = std::weak_ptr<Impl>(impl_)](const control::Caller& caller,
                                                                       const boost::json::object&,

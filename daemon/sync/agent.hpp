@@ -44,8 +44,9 @@ struct AgentStats {
     std::uint64_t resends = 0;  // ack timeouts
     std::uint64_t down_events_applied = 0;
     std::uint64_t quarantined = 0;
-    std::uint64_t malformed = 0;  // messages that could not be decoded
-    std::uint64_t backlog = 0;    // events not yet acknowledged by the centre
+    std::uint64_t malformed = 0;      // messages that could not be decoded
+    std::uint64_t read_failures = 0;  // outbox reads that failed (retried every tick)
+    std::uint64_t backlog = 0;        // events not yet acknowledged by the centre
     // How long the oldest of them has waited (0 when in step), from the last backlog refresh.
     std::chrono::milliseconds lag{0};
     std::string broker_uri;

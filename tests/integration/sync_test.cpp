@@ -20,11 +20,13 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "daemon/config/config.hpp"
 #include "daemon/core/time.hpp"
 #include "daemon/core/units.hpp"
+#include "daemon/store/sqlite.hpp"
 #include "daemon/sync/protocol.hpp"
 #include "daemon/workflow/commands.hpp"
 #include "daemon/workflow/event.hpp"
@@ -323,6 +325,63 @@ TEST_CASE(
     CHECK(gateway.process.running());
     const auto verified = cli(dir, {"verify"});
     CHECK_MESSAGE(verified.exit_code == 0, verified.out << verified.err);
+}
+
+// One statement on the gateway's store from outside the daemon (WAL: it takes the write lock for
+// a moment, as the CLI's own writes would).
+void write_store(const TempDir& dir, const std::string& sql) {
+    auto db = fw::store::Connection::open((dir / "fw.db").string(),
+                                          fw::store::OpenMode::read_write_create);
+    fw::store::Statement statement(db.get(), sql);
+    statement.execute("changing the test's store");
+}
+
+TEST_CASE("sync: an event that cannot be read holds the drain there, logged, until it can") {
+    TempDir dir("fw-sync-unreadable");
+    fw::test::Mosquitto broker(dir.path());
+    auto gateway = start_gateway(dir, broker);
+    // No centre yet: the orders wait in the outbox.
+    for (int i = 1; i <= 10; ++i) report(dir, i);
+    // Event 6 (the sixth report) becomes unreadable: its type is no event type this floorwatch
+    // knows, as in a damaged row.
+    write_store(dir, "UPDATE order_events SET type = 'reportd' WHERE origin = '" +
+                         std::string(kOrigin) + "' AND sequence = 6");
+
+    TestCentre centre(broker.uri());
+    // Everything before the damaged row arrives; nothing after it, and the daemon keeps running.
+    REQUIRE_MESSAGE(eventually([&] { return centre.received() == 5; }, 20s),
+                    read_text_file(gateway.log));
+    REQUIRE_MESSAGE(
+        eventually(
+            [&] {
+                return read_text_file(gateway.log).find("cannot read the events to send from 6") !=
+                       std::string::npos;
+            },
+            10s),
+        read_text_file(gateway.log));
+    std::this_thread::sleep_for(1s);  // several ticks: the agent asks again and again
+    CHECK(centre.received() == 5);
+    CHECK(gateway.process.running());
+    CHECK(eventually([&] { return field(sync_state(dir), "backlog") == 5; }, 10s));
+
+    // Readable again (repaired): the drain carries on by itself, each event once.
+    write_store(dir, "UPDATE order_events SET type = 'reported' WHERE origin = '" +
+                         std::string(kOrigin) + "' AND sequence = 6");
+    REQUIRE_MESSAGE(eventually([&] { return centre.received() == 10; }, 20s),
+                    read_text_file(gateway.log));
+    CHECK(centre.duplicates() == 0);
+    CHECK(centre.conflicts() == 0);
+    for (const auto& event : centre.events()) {
+        CHECK(fw::workflow::compute_hash(event) == event.hash);
+    }
+    // One error line for the whole stretch, not one per retry.
+    const std::string log = read_text_file(gateway.log);
+    std::size_t lines = 0;
+    for (auto at = log.find("cannot read the events to send"); at != std::string::npos;
+         at = log.find("cannot read the events to send", at + 1)) {
+        ++lines;
+    }
+    CHECK(lines == 1);
 }
 
 TEST_CASE("sync: a broker outage and kill -9 of the gateway mid-drain lose and repeat nothing") {

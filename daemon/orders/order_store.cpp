@@ -27,43 +27,68 @@ std::string upper(std::string_view text) {
     return result;
 }
 
+// Every column of order_events, in the order stored_columns reads them.
+std::string select_events(std::string_view rest) {
+    return fmt::format(
+        "SELECT id, origin, sequence, order_id, type, actor, role, wall_ms, clock_synced, hlc_ms, "
+        "hlc_logical, format, payload, prev_hash, hash FROM order_events {}",
+        rest);
+}
+
+// A row of select_events as it is stored; the views live until the row moves on.
+workflow::StoredEventText stored_columns(const Statement& row) {
+    workflow::StoredEventText stored;
+    stored.origin = row.column_text_view(1);
+    stored.sequence = static_cast<std::uint64_t>(row.column_int64(2));
+    stored.order_id = row.column_text_view(3);
+    stored.type = row.column_text_view(4);
+    stored.actor = row.column_text_view(5);
+    stored.role = row.column_text_view(6);
+    stored.wall_ms = row.column_int64(7);
+    stored.clock_synced = row.column_int64(8) != 0;
+    stored.hlc_ms = row.column_int64(9);
+    stored.hlc_logical = row.column_int64(10);
+    stored.format = row.column_int64(11);
+    stored.payload = row.column_text_view(12);
+    stored.prev_hash = row.column_text_view(13);
+    stored.hash = row.column_text_view(14);
+    return stored;
+}
+
 std::optional<Event> event_from_row(const Statement& row, std::string& problem) {
+    const auto stored = stored_columns(row);
     Event event;
-    event.id.origin = row.column_text(1);
-    event.id.sequence = static_cast<std::uint64_t>(row.column_int64(2));
-    event.order_id = row.column_text(3);
-    const std::string type = row.column_text(4);
-    const auto parsed_type = workflow::event_type_from_name(type);
+    event.id.origin = std::string(stored.origin);
+    event.id.sequence = stored.sequence;
+    event.order_id = std::string(stored.order_id);
+    const auto parsed_type = workflow::event_type_from_name(stored.type);
     if (!parsed_type) {
-        problem = fmt::format("unknown event type '{}'", type);
+        problem = fmt::format("unknown event type '{}'", stored.type);
         return std::nullopt;
     }
     event.type = *parsed_type;
-    event.actor = row.column_text(5);
-    const std::string role = row.column_text(6);
-    const auto parsed_role = workflow::role_from_name(role);
+    event.actor = std::string(stored.actor);
+    const auto parsed_role = workflow::role_from_name(stored.role);
     if (!parsed_role) {
-        problem = fmt::format("unknown role '{}'", role);
+        problem = fmt::format("unknown role '{}'", stored.role);
         return std::nullopt;
     }
     event.role = *parsed_role;
-    event.wall_ms = row.column_int64(7);
-    event.clock_synced = row.column_int64(8) != 0;
-    event.hlc.physical_ms = row.column_int64(9);
-    event.hlc.logical = static_cast<std::uint32_t>(row.column_int64(10));
-    const std::string payload_text = row.column_text(12);
+    event.wall_ms = stored.wall_ms;
+    event.clock_synced = stored.clock_synced;
+    event.hlc.physical_ms = stored.hlc_ms;
+    event.hlc.logical = static_cast<std::uint32_t>(stored.hlc_logical);
     boost::system::error_code error;
-    auto payload = boost::json::parse(payload_text, error);
+    auto payload = boost::json::parse(stored.payload, error);
     if (error || !payload.is_object()) {
         problem = "payload is not a JSON object";
         return std::nullopt;
     }
     event.payload = std::move(payload.as_object());
-    event.prev_hash = row.column_text(13);
-    event.hash = row.column_text(14);
-    if (row.column_int64(11) != workflow::kEventFormat) {
-        problem =
-            fmt::format("event format {} is not {}", row.column_int64(11), workflow::kEventFormat);
+    event.prev_hash = std::string(stored.prev_hash);
+    event.hash = std::string(stored.hash);
+    if (stored.format != workflow::kEventFormat) {
+        problem = fmt::format("event format {} is not {}", stored.format, workflow::kEventFormat);
         return std::nullopt;
     }
     return event;
@@ -73,10 +98,7 @@ std::optional<Event> event_from_row(const Statement& row, std::string& problem) 
 // fails here, with a message that says what to do.
 struct OrderQueries {
     explicit OrderQueries(sqlite3* db)
-        : events(db,
-                 "SELECT id, origin, sequence, order_id, type, actor, role, wall_ms, clock_synced, "
-                 "hlc_ms, hlc_logical, format, payload, prev_hash, hash FROM order_events "
-                 "ORDER BY id"),
+        : events(db, select_events("ORDER BY id")),
           cursors(db,
                   "SELECT origin, next_sequence, hlc_ms, hlc_logical FROM order_writer "
                   "ORDER BY origin"),
@@ -215,10 +237,7 @@ const OrderIndex& OrderIndexCache::refresh(sqlite3* db) {
         return index_;
     }
     const bool first = last_row_ == 0;
-    Statement events(db,
-                     "SELECT id, origin, sequence, order_id, type, actor, role, wall_ms, "
-                     "clock_synced, hlc_ms, hlc_logical, format, payload, prev_hash, hash FROM "
-                     "order_events WHERE id > ?1 AND id <= ?2 ORDER BY id");
+    Statement events(db, select_events("WHERE id > ?1 AND id <= ?2 ORDER BY id"));
     events.bind(1, last_row_);
     events.bind(2, newest);
     std::set<std::string, std::less<>> touched;
@@ -316,30 +335,13 @@ void write_remote_events(sqlite3* db, const std::vector<Event>& events,
 std::vector<OriginEventText> read_origin_event_texts(sqlite3* db, std::string_view origin,
                                                      std::uint64_t from_sequence,
                                                      std::size_t limit) {
-    Statement rows(db,
-                   "SELECT id, origin, sequence, order_id, type, actor, role, wall_ms, "
-                   "clock_synced, hlc_ms, hlc_logical, format, payload, prev_hash, hash "
-                   "FROM order_events WHERE origin = ?1 AND sequence >= ?2 ORDER BY sequence "
-                   "LIMIT ?3");
+    Statement rows(
+        db, select_events("WHERE origin = ?1 AND sequence >= ?2 ORDER BY sequence LIMIT ?3"));
     rows.bind_all(origin, from_sequence, static_cast<std::uint64_t>(limit));
     std::vector<OriginEventText> texts;
     texts.reserve(limit);
     while (rows.next_row("reading this gateway's events for sync")) {
-        workflow::StoredEventText stored;
-        stored.origin = rows.column_text_view(1);
-        stored.sequence = static_cast<std::uint64_t>(rows.column_int64(2));
-        stored.order_id = rows.column_text_view(3);
-        stored.type = rows.column_text_view(4);
-        stored.actor = rows.column_text_view(5);
-        stored.role = rows.column_text_view(6);
-        stored.wall_ms = rows.column_int64(7);
-        stored.clock_synced = rows.column_int64(8) != 0;
-        stored.hlc_ms = rows.column_int64(9);
-        stored.hlc_logical = rows.column_int64(10);
-        stored.format = rows.column_int64(11);
-        stored.payload = rows.column_text_view(12);
-        stored.prev_hash = rows.column_text_view(13);
-        stored.hash = rows.column_text_view(14);
+        const auto stored = stored_columns(rows);
         auto text = workflow::event_text_from_stored(stored);
         if (!text) {
             const std::string id = fmt::format("{}:{}", stored.origin, stored.sequence);
